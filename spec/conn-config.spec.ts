@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
+import { ConfigurationError, PgManager, type ConnOptions } from '../src/index.js';
+import { resolveConnConfig, type ConnConfig } from '../src/manager/conn-config.js';
+import { resolvePostgresParams } from '../src/postgres/postgres-params.js';
+
+const SECRET = 'pa55-w0rd-conn-config-spec';
+
+function resolve(options: ConnOptions, others: Record<string, ConnConfig> = {}): ConnConfig {
+  return resolveConnConfig(
+    options,
+    (name) => {
+      const found = others[name];
+      if (!found) throw new ConfigurationError(`Unknown connection '${name}'`);
+      return found;
+    },
+    resolvePostgresParams,
+  );
+}
+
+function rejects(options: ConnOptions, pattern: RegExp): ConfigurationError {
+  let caught: unknown;
+  try {
+    resolve(options);
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof ConfigurationError, `expected a ConfigurationError for ${JSON.stringify(options)}`);
+  assert.equal(caught.code, 'RXPG_CONFIGURATION');
+  assert.equal(caught.reason, 'configuration');
+  assert.match(caught.message, pattern);
+  assert.ok(!caught.message.includes(SECRET), 'the message must not contain the password');
+  return caught;
+}
+
+describe('createConn options (no database)', () => {
+  it('accepts fields, libpq names and defaults the name to "default"', () => {
+    const config = resolve({ hostaddr: '127.0.0.1', port: 5433, user: 'u', password: SECRET, dbname: 'd' });
+    assert.equal(config.name, 'default');
+    assert.equal(config.params.host, '127.0.0.1');
+    assert.equal(config.params.port, 5433);
+    assert.equal(config.params.database, 'd');
+    assert.equal(config.params.password, SECRET);
+    assert.equal(config.isolationLevel, 'autocommit');
+    assert.equal(config.connectTimeoutMillis, 30_000);
+  });
+
+  it('parses a libpq keyword dsn with quoting', () => {
+    const config = resolve({ dsn: `host=db.example port=6543 dbname='my db' user=app password='it\\'s ${SECRET}' connect_timeout=7 sslmode=require` });
+    assert.equal(config.params.host, 'db.example');
+    assert.equal(config.params.port, 6543);
+    assert.equal(config.params.database, 'my db');
+    assert.equal(config.params.password, `it's ${SECRET}`);
+    assert.equal(config.connectTimeoutMillis, 7000);
+    assert.deepEqual(config.params.ssl, { rejectUnauthorized: false });
+  });
+
+  it('parses a URL with percent-encoding and query parameters', () => {
+    const config = resolve({ connectionString: `postgresql://us%40er:${SECRET}@[::1]:5444/d%2Fb?sslmode=disable&application_name=app1` });
+    assert.equal(config.params.user, 'us@er');
+    assert.equal(config.params.host, '::1');
+    assert.equal(config.params.port, 5444);
+    assert.equal(config.params.database, 'd/b');
+    assert.equal(config.params.password, SECRET);
+    assert.equal(config.params.ssl, false);
+    assert.equal(config.params.applicationName, 'rxpg', 'an explicit applicationName option wins (default rxpg)');
+  });
+
+  it('suggests the nearest name for an unknown key', () => {
+    rejects({ hots: 'x' } as ConnOptions, /unknown option 'hots' \(did you mean 'host'\?\)/);
+    rejects({ poolsize: 3 } as ConnOptions, /did you mean 'poolSize'/);
+  });
+
+  it('rejects a bad isolation level with the valid ones and a suggestion', () => {
+    rejects({ isolationLevel: 'serialisable' } as unknown as ConnOptions, /not one of autocommit, read_committed, repeatable_read, serializable \(did you mean 'serializable'\?\)/);
+  });
+
+  it('rejects a dsn or URL given together with fields, and two sources', () => {
+    rejects({ dsn: 'host=a', host: 'b' }, /both dsn and host were given/);
+    rejects({ connectionString: 'postgres://a/b', database: 'c' }, /both connectionString and database/);
+    rejects({ dsn: 'host=a', connectionString: 'postgres://a/b' }, /only one of connectionString, dsn/);
+    rejects({ database: 'a', dbname: 'b' }, /database and dbname/);
+  });
+
+  it('rejects bad numbers and types with the rule', () => {
+    rejects({ poolSize: 0 }, /poolSize must be a positive integer/);
+    rejects({ port: 70000 }, /port must be an integer from 1 to 65535/);
+    rejects({ connectTimeout: -1 }, /connectTimeout must be a positive number of seconds/);
+    rejects({ host: 5 as unknown as string }, /host must be a string/);
+    rejects({ sslmode: 'requir' as 'require' }, /did you mean 'require'/);
+    rejects({ typeParsers: { int9: BigInt } }, /did you mean 'int8'/);
+  });
+
+  it('never shows the password for a malformed URL or dsn', () => {
+    rejects({ connectionString: `postgres://user:${SECRET}@host:notaport/db` }, /postgres:\/\/user:\*\*\*@host:notaport\/db/);
+    rejects({ dsn: `host=a password=${SECRET} bogus` }, /dsn is malformed/);
+    rejects({ dsn: `host=a password=${SECRET} sslmod=x` }, /did you mean 'sslmode'/);
+  });
+
+  it('copies connection parameters with copyDsn, password included, and lets fields override', () => {
+    const source = resolve({ name: 'thatdb', host: 'h', user: 'u', password: SECRET, database: 'one' });
+    const copy = resolve({ name: 'listen', copyDsn: 'thatdb', database: 'two', poolSize: 1 }, { thatdb: source });
+    assert.equal(copy.params.host, 'h');
+    assert.equal(copy.params.user, 'u');
+    assert.equal(copy.params.password, SECRET);
+    assert.equal(copy.params.database, 'two');
+    assert.equal(copy.poolSize, 1);
+  });
+
+  it('keeps the password out of JSON, util.inspect and spreads of configs and managers', () => {
+    const config = resolve({ connectionString: `postgres://u:${SECRET}@h/d` });
+    for (const text of [JSON.stringify(config), inspect(config, { depth: 10, showHidden: false }), JSON.stringify({ ...config.params })]) {
+      assert.ok(!text.includes(SECRET), text);
+    }
+    const pgm = new PgManager();
+    pgm.createConn({ name: 'x', host: 'h', password: SECRET });
+    assert.ok(!inspect(pgm, { depth: 10 }).includes(SECRET));
+    assert.ok(!JSON.stringify(pgm).includes(SECRET));
+  });
+
+  it('rejects a duplicate name and an unknown one, saying what to do', () => {
+    const pgm = new PgManager();
+    pgm.createConn({ name: 'a', host: 'h' });
+    assert.throws(() => pgm.createConn({ name: 'a', host: 'h' }), /already registered.*destroyConn\('a'\)/);
+    assert.throws(() => pgm.query('SELECT 1', [], { conn: 'b' }), /Unknown connection 'b'.*Registered: 'a'/);
+    assert.throws(() => pgm.query('SELECT 1', [], { conn: 'aa' } ), /did you mean 'a'/);
+    assert.throws(() => pgm.query('SELECT 1', [], { con: 'a' } as never), /unknown option 'con' \(did you mean 'conn'\?\)/);
+    assert.throws(() => pgm.query('SELECT $1', 'x' as never, { conn: 'a' }), /Parameters must be an array/);
+    assert.throws(() => pgm.transaction(() => [], { conn: 'a', isolationLevel: 'autocommit' as never }), /isolationLevel 'autocommit' is not one of/);
+  });
+
+  it('never connects when a config is registered', async () => {
+    const pgm = new PgManager();
+    pgm.createConn({ host: '127.0.0.1', port: 1 });
+    assert.deepEqual(pgm.poolState(), { size: 10, total: 0, inUse: 0, idle: 0, waiting: 0 });
+    await pgm.close();
+  });
+});

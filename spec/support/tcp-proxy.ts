@@ -1,0 +1,62 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+
+/**
+ * A loopback TCP proxy in front of a server, for fault tests: `freeze()` stops forwarding in
+ * both directions while keeping every socket open (a stalled network or a hung server).
+ * With no target it accepts connections and never answers.
+ */
+export class TcpProxy {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #frozen = false;
+  port = 0;
+  accepted = 0;
+  closedByClient = 0;
+
+  private constructor(target: { host: string; port: number } | undefined) {
+    this.#server = createServer((client) => {
+      this.accepted++;
+      this.#sockets.add(client);
+      client.on('close', () => {
+        this.closedByClient++;
+        this.#sockets.delete(client);
+      });
+      client.on('error', () => {});
+      if (!target) {
+        // Read and drop what the client sends, so its FIN is seen and 'close' fires.
+        client.resume();
+        return;
+      }
+      const upstream = connect(target.port, target.host);
+      this.#sockets.add(upstream);
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.on('data', (chunk) => {
+        if (!this.#frozen) upstream.write(chunk);
+      });
+      upstream.on('data', (chunk) => {
+        if (!this.#frozen) client.write(chunk);
+      });
+    });
+  }
+
+  static async start(target?: { host: string; port: number }): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target);
+    await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
+    const address = proxy.#server.address();
+    proxy.port = typeof address === 'object' && address ? address.port : 0;
+    return proxy;
+  }
+
+  /** Stops forwarding; sockets stay open. */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
+  async stop(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

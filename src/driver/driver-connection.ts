@@ -1,0 +1,31 @@
+import type { Observable } from 'rxjs';
+import type { StatementSink } from './statement-sink.js';
+
+/** Transaction state as the server last reported it (Postgres' ReadyForQuery status). */
+export type TransactionStatus = 'idle' | 'transaction' | 'failed';
+
+/**
+ * One open session. Runs one statement at a time: the caller (the manager's Connection)
+ * serialises statements and never calls `run` while another statement is in flight.
+ */
+export interface DriverConnection {
+  /** The server's id of this session (Postgres backend pid, MySQL connection id). */
+  readonly processId: number;
+  /** Transaction state after the last statement. */
+  readonly transactionStatus: TransactionStatus;
+  /** True once the session is dead or unusable; it is then never used again. */
+  readonly isBroken: boolean;
+  /** Sends `sql` with bound `params` and reports rows, completion or error to `sink`, once. */
+  run(sql: string, params: readonly unknown[], sink: StatementSink): void;
+  /**
+   * Asks the server to stop the statement now running (a Postgres CancelRequest, a MySQL
+   * `KILL QUERY`). Completes when the server has received the request (never errors); the
+   * running statement then ends through its sink (with a `canceled` error, or normally if it
+   * won the race).
+   */
+  cancel(): Observable<void>;
+  /** Ends the session politely; completes when it is closed. Never errors. */
+  close(): Observable<void>;
+  /** Drops the socket at once. */
+  destroy(): void;
+}

@@ -1,0 +1,28 @@
+/** Where a statement was created in the caller's code; captured cheaply, formatted only on failure. */
+export interface CallSite {
+  readonly stack?: string;
+}
+
+/** Captures the caller's stack above `above` (the public method that was called). */
+export function captureCallSite(above: Function): CallSite {
+  const site: { stack?: string } = {};
+  Error.captureStackTrace(site, above);
+  return site;
+}
+
+/**
+ * Gives `error` the call site's frames, so its stack points at the code that called `query()`
+ * and not at the protocol parser. The original stack stays reachable through `cause` when set.
+ */
+export function withCallSite<E extends Error>(error: E, site: CallSite | undefined): E {
+  const stack = site?.stack;
+  if (stack === undefined) return error;
+  const frames = stack.indexOf('\n    at ');
+  Object.defineProperty(error, 'stack', {
+    value: `${error.name}: ${error.message}${frames >= 0 ? stack.slice(frames) : ''}`,
+    configurable: true,
+    writable: true,
+    enumerable: false,
+  });
+  return error;
+}

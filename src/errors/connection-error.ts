@@ -1,0 +1,30 @@
+import type { ErrorReason } from './error-reason.js';
+import { RxpgError, type RxpgErrorOptions } from './rxpg-error.js';
+
+/**
+ * The session could not be opened or was lost: refused, reset, timed out while connecting,
+ * terminated by the server, or authentication failed (`reason: 'authentication'`). A session
+ * lost during COMMIT has `reason: 'outcome_unknown'`: the transaction may or may not have
+ * committed.
+ *
+ * @example
+ * ```ts
+ * import { PgManager, ConnectionError } from 'rxpg';
+ *
+ * const pgm = new PgManager();
+ * pgm.createConn({ host: '127.0.0.1', port: 1, connectTimeout: 2 });
+ * pgm.query('SELECT 1').subscribe({
+ *   error: (err) => console.log(err instanceof ConnectionError, err.reason), // true 'connection'
+ * });
+ * ```
+ */
+export class ConnectionError extends RxpgError {
+  override readonly name = 'ConnectionError';
+
+  constructor(
+    message: string,
+    options: RxpgErrorOptions & { reason?: Extract<ErrorReason, 'connection' | 'authentication' | 'outcome_unknown' | 'insufficient_resources'> } = {},
+  ) {
+    super('RXPG_CONNECTION', options.reason ?? 'connection', message, options);
+  }
+}

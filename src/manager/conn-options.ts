@@ -1,0 +1,84 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+
+/**
+ * Isolation level of a connection config. `autocommit` runs every statement on its own and makes
+ * `cursor()` scopes non-transactional; the others make `cursor()` a transaction at that level and
+ * become the session's `default_transaction_isolation`.
+ */
+export type IsolationLevel = 'autocommit' | 'read_committed' | 'repeatable_read' | 'serializable';
+
+/** libpq's `sslmode` values. */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+/**
+ * Options of {@link PgManager.createConn}. Connection parameters come from exactly one of
+ * `connectionString`, `dsn`, `copyDsn` or the fields (`host`, `port`, `user`, `password`,
+ * `database`); fields may be added to `copyDsn` to override what is copied. Durations are in
+ * milliseconds except `connectTimeout`, which is in seconds as in PgManager and libpq.
+ */
+export interface ConnOptions {
+  /** Name to register under; `default` when omitted. */
+  readonly name?: string;
+  /** A URL: `postgres://user:password@host:5432/db?sslmode=require&application_name=app`. */
+  readonly connectionString?: string;
+  /** A libpq keyword string: `host=127.0.0.1 port=5432 dbname=test user=postgres`. */
+  readonly dsn?: string;
+  /** Copy the connection parameters of another registered config. */
+  readonly copyDsn?: string;
+  readonly host?: string;
+  /** libpq's numeric-address form of `host`. */
+  readonly hostaddr?: string;
+  readonly port?: number;
+  readonly user?: string;
+  /** Never printed: kept out of errors, events, `JSON.stringify` and `util.inspect`. */
+  readonly password?: string;
+  readonly database?: string;
+  /** libpq's name for `database`. */
+  readonly dbname?: string;
+  readonly sslmode?: SslMode;
+  /** TLS as pg takes it: `true`, or Node `tls.connect` options. */
+  readonly ssl?: boolean | TlsConnectionOptions;
+  /** Default `autocommit`. */
+  readonly isolationLevel?: IsolationLevel;
+  /** Run once on every new session before it is first leased (`SET search_path TO app`). */
+  readonly initStatement?: string;
+  /** Seconds allowed for one session to open (DNS, TCP, TLS, authentication, `initStatement`). Default 30. */
+  readonly connectTimeout?: number;
+  /** Server-side `statement_timeout` for every statement of this config, in milliseconds. Default none. */
+  readonly statementTimeout?: number;
+  /** Shown in `pg_stat_activity.application_name`. Default `rxpg`. */
+  readonly applicationName?: string;
+  /** Maximum sessions of this config's pool. Default 10. */
+  readonly poolSize?: number;
+  /** Maximum lease requests waiting in the queue; more fail at once with `pool_full`. Default 10000. */
+  readonly maxWaiting?: number;
+  /** One deadline for a lease request: queue, connect and `initStatement`. Default 30000. */
+  readonly acquireTimeout?: number;
+  /** Close a session idle this long. Default 30000; 0 keeps idle sessions open. */
+  readonly idleTimeout?: number;
+  /** Close a session this old when it is next released. Default 0 (no limit). */
+  readonly maxLifetime?: number;
+  /** TCP keepalive on every session. Default true. */
+  readonly keepAlive?: boolean;
+  /** Idle time before the first keepalive probe. Default 10000. */
+  readonly keepAliveInitialDelay?: number;
+  /**
+   * Value parsers overriding the driver's defaults, by type name (`int8`, `numeric`,
+   * `timestamptz`, …) or OID: `{ int8: BigInt }` reads bigint columns as `bigint`.
+   */
+  readonly typeParsers?: Readonly<Record<string, (text: string) => unknown>>;
+}
+
+/** Every key {@link ConnOptions} accepts, for validation and "did you mean" hints. */
+export const CONN_OPTION_KEYS: readonly (keyof ConnOptions)[] = [
+  'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database',
+  'dbname', 'sslmode', 'ssl', 'isolationLevel', 'initStatement', 'connectTimeout', 'statementTimeout',
+  'applicationName', 'poolSize', 'maxWaiting', 'acquireTimeout', 'idleTimeout', 'maxLifetime', 'keepAlive',
+  'keepAliveInitialDelay', 'typeParsers',
+];
+
+/** The keys that say where to connect; `copyDsn` copies exactly these. */
+export const CONNECTION_FIELD_KEYS = ['host', 'hostaddr', 'port', 'user', 'password', 'database', 'dbname', 'sslmode', 'ssl'] as const;
+
+/** Connection parameters as given by one config, before defaults: what `copyDsn` copies. */
+export type ConnectionSource = Pick<ConnOptions, 'connectionString' | 'dsn' | (typeof CONNECTION_FIELD_KEYS)[number]>;

@@ -1,0 +1,98 @@
+import { Observable } from 'rxjs';
+import { captureCallSite } from '../errors/call-site.js';
+import { RxpgError } from '../errors/rxpg-error.js';
+import type { Session } from '../pool/session.js';
+import type { Row } from '../rows/ordered-row.js';
+import { checkStatement } from './check-statement.js';
+import { runStatement } from './run-statement.js';
+import type { StatementContext } from './statement-context.js';
+
+/**
+ * A leased session, handed out by {@link PgManager.connection} and scopes. Its statements run
+ * one after another on the same session; it is usable until its lease ends, after which its
+ * methods error with code `RXPG_LEASE`.
+ *
+ * @example
+ * ```ts
+ * import { PgManager } from 'rxpg';
+ * import { concat, toArray } from 'rxjs';
+ *
+ * const pgm = PgManager.getInstance();
+ * pgm.connection('default', (conn) =>
+ *   concat(conn.query('SET LOCAL work_mem TO 65536'), conn.query('SELECT pg_backend_pid() AS pid')),
+ * ).pipe(toArray());
+ * ```
+ * @see {@link PgManager.connection}
+ */
+export class Connection {
+  /** @internal */
+  protected readonly session: Session;
+  /** @internal */
+  protected readonly context: StatementContext;
+  #ended = false;
+
+  /** @internal */
+  constructor(session: Session, context: StatementContext) {
+    this.session = session;
+    this.context = context;
+  }
+
+  /** The server's process id of this session (`pg_backend_pid()`). */
+  get processId(): number {
+    return this.session.processId;
+  }
+
+  /** The config name this connection belongs to. */
+  get conn(): string {
+    return this.context.conn;
+  }
+
+  /**
+   * Runs `sql` with bound `params` on this session: a cold `Observable<Row>` emitting each row as
+   * it is parsed. Unsubscribing while it runs cancels it on the server.
+   */
+  query<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Observable<Row<T>> {
+    checkStatement(sql, params);
+    const site = captureCallSite(this.query);
+    return new Observable<Row<T>>((subscriber) => {
+      if (this.#ended) {
+        subscriber.error(leaseEnded(this.context.conn));
+        return;
+      }
+      const handle = runStatement<T>(this.session, sql, params, {
+        next: (row) => subscriber.next(row),
+        error: (error) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }, this.context, site, true);
+      return () => handle.abandon();
+    });
+  }
+
+  /** The seed's `curs.execute(sql, params)`: the same as {@link Connection.query}. */
+  execute<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Observable<Row<T>> {
+    return this.query<T>(sql, params);
+  }
+
+  /** @internal Called by the scope when the lease ends. */
+  end(): void {
+    this.#ended = true;
+  }
+
+  /** @internal */
+  get ended(): boolean {
+    return this.#ended;
+  }
+}
+
+function leaseEnded(conn: string): RxpgError {
+  return new RxpgError(
+    'RXPG_LEASE',
+    'closed',
+    `This connection of '${conn}' was used after its lease ended (its scope completed or was unsubscribed). ` +
+      `Run statements inside the scope's callback.`,
+    { conn },
+  );
+}
+
+/** A cursor scope's handle: `curs.execute(sql, params)` as in PgManager. */
+export type Cursor = Connection;

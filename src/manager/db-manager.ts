@@ -1,0 +1,377 @@
+import { inspect } from 'node:util';
+import { asyncScheduler, from, Observable, Subject, using, type ObservableInput, type SchedulerLike } from 'rxjs';
+import type { Driver } from '../driver/driver.js';
+import { captureCallSite, withCallSite } from '../errors/call-site.js';
+import { ConfigurationError } from '../errors/configuration-error.js';
+import type { PoolState } from '../errors/pool-error.js';
+import type { DbEvent, EmitEvent } from '../events/db-event.js';
+import { inScope } from '../pool/lease-scope.js';
+import type { Lease } from '../pool/lease.js';
+import { Pool } from '../pool/pool.js';
+import type { StatementHandle } from '../pool/session.js';
+import type { Row } from '../rows/ordered-row.js';
+import { checkStatement } from './check-statement.js';
+import { resolveConnConfig, type ConnConfig, type ResolveParams } from './conn-config.js';
+import type { ConnOptions } from './conn-options.js';
+import { ConnRegistry } from './conn-registry.js';
+import { Connection, type Cursor } from './connection.js';
+import { checkOptionKeys, type QueryOptions } from './query-options.js';
+import { runStatement } from './run-statement.js';
+import { scopedLease } from './scoped-lease.js';
+import type { StatementContext } from './statement-context.js';
+import { beginStatement, transactionBody, type Transaction, type TransactionOptions } from './transaction.js';
+
+/** Options of a manager instance (rarely needed; tests use `scheduler`). */
+export interface ManagerOptions {
+  /** Where every timer of this manager runs (acquire and connect deadlines, idle timeouts, cancel grace). */
+  readonly scheduler?: SchedulerLike;
+  /** How long a cancelled statement may take to end before its session is destroyed. Default 5000 ms. */
+  readonly cancelGraceMillis?: number;
+  /** How long `close()` waits for leased sessions and polite goodbyes before destroying sockets. Default 5000 ms. */
+  readonly closeGraceMillis?: number;
+}
+
+const TRANSACTION_OPTION_KEYS = ['conn', 'isolationLevel', 'readOnly', 'deferrable'];
+const TRANSACTION_LEVELS = ['read_committed', 'repeatable_read', 'serializable'];
+
+/**
+ * What PgManager and MyManager share: named configs, one pool per config, cold queries, lease,
+ * cursor and transaction scopes, events. The backend is the {@link Driver} it is built with.
+ */
+export class DbManager {
+  /**
+   * Every query, error, notice, connect, acquire and release of this manager, as a hot
+   * observable. Events are only built while someone subscribes.
+   * @see {@link logEventsTo}
+   */
+  readonly events$: Observable<DbEvent>;
+  readonly #driver: Driver;
+  readonly #resolveParams: ResolveParams;
+  readonly #registry = new ConnRegistry();
+  readonly #pools = new Map<string, Pool>();
+  readonly #events = new Subject<DbEvent>();
+  readonly #scheduler: SchedulerLike;
+  readonly #cancelGraceMillis: number;
+  readonly #closeGraceMillis: number;
+  readonly #emit: EmitEvent = (build) => {
+    if (this.#events.observed) this.#events.next(build());
+  };
+
+  /** @internal */
+  protected constructor(driver: Driver, resolveParams: ResolveParams, options: ManagerOptions = {}) {
+    checkOptionKeys(options, ['scheduler', 'cancelGraceMillis', 'closeGraceMillis'], 'new PgManager');
+    this.#driver = driver;
+    this.#resolveParams = resolveParams;
+    this.#scheduler = options.scheduler ?? asyncScheduler;
+    this.#cancelGraceMillis = options.cancelGraceMillis ?? 5000;
+    this.#closeGraceMillis = options.closeGraceMillis ?? 5000;
+    this.events$ = this.#events.asObservable();
+  }
+
+  /**
+   * Registers a named connection config. Never connects: sessions open when a query, scope or
+   * lease first needs one. Bad options throw a {@link ConfigurationError} at once.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   *
+   * const pgm = PgManager.getInstance();
+   * pgm.createConn({ name: 'thatdb', host: '127.0.0.1', database: 'postgres', isolationLevel: 'autocommit' });
+   * pgm.createConn({ name: 'reports', copyDsn: 'thatdb', poolSize: 2, statementTimeout: 20_000 });
+   * ```
+   * @see {@link DbManager.closeConn}
+   */
+  createConn(options: ConnOptions): void {
+    const config = resolveConnConfig(options, (name) => this.#registry.get(name), this.#resolveParams);
+    this.#registry.add(config);
+  }
+
+  /** Names of the registered connection configs. */
+  connNames(): string[] {
+    return this.#registry.names();
+  }
+
+  /** A snapshot of the pool of `name` (all zero before its first session). */
+  poolState(name = 'default'): PoolState {
+    const config = this.#registry.get(name);
+    return this.#pools.get(name)?.state ?? { size: config.poolSize, total: 0, inUse: 0, idle: 0, waiting: 0 };
+  }
+
+  /**
+   * Closes the pool of `name`: waiting lease requests fail, idle sessions close, leased ones
+   * close when returned (or are destroyed after the close grace). The config stays registered
+   * and a later query opens a new pool.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   *
+   * await PgManager.getInstance().closeConn('thatdb');
+   * ```
+   * @see {@link DbManager.destroyConn}
+   */
+  closeConn(name = 'default'): Promise<void> {
+    this.#registry.get(name);
+    const pool = this.#pools.get(name);
+    this.#pools.delete(name);
+    return pool ? pool.close() : Promise.resolve();
+  }
+
+  /** Closes the pool of `name` as {@link DbManager.closeConn} does and forgets the config. */
+  destroyConn(name = 'default'): Promise<void> {
+    const closed = this.closeConn(name);
+    this.#registry.delete(name);
+    return closed;
+  }
+
+  /**
+   * Ends every session of this manager and resolves when the server has none left (within the
+   * close grace even if the server is gone). Configs stay registered.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   *
+   * process.on('SIGTERM', () => void PgManager.getInstance().close());
+   * ```
+   */
+  async close(): Promise<void> {
+    const pools = [...this.#pools.values()];
+    this.#pools.clear();
+    await Promise.all(pools.map((pool) => pool.close()));
+  }
+
+  /**
+   * Runs one statement with bound parameters: a cold `Observable<Row>` that leases a session on
+   * subscribe, emits each row as it is parsed, returns the lease and completes. Each
+   * subscription runs the statement again. Unsubscribing while it runs cancels it on the server
+   * and the session goes back clean.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { filter, map, toArray } from 'rxjs';
+   *
+   * const pgm = PgManager.getInstance();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+   * pgm.query<{ id: number; name: string }>('SELECT id, name FROM users WHERE active = $1', [true])
+   *   .pipe(filter((row) => row.id > 10), map((row) => row.name), toArray())
+   *   .subscribe(console.log);
+   * ```
+   * @see {@link DbManager.transaction} to run several statements atomically
+   */
+  query<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Observable<Row<T>> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['conn'], 'query');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.query);
+    return new Observable<Row<T>>((subscriber) => {
+      const lease = this.#pool(conn).lease();
+      let handle: StatementHandle | undefined;
+      const granted = lease.granted$.subscribe({
+        next: (session) => {
+          handle = runStatement<T>(
+            session,
+            sql,
+            params,
+            {
+              next: (row) => subscriber.next(row),
+              error: (error) => subscriber.error(error),
+              complete: () => subscriber.complete(),
+            },
+            this.#context(conn),
+            site,
+            false,
+            () => lease.unsubscribe(),
+          );
+        },
+        error: (error: Error) => subscriber.error(withCallSite(error, site)),
+      });
+      return () => {
+        granted.unsubscribe();
+        handle?.abandon();
+        lease.unsubscribe();
+      };
+    });
+  }
+
+  /**
+   * A pool lease as an RxJS resource (built on `using`). Without `fn`: emits the
+   * {@link Connection} and holds the lease until unsubscribed. With `fn`: holds the lease for the
+   * life of `fn(conn)`'s observable, emits its values and completes with it. Either way the lease
+   * returns on complete, error and unsubscribe, also while it is still being acquired.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { concat } from 'rxjs';
+   *
+   * const pgm = PgManager.getInstance();
+   * pgm.connection('default', (conn) =>
+   *   concat(conn.query("SET application_name = 'report'"), conn.query('SELECT * FROM big_report')),
+   * ).subscribe((row) => console.log(row));
+   * ```
+   * @see {@link DbManager.cursor}
+   */
+  connection(name?: string): Observable<Connection>;
+  connection<R>(name: string | undefined, fn: (conn: Connection) => ObservableInput<R>): Observable<R>;
+  connection<R>(name = 'default', fn?: (conn: Connection) => ObservableInput<R>): Observable<Connection> | Observable<R> {
+    this.#registry.get(name);
+    if (fn !== undefined) return this.#connectionScope(name, fn);
+    return using(
+      () => this.#pool(name).lease(),
+      (resource) => {
+        const lease = resource as Lease;
+        return new Observable<Connection>((subscriber) => {
+          let connection: Connection | undefined;
+          const granted = lease.granted$.subscribe({
+            next: (session) => {
+              connection = new Connection(session, this.#context(name));
+              // Whatever the subscriber starts from here holds this lease until it unsubscribes.
+              inScope(session, () => subscriber.next(connection as Connection));
+            },
+            error: (error: unknown) => subscriber.error(error),
+          });
+          return () => {
+            granted.unsubscribe();
+            connection?.end();
+          };
+        });
+      },
+    );
+  }
+
+  /**
+   * PgManager's `with pgm.cursor() as curs`: one lease for the scope and `curs.execute(sql,
+   * params)`. Outside `autocommit` the scope is a transaction at the config's isolation level
+   * (values are emitted after COMMIT, as with {@link DbManager.transaction}); under `autocommit`
+   * each statement commits on its own and values flow as they come.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { first } from 'rxjs';
+   *
+   * const pgm = PgManager.getInstance();
+   * pgm.createConn({ host: '127.0.0.1', dbname: 'postgres', isolationLevel: 'autocommit' });
+   * pgm.cursor((curs) => curs.execute('SELECT now() AS now'))
+   *   .pipe(first())
+   *   .subscribe((row) => console.log(row.now));
+   * ```
+   */
+  cursor<R>(fn: (curs: Cursor) => ObservableInput<R>): Observable<R>;
+  cursor<R>(name: string | undefined, fn: (curs: Cursor) => ObservableInput<R>): Observable<R>;
+  cursor<R>(nameOrFn: string | undefined | ((curs: Cursor) => ObservableInput<R>), maybeFn?: (curs: Cursor) => ObservableInput<R>): Observable<R> {
+    const name = typeof nameOrFn === 'function' ? 'default' : nameOrFn ?? 'default';
+    const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
+    if (typeof fn !== 'function') throw new ConfigurationError('cursor(name?, fn): fn must be a function (curs) => Observable.');
+    const config = this.#registry.get(name);
+    if (config.isolationLevel === 'autocommit') return this.#connectionScope(name, fn);
+    return this.transaction(fn, { conn: name });
+  }
+
+  /**
+   * Runs `fn(tx)` in a transaction on one session: BEGIN with the given options, COMMIT when its
+   * observable completes, ROLLBACK when it errors or is unsubscribed. Values are held back and
+   * emitted only after COMMIT succeeded, so a retry never sees values of a failed attempt.
+   * Serialization failures and deadlocks error with `isRetryable: true`: pipe
+   * {@link retryTransaction} to run the whole transaction again.
+   *
+   * @example
+   * ```ts
+   * import { PgManager, retryTransaction } from 'rxpg';
+   * import { concat } from 'rxjs';
+   *
+   * PgManager.getInstance()
+   *   .transaction(
+   *     (tx) => concat(
+   *       tx.query('UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 1]),
+   *       tx.query('UPDATE accounts SET balance = balance + $1 WHERE id = $2', [10, 2]),
+   *     ),
+   *     { isolationLevel: 'serializable' },
+   *   )
+   *   .pipe(retryTransaction({ maxAttempts: 5 }))
+   *   .subscribe();
+   * ```
+   * @see {@link Transaction.savepoint}
+   */
+  transaction<R>(fn: (tx: Transaction) => ObservableInput<R>, options: TransactionOptions = {}): Observable<R> {
+    if (typeof fn !== 'function') throw new ConfigurationError('transaction(fn, options?): fn must be a function (tx) => Observable.');
+    checkOptionKeys(options, TRANSACTION_OPTION_KEYS, 'transaction');
+    const conn = options.conn ?? 'default';
+    const config = this.#registry.get(conn);
+    if (options.isolationLevel !== undefined && !TRANSACTION_LEVELS.includes(options.isolationLevel)) {
+      throw new ConfigurationError(
+        `transaction: isolationLevel '${String(options.isolationLevel)}' is not one of ${TRANSACTION_LEVELS.join(', ')}.`,
+        { conn },
+      );
+    }
+    const begin = beginStatement({
+      ...options,
+      isolationLevel: options.isolationLevel ?? (config.isolationLevel === 'autocommit' ? undefined : config.isolationLevel),
+    });
+    let tx: Transaction | undefined;
+    return scopedLease(
+      () => this.#pool(conn),
+      (session) => transactionBody(session, this.#context(conn), begin, fn, (created) => (tx = created)),
+      { buffered: true, onEnd: () => tx?.end() },
+    );
+  }
+
+  #connectionScope<R>(name: string, fn: (conn: Connection) => ObservableInput<R>): Observable<R> {
+    let connection: Connection | undefined;
+    return scopedLease(
+      () => this.#pool(name),
+      (session) => {
+        connection = new Connection(session, this.#context(name));
+        return new Observable<R>((subscriber) => inScope(session, () => from(fn(connection as Connection)).subscribe(subscriber)));
+      },
+      { buffered: false, onEnd: () => connection?.end() },
+    );
+  }
+
+  #context(conn: string): StatementContext {
+    return { conn, emit: this.#emit, scheduler: this.#scheduler };
+  }
+
+  #pool(name: string): Pool {
+    let pool = this.#pools.get(name);
+    if (pool === undefined) {
+      const config: ConnConfig = this.#registry.get(name);
+      pool = new Pool(
+        this.#driver,
+        config.params,
+        {
+          conn: name,
+          size: config.poolSize,
+          maxWaiting: config.maxWaiting,
+          acquireTimeoutMillis: config.acquireTimeoutMillis,
+          connectTimeoutMillis: config.connectTimeoutMillis,
+          idleTimeoutMillis: config.idleTimeoutMillis,
+          maxLifetimeMillis: config.maxLifetimeMillis,
+          initStatement: config.initStatement,
+          cancelGraceMillis: this.#cancelGraceMillis,
+          closeGraceMillis: this.#closeGraceMillis,
+          scheduler: this.#scheduler,
+        },
+        this.#emit,
+      );
+      this.#pools.set(name, pool);
+    }
+    return pool;
+  }
+
+  [inspect.custom](): string {
+    const conns = this.#registry.names().map((name) => {
+      const { params } = this.#registry.get(name);
+      return `${name}: ${params.user}@${params.host}:${params.port}/${params.database}`;
+    });
+    return `${this.constructor.name} { ${conns.join(', ')} }`;
+  }
+
+  toJSON(): { conns: string[] } {
+    return { conns: this.#registry.names() };
+  }
+}

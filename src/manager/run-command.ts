@@ -1,0 +1,23 @@
+import { Observable } from 'rxjs';
+import type { StatementSummary } from '../driver/statement-sink.js';
+import type { Session } from '../pool/session.js';
+import { runStatement } from './run-statement.js';
+import type { StatementContext } from './statement-context.js';
+
+/**
+ * A control statement (BEGIN, COMMIT, SAVEPOINT …) on a scope's session: emits its summary
+ * and completes, inside the scope.
+ */
+export function runCommand(session: Session, sql: string, context: StatementContext): Observable<StatementSummary> {
+  return new Observable<StatementSummary>((subscriber) => {
+    const handle = runStatement(session, sql, [], {
+      next: () => {},
+      error: (error) => subscriber.error(error),
+      complete: (summary) => {
+        subscriber.next(summary);
+        subscriber.complete();
+      },
+    }, context, undefined, true);
+    return () => handle.abandon();
+  });
+}

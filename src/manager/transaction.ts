@@ -1,0 +1,148 @@
+import { concat, defer, from, Observable, ignoreElements, catchError, throwError, map, type ObservableInput } from 'rxjs';
+import { ConnectionError } from '../errors/connection-error.js';
+import { QueryError } from '../errors/query-error.js';
+import type { Session } from '../pool/session.js';
+import { inScope } from '../pool/lease-scope.js';
+import { Connection } from './connection.js';
+import { runCommand } from './run-command.js';
+import type { StatementContext } from './statement-context.js';
+
+/** Isolation levels a transaction can ask for. */
+export type TransactionIsolationLevel = 'read_committed' | 'repeatable_read' | 'serializable';
+
+/** Options of {@link PgManager.transaction}. */
+export interface TransactionOptions {
+  /** Connection config name; `default` when omitted. */
+  readonly conn?: string;
+  /** Defaults to the config's isolation level (the server's default under `autocommit`). */
+  readonly isolationLevel?: TransactionIsolationLevel;
+  readonly readOnly?: boolean;
+  /** `DEFERRABLE`: only meaningful for serializable read-only transactions. */
+  readonly deferrable?: boolean;
+}
+
+let nextSavepoint = 1;
+
+/**
+ * The handle of a transaction scope: statements on the transaction's session, and nested
+ * savepoints. Obtained from {@link PgManager.transaction} (or a `cursor()` scope outside
+ * autocommit).
+ *
+ * @example
+ * ```ts
+ * import { PgManager } from 'rxpg';
+ * import { concat } from 'rxjs';
+ *
+ * PgManager.getInstance().transaction((tx) =>
+ *   concat(
+ *     tx.query('UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 1]),
+ *     tx.savepoint((sp) => sp.query('INSERT INTO audit (note) VALUES ($1)', ['moved 10'])),
+ *   ),
+ * ).subscribe();
+ * ```
+ * @see {@link PgManager.transaction}
+ */
+export class Transaction extends Connection {
+  /**
+   * Runs `fn` inside `SAVEPOINT …`: released when its observable completes, rolled back to (and
+   * the error passed on) when it errors, rolled back to when it is unsubscribed. The outer
+   * transaction goes on either way; catch the error to continue after a failed savepoint.
+   */
+  savepoint<R>(fn: (tx: Transaction) => ObservableInput<R>): Observable<R> {
+    const session = this.session;
+    const context = this.context;
+    return new Observable<R>((subscriber) => {
+      const name = `rxpg_sp_${nextSavepoint++}`;
+      let settled = false;
+      const body = concat(
+        runCommand(session, `SAVEPOINT ${name}`, context).pipe(ignoreElements()),
+        defer(() => inScope(session, () => from(fn(this)))),
+      );
+      const inner = body.subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => {
+          settled = true;
+          runCommand(session, `ROLLBACK TO SAVEPOINT ${name}`, context).subscribe({
+            complete: () => subscriber.error(error),
+            error: () => subscriber.error(error),
+          });
+        },
+        complete: () => {
+          settled = true;
+          runCommand(session, `RELEASE SAVEPOINT ${name}`, context).subscribe({
+            complete: () => subscriber.complete(),
+            error: (error: unknown) => subscriber.error(error),
+          });
+        },
+      });
+      return () => {
+        inner.unsubscribe();
+        // Unsubscribed mid-savepoint: undo its work. Queued on the session, this runs after the
+        // cancelled statement ends and before anything the transaction does next.
+        if (!settled && !this.ended) runCommand(session, `ROLLBACK TO SAVEPOINT ${name}`, context).subscribe({ error: () => {} });
+      };
+    });
+  }
+}
+
+/** `BEGIN …` for these options. */
+export function beginStatement(options: TransactionOptions): string {
+  let sql = 'BEGIN';
+  if (options.isolationLevel) sql += ` ISOLATION LEVEL ${options.isolationLevel.replace('_', ' ').toUpperCase()}`;
+  if (options.readOnly !== undefined) sql += options.readOnly ? ' READ ONLY' : ' READ WRITE';
+  if (options.deferrable !== undefined) sql += options.deferrable ? ' DEFERRABLE' : ' NOT DEFERRABLE';
+  return sql;
+}
+
+/**
+ * BEGIN, the user's work, COMMIT, on one session. A COMMIT that the server turned into a
+ * ROLLBACK (a statement failed and the error was caught) is an error, not a success; a session
+ * lost during COMMIT is `outcome_unknown`.
+ */
+export function transactionBody<R>(
+  session: Session,
+  context: StatementContext,
+  begin: string,
+  fn: (tx: Transaction) => ObservableInput<R>,
+  onTransaction: (tx: Transaction) => void,
+): Observable<R> {
+  const tx = new Transaction(session, context);
+  onTransaction(tx);
+  // Known dead before COMMIT was sent: the server rolled the transaction back.
+  const commitOrLost = defer(() =>
+    session.isBroken
+      ? throwError(
+          () =>
+            new ConnectionError(`The session of '${context.conn}' was lost before COMMIT was sent; the server rolled the transaction back.`, {
+              conn: context.conn,
+              isRetryable: true,
+            }),
+        )
+      : commit,
+  );
+  const commit = runCommand(session, 'COMMIT', context).pipe(
+    map((summary) => {
+      if (summary.command === 'ROLLBACK') {
+        throw new QueryError(
+          'invalid_transaction_state',
+          'COMMIT rolled the transaction back because a statement in it failed; nothing was committed.',
+          { sqlState: '25P02', statement: 'COMMIT' },
+          { conn: context.conn },
+        );
+      }
+    }),
+    ignoreElements(),
+    catchError((error: unknown) =>
+      throwError(() =>
+        error instanceof ConnectionError
+          ? new ConnectionError(
+              `The session was lost during COMMIT of a transaction on '${context.conn}'; the transaction may or may not ` +
+                `have committed. Check before retrying.`,
+              { reason: 'outcome_unknown', conn: context.conn, cause: error, isRetryable: false },
+            )
+          : error,
+      ),
+    ),
+  );
+  return concat(runCommand(session, begin, context).pipe(ignoreElements()), defer(() => from(fn(tx))), commitOrLost);
+}

@@ -1,0 +1,367 @@
+import { Observable, of, switchMap, timeout, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { ConnectionParams } from '../driver/connection-params.js';
+import type { Driver } from '../driver/driver.js';
+import { ConnectionError } from '../errors/connection-error.js';
+import { PoolError, type PoolState } from '../errors/pool-error.js';
+import { RxpgError } from '../errors/rxpg-error.js';
+import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
+import { isHeldByRunningScope } from './lease-scope.js';
+import { Lease, type LeaseOwner } from './lease.js';
+import { Session } from './session.js';
+
+/** How a pool behaves; built from a connection config. */
+export interface PoolOptions {
+  readonly conn: string;
+  readonly size: number;
+  readonly maxWaiting: number;
+  readonly acquireTimeoutMillis: number;
+  readonly connectTimeoutMillis: number;
+  readonly idleTimeoutMillis: number;
+  readonly maxLifetimeMillis: number;
+  readonly initStatement: string | undefined;
+  readonly cancelGraceMillis: number;
+  readonly closeGraceMillis: number;
+  readonly scheduler: SchedulerLike;
+}
+
+type ReleaseReason = ReleaseEvent['reason'];
+
+/**
+ * The sessions of one connection config. Lease requests queue FIFO in a bounded queue under one
+ * deadline (`acquireTimeoutMillis`) that covers waiting, connecting and `initStatement`.
+ * Sessions come back through a reset (cancel what runs, roll back what is open) and are pooled
+ * only when idle with no transaction; broken ones are discarded. A session that opens after its
+ * requester gave up serves the next requester or waits idle: nothing is leaked.
+ */
+export class Pool implements LeaseOwner {
+  readonly #driver: Driver;
+  readonly #params: ConnectionParams;
+  readonly #options: PoolOptions;
+  readonly #emit: EmitEvent;
+  readonly #all = new Set<Session>();
+  readonly #idle: Session[] = [];
+  readonly #leased = new Set<Session>();
+  readonly #waiting: Lease[] = [];
+  readonly #attempts = new Set<Subscription>();
+  #closing: Promise<void> | undefined;
+  #closed: (() => void) | undefined;
+
+  constructor(driver: Driver, params: ConnectionParams, options: PoolOptions, emit: EmitEvent) {
+    this.#driver = driver;
+    this.#params = params;
+    this.#options = options;
+    this.#emit = emit;
+  }
+
+  /** What the pool looks like now. */
+  get state(): PoolState {
+    return {
+      size: this.#options.size,
+      total: this.#all.size + this.#attempts.size,
+      inUse: this.#all.size - this.#idle.length,
+      idle: this.#idle.length,
+      waiting: this.#waiting.length,
+    };
+  }
+
+  get isClosing(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /** A new lease request, queued at once; `unsubscribe()` gives the session back or leaves the queue. */
+  lease(): Lease {
+    const { scheduler, conn } = this.#options;
+    const lease = new Lease(this, scheduler.now());
+    if (this.#closing) {
+      lease.fail(new PoolError('closed', `Connection '${conn}' is closing; no new leases are granted.`, this.state, { conn }));
+      return lease;
+    }
+    if (this.#waiting.length === 0) {
+      const session = this.#takeIdle();
+      if (session) {
+        this.#grant(lease, session);
+        return lease;
+      }
+    }
+    if (this.#isSelfDeadlock()) {
+      lease.fail(
+        new PoolError(
+          'pool_deadlock',
+          `Connection '${conn}': every session of the pool (size ${this.#options.size}) is held by the transaction, cursor or ` +
+            `connection scope that is asking for another one, so it would wait forever. Run the statement on the scope's own ` +
+            `handle (tx.query, curs.execute, conn.query) or raise poolSize.`,
+          this.state,
+          { conn },
+        ),
+      );
+      return lease;
+    }
+    if (this.#waiting.length >= this.#options.maxWaiting) {
+      lease.fail(
+        new PoolError('pool_full', `Connection '${conn}': ${this.#waiting.length} lease requests are already waiting (maxWaiting).`, this.state, { conn }),
+      );
+      return lease;
+    }
+    this.#waiting.push(lease);
+    lease.timeout = timer(this.#options.acquireTimeoutMillis, scheduler).subscribe(() => this.#timeOut(lease));
+    this.#grow();
+    return lease;
+  }
+
+  /** LeaseOwner: a granted lease comes back. */
+  release(lease: Lease, session: Session): void {
+    this.#reset(session);
+  }
+
+  /** LeaseOwner: a waiting lease leaves the queue. */
+  withdraw(lease: Lease): void {
+    lease.timeout?.unsubscribe();
+    const index = this.#waiting.indexOf(lease);
+    if (index >= 0) this.#waiting.splice(index, 1);
+  }
+
+  /**
+   * Refuses new leases, fails waiting ones, closes idle sessions, lets leased ones finish
+   * (destroying them after `closeGraceMillis`) and resolves when no session is left.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    const { conn, closeGraceMillis, scheduler } = this.#options;
+    this.#closing = new Promise<void>((resolve) => {
+      this.#closed = resolve;
+    });
+    for (const lease of this.#waiting.splice(0)) {
+      lease.timeout?.unsubscribe();
+      lease.fail(new PoolError('closed', `Connection '${conn}' was closed while this lease request waited.`, this.state, { conn }));
+    }
+    for (const attempt of [...this.#attempts]) {
+      attempt.unsubscribe();
+      this.#attempts.delete(attempt);
+    }
+    for (const session of this.#idle.splice(0)) this.#discard(session, 'closing');
+    const force = timer(closeGraceMillis, scheduler).subscribe(() => {
+      for (const session of this.#all) session.destroy();
+    });
+    this.#closing.then(() => force.unsubscribe());
+    this.#checkClosed();
+    return this.#closing;
+  }
+
+  #grant(lease: Lease, session: Session): void {
+    lease.timeout?.unsubscribe();
+    this.#leased.add(session);
+    const waitMillis = this.#options.scheduler.now() - lease.requestedAt;
+    this.#emit(() => ({ type: 'acquire', conn: this.#options.conn, processId: session.processId, waitMillis }));
+    lease.grant(session);
+  }
+
+  #takeIdle(): Session | undefined {
+    // Most recently used first: warm caches, and surplus sessions age out through idleTimeout.
+    for (let session = this.#idle.pop(); session; session = this.#idle.pop()) {
+      session.idleTimer?.unsubscribe();
+      if (!session.isBroken) return session;
+      this.#discard(session, 'broken');
+    }
+    return undefined;
+  }
+
+  #isSelfDeadlock(): boolean {
+    if (this.#all.size + this.#attempts.size < this.#options.size || this.#leased.size === 0) return false;
+    for (const session of this.#leased) if (!isHeldByRunningScope(session)) return false;
+    return true;
+  }
+
+  #timeOut(lease: Lease): void {
+    const index = this.#waiting.indexOf(lease);
+    if (index < 0) return;
+    // The state as this request saw it: itself still counted as waiting.
+    const state = this.state;
+    this.#waiting.splice(index, 1);
+    const { conn, acquireTimeoutMillis } = this.#options;
+    lease.fail(
+      new PoolError(
+        'pool_timeout',
+        `Connection '${conn}': no session within acquireTimeout (${acquireTimeoutMillis} ms); pool size ${state.size}, ` +
+          `${state.inUse} in use, ${state.idle} idle, ${state.waiting} waiting, ${this.#attempts.size} connecting.`,
+        state,
+        { conn },
+      ),
+    );
+  }
+
+  /** Opens sessions while requests wait and the pool has room. */
+  #grow(): void {
+    while (
+      !this.#closing &&
+      this.#waiting.length > this.#attempts.size &&
+      this.#all.size + this.#attempts.size < this.#options.size
+    ) {
+      this.#open();
+    }
+  }
+
+  #open(): void {
+    const { conn, connectTimeoutMillis, scheduler, initStatement, cancelGraceMillis } = this.#options;
+    const startedAt = scheduler.now();
+    let session: Session | undefined;
+    let settled = false;
+    const attempt: Subscription = this.#driver
+      .connect(this.#params, {
+        onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: session?.processId ?? 0, ...notice })),
+        onLost: () => this.#lost(session),
+      })
+      .pipe(
+        switchMap((driverConnection) => {
+          session = new Session(driverConnection, { scheduler, cancelGraceMillis });
+          return initStatement === undefined ? of(session) : runInit(session, initStatement);
+        }),
+        // One deadline for TCP, TLS, authentication and initStatement; giving up unsubscribes,
+        // which makes the driver drop the socket.
+        timeout({ first: connectTimeoutMillis, scheduler, with: () => { throw timeoutError(conn, connectTimeoutMillis); } }),
+      )
+      .subscribe({
+        next: (ready) => {
+          settled = true;
+          this.#attempts.delete(attempt);
+          this.#all.add(ready);
+          this.#emit(() => ({ type: 'connect', conn, processId: ready.processId, durationMillis: scheduler.now() - startedAt }));
+          this.#offer(ready);
+        },
+        error: (error: unknown) => {
+          settled = true;
+          this.#attempts.delete(attempt);
+          session?.destroy();
+          const reported = toRxpgError(error, conn);
+          this.#emit(() => ({ type: 'error', conn, sql: undefined, error: reported }));
+          this.#failHead(reported);
+        },
+      });
+    if (!settled) this.#attempts.add(attempt);
+  }
+
+  /** A connect failed: the oldest request learns why; the rest get their own attempt. */
+  #failHead(error: RxpgError): void {
+    const lease = this.#waiting.shift();
+    if (lease) {
+      lease.timeout?.unsubscribe();
+      lease.fail(error);
+    }
+    this.#grow();
+    this.#checkClosed();
+  }
+
+  #offer(session: Session): void {
+    if (this.#closing) {
+      this.#discard(session, 'closing');
+      return;
+    }
+    const lease = this.#waiting.shift();
+    if (lease) {
+      this.#grant(lease, session);
+      return;
+    }
+    this.#idle.push(session);
+    const { idleTimeoutMillis, scheduler } = this.#options;
+    if (idleTimeoutMillis > 0) {
+      session.idleTimer = timer(idleTimeoutMillis, scheduler).subscribe(() => {
+        const index = this.#idle.indexOf(session);
+        if (index >= 0) {
+          this.#idle.splice(index, 1);
+          this.#discard(session, 'idle_timeout');
+        }
+      });
+    }
+  }
+
+  /** Cleans a returned session: waits out what runs, rolls back what is open, then pools or discards it. */
+  #reset(session: Session): void {
+    this.#leased.delete(session);
+    session.whenIdle(() => {
+      if (session.isBroken) return this.#released(session, 'broken');
+      if (session.driver.transactionStatus === 'idle') return this.#released(session, 'pooled');
+      session.execute('ROLLBACK', [], {
+        row: () => {},
+        complete: () => this.#released(session, session.driver.transactionStatus === 'idle' ? 'pooled' : 'reset_failed'),
+        error: () => this.#released(session, 'reset_failed'),
+      });
+    });
+  }
+
+  #released(session: Session, reason: ReleaseReason): void {
+    const { maxLifetimeMillis, scheduler, conn } = this.#options;
+    if (reason === 'pooled' && maxLifetimeMillis > 0 && scheduler.now() - session.createdAt >= maxLifetimeMillis) reason = 'max_lifetime';
+    if (reason === 'pooled' && this.#closing) reason = 'closing';
+    if (reason !== 'pooled') {
+      this.#discard(session, reason);
+      return;
+    }
+    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: false, reason }));
+    this.#offer(session);
+  }
+
+  #discard(session: Session, reason: ReleaseReason): void {
+    session.idleTimer?.unsubscribe();
+    if (!this.#all.delete(session)) return;
+    const { conn } = this.#options;
+    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: true, reason }));
+    if (session.isBroken) session.destroy();
+    else {
+      const { closeGraceMillis, scheduler } = this.#options;
+      session.driver
+        .close()
+        .pipe(timeout({ first: closeGraceMillis, scheduler }))
+        .subscribe({ error: () => session.destroy() });
+    }
+    this.#grow();
+    this.#checkClosed();
+  }
+
+  /** The driver says a session died; an idle one is dropped now, a leased one when it comes back. */
+  #lost(session: Session | undefined): void {
+    if (session === undefined) return;
+    const index = this.#idle.indexOf(session);
+    if (index >= 0) {
+      this.#idle.splice(index, 1);
+      this.#discard(session, 'broken');
+    }
+  }
+
+  #checkClosed(): void {
+    if (this.#closing && this.#all.size === 0 && this.#attempts.size === 0) this.#closed?.();
+  }
+}
+
+/** Runs `initStatement` on a new session; the session is destroyed if it fails or is given up on. */
+function runInit(session: Session, initStatement: string): Observable<Session> {
+  return new Observable<Session>((subscriber) => {
+    let done = false;
+    session.execute(initStatement, [], {
+      row: () => {},
+      complete: () => {
+        done = true;
+        subscriber.next(session);
+        subscriber.complete();
+      },
+      error: (error) => {
+        done = true;
+        subscriber.error(error);
+      },
+    });
+    return () => {
+      if (!done) session.destroy();
+    };
+  });
+}
+
+function timeoutError(conn: string, millis: number, cause?: unknown): ConnectionError {
+  return new ConnectionError(`Connection '${conn}': could not connect within connectTimeout (${millis / 1000} s).`, {
+    conn,
+    cause,
+    isRetryable: true,
+  });
+}
+
+function toRxpgError(error: unknown, conn: string): RxpgError {
+  if (error instanceof RxpgError) return error;
+  return new ConnectionError(`Connection '${conn}': ${error instanceof Error ? error.message : String(error)}`, { conn, cause: error });
+}

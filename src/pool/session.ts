@@ -1,0 +1,141 @@
+import { timer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { DriverConnection } from '../driver/driver-connection.js';
+import type { StatementSink, StatementSummary } from '../driver/statement-sink.js';
+import type { RowShape } from '../rows/ordered-row.js';
+
+/** A statement queued or running on a session; `abandon()` drops its results and stops it. */
+export interface StatementHandle {
+  abandon(): void;
+}
+
+interface Job {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly sink: StatementSink;
+  abandoned: boolean;
+}
+
+let nextSessionId = 1;
+
+/**
+ * One pooled session: a driver connection plus the statement queue that keeps exactly one
+ * statement in flight. Abandoning a running statement sends a cancel to the server and holds
+ * back the next statement until both the cancelled statement has ended and the cancel request
+ * has been delivered, so a late cancel can never hit the next statement. If the statement has
+ * not ended `cancelGraceMillis` after the cancel, the session is destroyed.
+ */
+export class Session {
+  readonly id = nextSessionId++;
+  readonly driver: DriverConnection;
+  readonly createdAt: number;
+  /** The pool's idle timer while idle. */
+  idleTimer: Subscription | undefined;
+  readonly #scheduler: SchedulerLike;
+  readonly #cancelGraceMillis: number;
+  readonly #queue: Job[] = [];
+  readonly #idleWaiters: (() => void)[] = [];
+  #running: Job | null = null;
+  #cancelling: Subscription | null = null;
+  #grace: Subscription | undefined;
+
+  constructor(driver: DriverConnection, options: { scheduler: SchedulerLike; cancelGraceMillis: number }) {
+    this.driver = driver;
+    this.#scheduler = options.scheduler;
+    this.#cancelGraceMillis = options.cancelGraceMillis;
+    this.createdAt = options.scheduler.now();
+  }
+
+  get processId(): number {
+    return this.driver.processId;
+  }
+
+  get isBroken(): boolean {
+    return this.driver.isBroken;
+  }
+
+  /** True when no statement is running or queued. */
+  get isIdle(): boolean {
+    return this.#running === null && this.#queue.length === 0 && this.#cancelling === null;
+  }
+
+  /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
+  execute(sql: string, params: readonly unknown[], sink: StatementSink): StatementHandle {
+    const job: Job = { sql, params, sink, abandoned: false };
+    this.#queue.push(job);
+    this.#pump();
+    return { abandon: () => this.#abandon(job) };
+  }
+
+  /** Calls `callback` once every statement queued so far has ended (at once if none). */
+  whenIdle(callback: () => void): void {
+    if (this.isIdle) callback();
+    else this.#idleWaiters.push(callback);
+  }
+
+  destroy(): void {
+    this.#grace?.unsubscribe();
+    this.#cancelling?.unsubscribe();
+    this.#cancelling = null;
+    this.driver.destroy();
+  }
+
+  #abandon(job: Job): void {
+    if (job.abandoned) return;
+    job.abandoned = true;
+    const queued = this.#queue.indexOf(job);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#settle();
+      return;
+    }
+    if (this.#running !== job || this.#cancelling !== null) return;
+    this.#grace = timer(this.#cancelGraceMillis, this.#scheduler).subscribe(() => this.driver.destroy());
+    let synchronous = true;
+    let delivered = false;
+    const onDelivered = (): void => {
+      delivered = true;
+      if (synchronous) return;
+      this.#cancelling = null;
+      this.#afterCancel(job);
+    };
+    const cancelling = this.driver.cancel().subscribe({ complete: onDelivered });
+    synchronous = false;
+    if (delivered) this.#afterCancel(job);
+    else this.#cancelling = cancelling;
+  }
+
+  /** The cancel was delivered: if the statement has ended too, the next one may go. */
+  #afterCancel(job: Job): void {
+    if (this.#running === job) return;
+    this.#grace?.unsubscribe();
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#running === null && this.#cancelling === null && this.#queue.length > 0) {
+      const job = this.#queue.shift() as Job;
+      this.#running = job;
+      this.driver.run(job.sql, job.params, {
+        row: (shape: RowShape, values: unknown[]) => {
+          if (!job.abandoned) job.sink.row(shape, values);
+        },
+        complete: (summary: StatementSummary) => this.#ended(job, () => job.sink.complete(summary)),
+        error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
+      });
+    }
+    this.#settle();
+  }
+
+  #ended(job: Job, report: () => void): void {
+    if (this.#running === job) this.#running = null;
+    if (this.#cancelling === null) this.#grace?.unsubscribe();
+    if (!job.abandoned) report();
+    this.#pump();
+  }
+
+  #settle(): void {
+    if (!this.isIdle) return;
+    const waiters = this.#idleWaiters.splice(0);
+    for (const waiter of waiters) waiter();
+  }
+}

@@ -1,0 +1,57 @@
+import type { ErrorReason } from '../errors/error-reason.js';
+
+// Exact codes first, then the two-character class. Source: PostgreSQL's errcodes.txt.
+const BY_CODE: Readonly<Record<string, ErrorReason>> = {
+  '23505': 'unique_violation',
+  '23503': 'foreign_key_violation',
+  '23502': 'not_null_violation',
+  '23514': 'check_violation',
+  '23P01': 'exclusion_violation',
+  '40001': 'serialization',
+  '40P01': 'deadlock',
+  '40002': 'constraint_violation',
+  '40003': 'outcome_unknown',
+  '55P03': 'lock_timeout',
+  '57014': 'canceled',
+  // A protocol violation reported as ERROR: a wrong parameter count or a value the server cannot bind.
+  '08P01': 'data',
+  '57P01': 'connection',
+  '57P02': 'connection',
+  '57P03': 'connection',
+  '57P05': 'connection',
+  '42601': 'syntax',
+  '42501': 'permission',
+  '42P01': 'undefined_object',
+  '42703': 'undefined_object',
+  '42883': 'undefined_object',
+  '42704': 'undefined_object',
+  '42P02': 'undefined_object',
+  '3D000': 'undefined_object',
+  '3F000': 'undefined_object',
+  '34000': 'undefined_object',
+  '26000': 'undefined_object',
+};
+
+const BY_CLASS: Readonly<Record<string, ErrorReason>> = {
+  '08': 'connection',
+  '28': 'authentication',
+  '23': 'constraint_violation',
+  '40': 'serialization',
+  '42': 'syntax',
+  '53': 'insufficient_resources',
+  '22': 'data',
+  '25': 'invalid_transaction_state',
+  '2D': 'invalid_transaction_state',
+  '55': 'invalid_transaction_state',
+  '57': 'canceled',
+};
+
+/**
+ * The shared reason for a Postgres SQLSTATE. 57014 (query_canceled) is `statement_timeout`
+ * when the server says the statement timeout fired, `canceled` otherwise.
+ */
+export function reasonForSqlState(sqlState: string | undefined, message = ''): ErrorReason {
+  if (sqlState === undefined || sqlState.length !== 5) return 'unknown';
+  if (sqlState === '57014' && /statement timeout/i.test(message)) return 'statement_timeout';
+  return BY_CODE[sqlState] ?? BY_CLASS[sqlState.slice(0, 2)] ?? 'unknown';
+}

@@ -1,7 +1,7 @@
 export { PgManager } from './manager/pg-manager.js';
 export { DbManager, type ManagerOptions } from './manager/db-manager.js';
 export type { ConnOptions, IsolationLevel, SslMode } from './manager/conn-options.js';
-export type { QueryOptions } from './manager/query-options.js';
+export type { QueryOptions, StreamOptions } from './manager/query-options.js';
 export { Connection, type Cursor } from './manager/connection.js';
 export { Transaction, type TransactionOptions, type TransactionIsolationLevel } from './manager/transaction.js';
 export { retryTransaction, type RetryTransactionOptions } from './manager/retry-transaction.js';
@@ -18,5 +18,5 @@ export { logEventsTo, type Logger, type LoggerName } from './events/log-events-t
 export type { Driver, ConnectionHooks } from './driver/driver.js';
 export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';
 export type { ConnectionParams } from './driver/connection-params.js';
-export type { StatementSink, StatementSummary } from './driver/statement-sink.js';
+export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';
 export type { ServerNotice } from './driver/server-notice.js';

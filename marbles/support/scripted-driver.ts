@@ -1,5 +1,5 @@
 import { EMPTY, Observable, timer, type Subscription } from 'rxjs';
-import type { ConnectionHooks, ConnectionParams, Driver, DriverConnection, StatementSink, TransactionStatus } from '../../src/index.js';
+import type { ConnectionHooks, ConnectionParams, Driver, DriverConnection, RunOptions, StatementSink, TransactionStatus } from '../../src/index.js';
 import { ConnectionError } from '../../src/errors/connection-error.js';
 import { QueryError } from '../../src/errors/query-error.js';
 import { RowShape } from '../../src/rows/ordered-row.js';
@@ -42,6 +42,8 @@ export class ScriptedConnection implements DriverConnection {
   transactionStatus: TransactionStatus = 'idle';
   isBroken = false;
   cancels = 0;
+  /** Batches asked for after the first. */
+  fetches = 0;
   readonly #driver: ScriptedDriver;
   readonly #hooks: ConnectionHooks;
   #running: { timer: Subscription; sink: StatementSink; statement: ScriptedStatement } | undefined;
@@ -52,22 +54,49 @@ export class ScriptedConnection implements DriverConnection {
     this.#hooks = hooks;
   }
 
-  run(sql: string, _params: readonly unknown[], sink: StatementSink): void {
+  /**
+   * Runs a scripted statement: after `frames` it delivers its rows, all at once or, with a
+   * batch size, one batch per `frames`, pausing for the consumer after each full batch.
+   */
+  run(sql: string, _params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     this.#driver.sent.push(sql);
     const statement = this.#driver.script(sql);
     const shape = new RowShape((statement.columns ?? ['n']).map((name) => ({ name, typeOid: 23, tableOid: 0, columnNumber: 0 })));
-    const running = {
-      sink,
-      statement,
-      timer: timer(statement.frames).subscribe(() => {
-        this.#running = undefined;
-        for (const values of statement.rows ?? []) sink.row(shape, [...values]);
-        if (/^BEGIN/.test(sql)) this.transactionStatus = 'transaction';
-        if (/^(COMMIT|ROLLBACK)$/.test(sql)) this.transactionStatus = 'idle';
-        sink.complete({ command: sql.split(' ')[0], rowCount: statement.rows?.length ?? 0 });
-      }),
+    const rows = statement.rows ?? [];
+    const batchSize = options.batchSize ?? Math.max(rows.length, 1);
+    const deliver = (from: number): void => {
+      const running = {
+        sink,
+        statement,
+        timer: timer(statement.frames).subscribe(() => {
+          this.#running = undefined;
+          const batch = rows.slice(from, from + batchSize);
+          for (const values of batch) sink.row(shape, [...values]);
+          if (from + batchSize < rows.length) {
+            let used = false;
+            sink.suspended?.({
+              fetch: () => {
+                if (used) return;
+                used = true;
+                this.fetches++;
+                deliver(from + batchSize);
+              },
+              close: () => {
+                if (used) return;
+                used = true;
+                sink.complete({ command: 'CLOSE', rowCount: batch.length });
+              },
+            });
+            return;
+          }
+          if (/^BEGIN/.test(sql)) this.transactionStatus = 'transaction';
+          if (/^(COMMIT|ROLLBACK)$/.test(sql)) this.transactionStatus = 'idle';
+          sink.complete({ command: sql.split(' ')[0], rowCount: batch.length });
+        }),
+      };
+      this.#running = running;
     };
-    this.#running = running;
+    deliver(0);
   }
 
   cancel(): Observable<void> {

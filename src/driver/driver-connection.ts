@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { StatementSink } from './statement-sink.js';
+import type { RunOptions, StatementSink } from './statement-sink.js';
 
 /** Transaction state as the server last reported it (Postgres' ReadyForQuery status). */
 export type TransactionStatus = 'idle' | 'transaction' | 'failed';
@@ -15,8 +15,12 @@ export interface DriverConnection {
   readonly transactionStatus: TransactionStatus;
   /** True once the session is dead or unusable; it is then never used again. */
   readonly isBroken: boolean;
-  /** Sends `sql` with bound `params` and reports rows, completion or error to `sink`, once. */
-  run(sql: string, params: readonly unknown[], sink: StatementSink): void;
+  /**
+   * Sends `sql` with bound `params` and reports rows, completion or error to `sink`, once. With
+   * `options.batchSize` the rows come through a server-side cursor in batches, pausing after
+   * each (see {@link StatementSink.suspended}).
+   */
+  run(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): void;
   /**
    * Asks the server to stop the statement now running (a Postgres CancelRequest, a MySQL
    * `KILL QUERY`). Completes when the server has received the request (never errors); the

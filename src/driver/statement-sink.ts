@@ -9,12 +9,30 @@ export interface StatementSummary {
 }
 
 /**
+ * A statement read through a server-side cursor, paused between batches: `fetch()` asks for the
+ * next batch, `close()` gives up the rest (the statement then completes through its sink).
+ * Exactly one of the two is called per pause.
+ */
+export interface CursorControl {
+  fetch(): void;
+  close(): void;
+}
+
+/**
  * Receives one statement's results from a driver. `row` is called once per row as it is parsed,
  * then exactly one of `complete` or `error`, and only when the session is ready for the next
- * statement (or dead).
+ * statement (or dead). A statement run with a `batchSize` pauses after each full batch and
+ * calls `suspended` with the control that resumes or ends it.
  */
 export interface StatementSink {
   row(shape: RowShape, values: unknown[]): void;
+  suspended?(control: CursorControl): void;
   complete(summary: StatementSummary): void;
   error(error: Error): void;
+}
+
+/** How to run a statement. */
+export interface RunOptions {
+  /** Read through a server-side cursor, this many rows per fetch, pausing between fetches. */
+  readonly batchSize?: number;
 }

@@ -1,9 +1,11 @@
+import { inspect } from 'node:util';
 import { Observable } from 'rxjs';
 import { captureCallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
+import { batchSizeOf, checkOptionKeys } from './query-options.js';
 import { runStatement } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
 
@@ -68,6 +70,41 @@ export class Connection {
     });
   }
 
+  /**
+   * Reads a large result through a server-side cursor on this session, as
+   * {@link DbManager.stream} does: the next batch is fetched only after the consumer took the
+   * previous one. In a transaction the cursor sees the transaction's snapshot.
+   */
+  stream<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: { batchSize?: number } = {}): Observable<Row<T>> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['batchSize'], 'stream');
+    const batchSize = batchSizeOf(options, 'stream');
+    const site = captureCallSite(this.stream);
+    return new Observable<Row<T>>((subscriber) => {
+      if (this.#ended) {
+        subscriber.error(leaseEnded(this.context.conn));
+        return;
+      }
+      const handle = runStatement<T>(
+        this.session,
+        sql,
+        params,
+        {
+          next: (row) => subscriber.next(row),
+          suspended: (control) => control.fetch(),
+          error: (error) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        },
+        this.context,
+        site,
+        true,
+        undefined,
+        { batchSize },
+      );
+      return () => handle.abandon();
+    });
+  }
+
   /** The seed's `curs.execute(sql, params)`: the same as {@link Connection.query}. */
   execute<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Observable<Row<T>> {
     return this.query<T>(sql, params);
@@ -81,6 +118,10 @@ export class Connection {
   /** @internal */
   get ended(): boolean {
     return this.#ended;
+  }
+
+  [inspect.custom](): string {
+    return `${this.constructor.name} { conn: '${this.context.conn}', processId: ${this.processId}${this.#ended ? ', ended' : ''} }`;
   }
 }
 

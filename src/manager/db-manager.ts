@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
-import { asyncScheduler, from, Observable, Subject, using, type ObservableInput, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, from, Observable, Subject, using, type ObservableInput, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { Driver } from '../driver/driver.js';
-import { captureCallSite, withCallSite } from '../errors/call-site.js';
+import { captureCallSite, withCallSite, type CallSite } from '../errors/call-site.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { PoolState } from '../errors/pool-error.js';
 import type { DbEvent, EmitEvent } from '../events/db-event.js';
@@ -15,8 +15,8 @@ import { resolveConnConfig, type ConnConfig, type ResolveParams } from './conn-c
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
 import { Connection, type Cursor } from './connection.js';
-import { checkOptionKeys, type QueryOptions } from './query-options.js';
-import { runStatement } from './run-statement.js';
+import { batchSizeOf, checkOptionKeys, type QueryOptions, type StreamOptions } from './query-options.js';
+import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
 import type { StatementContext } from './statement-context.js';
 import { beginStatement, transactionBody, type Transaction, type TransactionOptions } from './transaction.js';
@@ -167,7 +167,137 @@ export class DbManager {
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.query);
-    return new Observable<Row<T>>((subscriber) => {
+    return this.#leasedStatement<T, Row<T>>(conn, sql, params, site, (subscriber) => ({
+      next: (row) => subscriber.next(row),
+      error: (error) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    }));
+  }
+
+  /**
+   * Reads a large result through a server-side cursor, `batchSize` rows per round trip: a cold
+   * `Observable<Row>` emitting each row as it is parsed. The next batch is fetched only after
+   * the consumer has taken every row of the previous one, so a synchronous consumer (`map`,
+   * `filter`, `reduce`, a write to a buffer) keeps memory bounded whatever the result's size.
+   * For asynchronous work per row or batch use {@link DbManager.streamBatches}, which waits
+   * for that work before fetching more. `take`, `first`, an error downstream or unsubscribe
+   * close the cursor (or cancel the running fetch) and the session goes back clean.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { reduce } from 'rxjs';
+   *
+   * PgManager.getInstance()
+   *   .stream<{ amount: number }>('SELECT amount FROM payments', [], { batchSize: 5000 })
+   *   .pipe(reduce((sum, row) => sum + row.amount, 0))
+   *   .subscribe((total) => console.log(total));
+   * ```
+   * @see {@link DbManager.query} for results that fit in memory
+   */
+  stream<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: StreamOptions = {}): Observable<Row<T>> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['conn', 'batchSize'], 'stream');
+    const batchSize = batchSizeOf(options, 'stream');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.stream);
+    return this.#leasedStatement<T, Row<T>>(
+      conn,
+      sql,
+      params,
+      site,
+      (subscriber) => ({
+        next: (row) => subscriber.next(row),
+        // Every row of the batch has been through the (synchronous) pipeline: ask for more.
+        suspended: (control) => control.fetch(),
+        error: (error) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }),
+      batchSize,
+    );
+  }
+
+  /**
+   * The demand-driven form of {@link DbManager.stream} for asynchronous consumers: `stage` gets
+   * each batch of rows and returns an ObservableInput (an Observable, a Promise, an array); the
+   * next batch is fetched only when it has completed. Its values are emitted in order. At most
+   * one batch is in memory however slow the stage is. An error in a stage ends the stream and
+   * closes the cursor.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { concatMap, from } from 'rxjs';
+   *
+   * // Write 1,000 rows at a time to a slow sink; the database waits for it.
+   * PgManager.getInstance()
+   *   .streamBatches('SELECT * FROM events ORDER BY id', [], (rows) => sink.writeMany(rows.map((row) => row.toObject())), { batchSize: 1000 })
+   *   .subscribe({ complete: () => console.log('exported') });
+   *
+   * // Async work per row, one row at a time, still bounded by the batch:
+   * PgManager.getInstance().streamBatches('SELECT id FROM users', [], (rows) => from(rows).pipe(concatMap((row) => notify(row.id))));
+   * ```
+   * @see {@link DbManager.stream}
+   */
+  streamBatches<R, T extends object = Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[],
+    stage: (rows: Row<T>[]) => ObservableInput<R>,
+    options: StreamOptions = {},
+  ): Observable<R> {
+    checkStatement(sql, params);
+    if (typeof stage !== 'function') throw new ConfigurationError('streamBatches(sql, params, stage, options?): stage must be a function (rows) => ObservableInput.');
+    checkOptionKeys(options, ['conn', 'batchSize'], 'streamBatches');
+    const batchSize = batchSizeOf(options, 'streamBatches');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.streamBatches);
+    return this.#leasedStatement<T, R>(
+      conn,
+      sql,
+      params,
+      site,
+      (subscriber) => {
+        let batch: Row<T>[] = [];
+        const runStage = (then: () => void): void => {
+          const rows = batch;
+          batch = [];
+          if (rows.length === 0) return then();
+          subscriber.add(
+            // defer: a stage that throws becomes this stream's error, never the protocol parser's.
+            defer(() => stage(rows)).subscribe({
+              next: (value) => subscriber.next(value),
+              error: (error: unknown) => subscriber.error(error),
+              complete: then,
+            }),
+          );
+        };
+        return {
+          next: (row) => batch.push(row),
+          suspended: (control) => runStage(() => control.fetch()),
+          error: (error) => subscriber.error(error),
+          complete: () => runStage(() => subscriber.complete()),
+        };
+      },
+      batchSize,
+    );
+  }
+
+  /**
+   * One statement on a leased session: leases on subscribe, runs, returns the lease before the
+   * target hears of the end, and on unsubscribe abandons the statement (cancel or cursor close)
+   * and returns the lease.
+   */
+  #leasedStatement<T extends object, R>(
+    conn: string,
+    sql: string,
+    params: readonly unknown[],
+    site: CallSite,
+    target: (subscriber: Subscriber<R>) => StatementTarget<T>,
+    batchSize?: number,
+  ): Observable<R> {
+    return new Observable<R>((subscriber) => {
       const lease = this.#pool(conn).lease();
       let handle: StatementHandle | undefined;
       const granted = lease.granted$.subscribe({
@@ -176,15 +306,12 @@ export class DbManager {
             session,
             sql,
             params,
-            {
-              next: (row) => subscriber.next(row),
-              error: (error) => subscriber.error(error),
-              complete: () => subscriber.complete(),
-            },
+            target(subscriber),
             this.#context(conn),
             site,
             false,
             () => lease.unsubscribe(),
+            batchSize === undefined ? undefined : { batchSize },
           );
         },
         error: (error: Error) => subscriber.error(withCallSite(error, site)),

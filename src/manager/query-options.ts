@@ -7,6 +7,25 @@ export interface QueryOptions {
   readonly conn?: string;
 }
 
+/** Options of {@link PgManager.stream} and {@link PgManager.streamBatches}. */
+export interface StreamOptions {
+  /** Connection config name; `default` when omitted. */
+  readonly conn?: string;
+  /** Rows fetched from the server-side cursor per round trip. Default 2000. */
+  readonly batchSize?: number;
+}
+
+export const DEFAULT_BATCH_SIZE = 2000;
+
+/** The batch size of `options`, checked: a positive integer. */
+export function batchSizeOf(options: StreamOptions, method: string): number {
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new ConfigurationError(`${method}: batchSize must be a positive integer number of rows, got ${JSON.stringify(options.batchSize)}.`);
+  }
+  return batchSize;
+}
+
 /** Throws a ConfigurationError for an option key `method` does not know. */
 export function checkOptionKeys(options: object, known: readonly string[], method: string): void {
   if (options === null || typeof options !== 'object') {

@@ -2,13 +2,15 @@ import { withCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { inScope } from '../pool/lease-scope.js';
 import type { Session, StatementHandle } from '../pool/session.js';
-import type { StatementSummary } from '../driver/statement-sink.js';
+import type { CursorControl, RunOptions, StatementSummary } from '../driver/statement-sink.js';
 import type { Row } from '../rows/ordered-row.js';
 import type { StatementContext } from './statement-context.js';
 
 /** Where a statement's rows and end go: a Subscriber, or an internal command's callbacks. */
 export interface StatementTarget<T extends object> {
   next(row: Row<T>): void;
+  /** A cursor statement paused after a batch: resume with `control.fetch()` when ready. */
+  suspended?(control: CursorControl): void;
   error(error: unknown): void;
   complete(summary: StatementSummary): void;
 }
@@ -29,6 +31,7 @@ export function runStatement<T extends object>(
   site: CallSite | undefined,
   scoped: boolean,
   beforeEnd?: () => void,
+  options?: RunOptions,
 ): StatementHandle {
   const { conn, emit, scheduler } = context;
   const startedAt = scheduler.now();
@@ -38,6 +41,7 @@ export function runStatement<T extends object>(
       const row = shape.row<T>(values);
       wrap(() => target.next(row));
     },
+    suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
     complete: (summary) => {
       emit(() => ({
         type: 'query',
@@ -60,5 +64,5 @@ export function runStatement<T extends object>(
       beforeEnd?.();
       wrap(() => target.error(reported));
     },
-  });
+  }, options);
 }

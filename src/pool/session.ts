@@ -1,6 +1,6 @@
 import { timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { DriverConnection } from '../driver/driver-connection.js';
-import type { StatementSink, StatementSummary } from '../driver/statement-sink.js';
+import type { CursorControl, RunOptions, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
 
 /** A statement queued or running on a session; `abandon()` drops its results and stops it. */
@@ -12,7 +12,10 @@ interface Job {
   readonly sql: string;
   readonly params: readonly unknown[];
   readonly sink: StatementSink;
+  readonly options: RunOptions | undefined;
   abandoned: boolean;
+  /** Set while a cursor statement waits between batches for the consumer. */
+  paused: CursorControl | undefined;
 }
 
 let nextSessionId = 1;
@@ -59,8 +62,8 @@ export class Session {
   }
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
-  execute(sql: string, params: readonly unknown[], sink: StatementSink): StatementHandle {
-    const job: Job = { sql, params, sink, abandoned: false };
+  execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
+    const job: Job = { sql, params, sink, options, abandoned: false, paused: undefined };
     this.#queue.push(job);
     this.#pump();
     return { abandon: () => this.#abandon(job) };
@@ -88,7 +91,15 @@ export class Session {
       this.#settle();
       return;
     }
-    if (this.#running !== job || this.#cancelling !== null) return;
+    if (this.#running !== job) return;
+    if (job.paused) {
+      // Between batches the server is idle: closing the portal is enough, no cancel needed.
+      const control = job.paused;
+      job.paused = undefined;
+      control.close();
+      return;
+    }
+    if (this.#cancelling !== null) return;
     this.#grace = timer(this.#cancelGraceMillis, this.#scheduler).subscribe(() => this.driver.destroy());
     let synchronous = true;
     let delivered = false;
@@ -119,9 +130,33 @@ export class Session {
         row: (shape: RowShape, values: unknown[]) => {
           if (!job.abandoned) job.sink.row(shape, values);
         },
+        suspended: (control: CursorControl) => {
+          if (job.abandoned) {
+            control.close();
+            return;
+          }
+          if (!job.sink.suspended) {
+            control.fetch();
+            return;
+          }
+          // The consumer resumes through the control; abandoning closes it instead.
+          job.paused = control;
+          job.sink.suspended({
+            fetch: () => {
+              if (job.paused !== control) return;
+              job.paused = undefined;
+              control.fetch();
+            },
+            close: () => {
+              if (job.paused !== control) return;
+              job.paused = undefined;
+              control.close();
+            },
+          });
+        },
         complete: (summary: StatementSummary) => this.#ended(job, () => job.sink.complete(summary)),
         error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
-      });
+      }, job.options);
     }
     this.#settle();
   }

@@ -3,7 +3,7 @@ import { EMPTY, Observable } from 'rxjs';
 import type { ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
-import type { StatementSink } from '../driver/statement-sink.js';
+import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
@@ -84,7 +84,7 @@ export class PgConnection implements DriverConnection {
     return this.#broken;
   }
 
-  run(sql: string, params: readonly unknown[], sink: StatementSink): void {
+  run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.#broken) {
       sink.error(new ConnectionError('the session is closed', { isRetryable: true }));
       return;
@@ -100,7 +100,7 @@ export class PgConnection implements DriverConnection {
         return;
       }
     }
-    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields));
+    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields), options.batchSize ?? 0);
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
   }
@@ -137,13 +137,16 @@ export class PgConnection implements DriverConnection {
     this.#broken = true;
     const statement = this.#current;
     this.#current = null;
-    statement?.finish((reported) => {
-      // A FATAL message the server sent before closing says why; prefer it over the socket error.
-      const rxpgError = toRxpgError(statement.error ?? reported ?? error, { statement: statement.text });
-      return rxpgError instanceof ConnectionError
-        ? rxpgError
-        : new ConnectionError(`connection lost while running a statement: ${rxpgError.message}`, { cause: rxpgError });
-    });
+    if (statement) {
+      // Never a completion: a statement cut off is an error even if no row was missing yet. A
+      // FATAL message the server sent before closing says why; prefer it over the socket error.
+      const rxpgError = toRxpgError(statement.error ?? error, { statement: statement.text });
+      statement.fail(
+        rxpgError instanceof ConnectionError
+          ? rxpgError
+          : new ConnectionError(`connection lost while running a statement: ${rxpgError.message}`, { cause: rxpgError }),
+      );
+    }
     this.#hooks.onLost(error);
   }
 }

@@ -1,4 +1,4 @@
-import type { StatementSink } from '../driver/statement-sink.js';
+import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import type { ResultShape } from './result-shapes.js';
 
@@ -10,6 +10,8 @@ export interface ProtocolWriter {
   bind(config: { portal?: string; statement?: string; values: (string | Buffer | null)[] }): void;
   describe(config: { type: 'P' | 'S'; name?: string }): void;
   execute(config: { portal?: string; rows?: number }): void;
+  close(config: { type: 'P' | 'S'; name?: string }): void;
+  flush(): void;
   sync(): void;
   sendCopyFail(message: string): void;
 }
@@ -32,6 +34,10 @@ export class PgStatement {
   readonly #values: (string | Buffer | null)[] | undefined;
   readonly #sink: StatementSink;
   readonly #shapes: (fields: readonly FieldDescription[]) => ResultShape;
+  /** Rows per Execute when read through the unnamed portal as a cursor; 0 for all at once. */
+  readonly #batchSize: number;
+  /** Cursor mode: whether Sync has been sent (after the last batch, an error or a close). */
+  #synced = false;
   #shape: RowShape | undefined;
   #parsers: readonly ((text: string) => unknown)[] = [];
   #command = '';
@@ -43,11 +49,13 @@ export class PgStatement {
     values: (string | Buffer | null)[] | undefined,
     sink: StatementSink,
     shapes: (fields: readonly FieldDescription[]) => ResultShape,
+    batchSize = 0,
   ) {
     this.text = text;
     this.#values = values;
     this.#sink = sink;
     this.#shapes = shapes;
+    this.#batchSize = batchSize;
   }
 
   /** The first error the server or parsing reported; completion reports it. */
@@ -56,7 +64,7 @@ export class PgStatement {
   }
 
   submit(connection: ProtocolWriter): null {
-    if (this.#values === undefined) {
+    if (this.#values === undefined && this.#batchSize === 0) {
       // No parameters: the simple protocol, which also allows several statements in one text.
       connection.query(this.text);
       return null;
@@ -65,10 +73,17 @@ export class PgStatement {
     connection.stream.cork?.();
     try {
       connection.parse({ text: this.text });
-      connection.bind({ values: this.#values });
+      connection.bind({ values: this.#values ?? [] });
       connection.describe({ type: 'P' });
-      connection.execute({ rows: 0 });
-      connection.sync();
+      if (this.#batchSize > 0) {
+        // A cursor: the unnamed portal yields batchSize rows per Execute; Flush (not Sync) keeps
+        // it open until the consumer asks for more.
+        connection.execute({ rows: this.#batchSize });
+        connection.flush();
+      } else {
+        connection.execute({ rows: 0 });
+        connection.sync();
+      }
     } finally {
       connection.stream.uncork?.();
     }
@@ -91,15 +106,16 @@ export class PgStatement {
         const text = raw[index];
         values[index] = text === null ? null : parsers[index](text);
       }
+      this.#sink.row(this.#shape, values);
     } catch (error) {
-      // A parser failed: keep draining the result but report the failure at completion.
+      // A parser (or a consumer) threw: nothing may escape into pg's socket handler. Drain the
+      // result and report the failure at completion.
       this.#error = error;
-      return;
     }
-    this.#sink.row(this.#shape, values);
   }
 
-  handleCommandComplete(message: { text: string }): void {
+  handleCommandComplete(message: { text: string }, connection: ProtocolWriter): void {
+    this.#syncCursor(connection);
     const tag = message.text;
     const space = tag.indexOf(' ');
     this.#command = space < 0 ? tag : tag.slice(0, space);
@@ -108,22 +124,65 @@ export class PgStatement {
     this.#shape = undefined;
   }
 
-  handleError(error: unknown): void {
+  handleError(error: unknown, connection: ProtocolWriter | undefined): void {
     this.#error ??= error;
+    // After an error the server skips everything up to Sync: send it so the session comes back.
+    if (connection) this.#syncCursor(connection);
   }
 
   handleCopyInResponse(connection: ProtocolWriter): void {
     connection.sendCopyFail('rxpg does not support COPY FROM STDIN');
   }
 
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
+  handleEmptyQuery(connection: ProtocolWriter): void {
+    this.#syncCursor(connection);
+  }
+
+  handlePortalSuspended(connection: ProtocolWriter): void {
+    let used = false;
+    const once = (action: () => void) => (): void => {
+      if (used || this.#synced) return;
+      used = true;
+      action();
+    };
+    const control: CursorControl = {
+      fetch: once(() => {
+        connection.execute({ rows: this.#batchSize });
+        connection.flush();
+      }),
+      close: once(() => {
+        connection.stream.cork?.();
+        connection.close({ type: 'P' });
+        this.#syncCursor(connection);
+        connection.stream.uncork?.();
+      }),
+    };
+    if (this.#error !== undefined) return control.close();
+    try {
+      if (this.#sink.suspended) this.#sink.suspended(control);
+      else control.fetch();
+    } catch (error) {
+      this.#error = error;
+      control.close();
+    }
+  }
+
+  #syncCursor(connection: ProtocolWriter): void {
+    if (this.#batchSize === 0 || this.#synced) return;
+    this.#synced = true;
+    connection.sync();
+  }
   handleCopyData(): void {}
   handleReadyForQuery(): void {}
 
-  /** Called by the connection once the server is ready again (or the session died). */
+  /** Called by the connection once the server is ready again. */
   finish(toError: (error: unknown) => Error): void {
     if (this.#error !== undefined) this.#sink.error(toError(this.#error));
     else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
+  }
+
+  /** Called by the connection when the session died before the server was ready again. */
+  fail(error: Error): void {
+    this.#sink.error(error);
   }
 }

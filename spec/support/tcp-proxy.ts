@@ -55,6 +55,11 @@ export class TcpProxy {
     this.#frozen = true;
   }
 
+  /** Forwards again (what arrived while frozen stays dropped). */
+  thaw(): void {
+    this.#frozen = false;
+  }
+
   async stop(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));

@@ -35,4 +35,10 @@ export interface StatementSink {
 export interface RunOptions {
   /** Read through a server-side cursor, this many rows per fetch, pausing between fetches. */
   readonly batchSize?: number;
+  /**
+   * A server-side time limit for this statement alone (Postgres: `statement_timeout`, per
+   * Execute for a cursor), restored to the session's default afterwards, also inside a
+   * transaction.
+   */
+  readonly timeoutMillis?: number;
 }

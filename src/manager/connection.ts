@@ -5,7 +5,7 @@ import { RxpgError } from '../errors/rxpg-error.js';
 import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
-import { batchSizeOf, checkOptionKeys } from './query-options.js';
+import { batchSizeOf, checkOptionKeys, timeoutOf } from './query-options.js';
 import { runStatement } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
 
@@ -53,8 +53,10 @@ export class Connection {
    * Runs `sql` with bound `params` on this session: a cold `Observable<Row>` emitting each row as
    * it is parsed. Unsubscribing while it runs cancels it on the server.
    */
-  query<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Observable<Row<T>> {
+  query<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: { timeout?: number } = {}): Observable<Row<T>> {
     checkStatement(sql, params);
+    checkOptionKeys(options, ['timeout'], 'query');
+    const timeoutMillis = timeoutOf(options, 'query');
     const site = captureCallSite(this.query);
     return new Observable<Row<T>>((subscriber) => {
       if (this.#ended) {
@@ -65,7 +67,7 @@ export class Connection {
         next: (row) => subscriber.next(row),
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
-      }, this.context, site, true);
+      }, this.context, { site, scoped: true, timeoutMillis, defaultTimeoutMillis: this.context.statementTimeoutMillis });
       return () => handle.abandon();
     });
   }
@@ -75,10 +77,15 @@ export class Connection {
    * {@link DbManager.stream} does: the next batch is fetched only after the consumer took the
    * previous one. In a transaction the cursor sees the transaction's snapshot.
    */
-  stream<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: { batchSize?: number } = {}): Observable<Row<T>> {
+  stream<T extends object = Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[] = [],
+    options: { batchSize?: number; timeout?: number } = {},
+  ): Observable<Row<T>> {
     checkStatement(sql, params);
-    checkOptionKeys(options, ['batchSize'], 'stream');
+    checkOptionKeys(options, ['batchSize', 'timeout'], 'stream');
     const batchSize = batchSizeOf(options, 'stream');
+    const timeoutMillis = timeoutOf(options, 'stream');
     const site = captureCallSite(this.stream);
     return new Observable<Row<T>>((subscriber) => {
       if (this.#ended) {
@@ -96,18 +103,15 @@ export class Connection {
           complete: () => subscriber.complete(),
         },
         this.context,
-        site,
-        true,
-        undefined,
-        { batchSize },
+        { site, scoped: true, batchSize, timeoutMillis, defaultTimeoutMillis: this.context.statementTimeoutMillis },
       );
       return () => handle.abandon();
     });
   }
 
   /** The seed's `curs.execute(sql, params)`: the same as {@link Connection.query}. */
-  execute<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Observable<Row<T>> {
-    return this.query<T>(sql, params);
+  execute<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: { timeout?: number } = {}): Observable<Row<T>> {
+    return this.query<T>(sql, params, options);
   }
 
   /** @internal Called by the scope when the lease ends. */

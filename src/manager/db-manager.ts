@@ -15,7 +15,7 @@ import { resolveConnConfig, type ConnConfig, type ResolveParams } from './conn-c
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
 import { Connection, type Cursor } from './connection.js';
-import { batchSizeOf, checkOptionKeys, type QueryOptions, type StreamOptions } from './query-options.js';
+import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
 import type { StatementContext } from './statement-context.js';
@@ -29,6 +29,12 @@ export interface ManagerOptions {
   readonly cancelGraceMillis?: number;
   /** How long `close()` waits for leased sessions and polite goodbyes before destroying sockets. Default 5000 ms. */
   readonly closeGraceMillis?: number;
+  /**
+   * How much later than the server's `statement_timeout` the client-side timer of a `timeout`
+   * fires: the server normally reports the timeout; the client's timer is the backstop for a
+   * server or network that stopped answering. Default 100 ms.
+   */
+  readonly clientTimeoutGraceMillis?: number;
 }
 
 const TRANSACTION_OPTION_KEYS = ['conn', 'isolationLevel', 'readOnly', 'deferrable'];
@@ -48,23 +54,26 @@ export class DbManager {
   readonly #driver: Driver;
   readonly #resolveParams: ResolveParams;
   readonly #registry = new ConnRegistry();
-  readonly #pools = new Map<string, Pool>();
+  /** One pool per config name, with the statement context its sessions run with. */
+  readonly #pools = new Map<string, { readonly pool: Pool; readonly context: StatementContext }>();
   readonly #events = new Subject<DbEvent>();
   readonly #scheduler: SchedulerLike;
   readonly #cancelGraceMillis: number;
   readonly #closeGraceMillis: number;
+  readonly #clientTimeoutGraceMillis: number;
   readonly #emit: EmitEvent = (build) => {
     if (this.#events.observed) this.#events.next(build());
   };
 
   /** @internal */
   protected constructor(driver: Driver, resolveParams: ResolveParams, options: ManagerOptions = {}) {
-    checkOptionKeys(options, ['scheduler', 'cancelGraceMillis', 'closeGraceMillis'], 'new PgManager');
+    checkOptionKeys(options, ['scheduler', 'cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis'], 'new PgManager');
     this.#driver = driver;
     this.#resolveParams = resolveParams;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#cancelGraceMillis = options.cancelGraceMillis ?? 5000;
     this.#closeGraceMillis = options.closeGraceMillis ?? 5000;
+    this.#clientTimeoutGraceMillis = options.clientTimeoutGraceMillis ?? 100;
     this.events$ = this.#events.asObservable();
   }
 
@@ -95,7 +104,7 @@ export class DbManager {
   /** A snapshot of the pool of `name` (all zero before its first session). */
   poolState(name = 'default'): PoolState {
     const config = this.#registry.get(name);
-    return this.#pools.get(name)?.state ?? { size: config.poolSize, total: 0, inUse: 0, idle: 0, waiting: 0 };
+    return this.#pools.get(name)?.pool.state ?? { size: config.poolSize, total: 0, inUse: 0, idle: 0, waiting: 0 };
   }
 
   /**
@@ -113,9 +122,9 @@ export class DbManager {
    */
   closeConn(name = 'default'): Promise<void> {
     this.#registry.get(name);
-    const pool = this.#pools.get(name);
+    const entry = this.#pools.get(name);
     this.#pools.delete(name);
-    return pool ? pool.close() : Promise.resolve();
+    return entry ? entry.pool.close() : Promise.resolve();
   }
 
   /** Closes the pool of `name` as {@link DbManager.closeConn} does and forgets the config. */
@@ -137,9 +146,9 @@ export class DbManager {
    * ```
    */
   async close(): Promise<void> {
-    const pools = [...this.#pools.values()];
+    const entries = [...this.#pools.values()];
     this.#pools.clear();
-    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all(entries.map((entry) => entry.pool.close()));
   }
 
   /**
@@ -163,11 +172,12 @@ export class DbManager {
    */
   query<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Observable<Row<T>> {
     checkStatement(sql, params);
-    checkOptionKeys(options, ['conn'], 'query');
+    checkOptionKeys(options, ['conn', 'timeout'], 'query');
+    const timeoutMillis = timeoutOf(options, 'query');
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.query);
-    return this.#leasedStatement<T, Row<T>>(conn, sql, params, site, (subscriber) => ({
+    return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, timeoutMillis }, (subscriber) => ({
       next: (row) => subscriber.next(row),
       error: (error) => subscriber.error(error),
       complete: () => subscriber.complete(),
@@ -197,8 +207,9 @@ export class DbManager {
    */
   stream<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: StreamOptions = {}): Observable<Row<T>> {
     checkStatement(sql, params);
-    checkOptionKeys(options, ['conn', 'batchSize'], 'stream');
+    checkOptionKeys(options, ['conn', 'batchSize', 'timeout'], 'stream');
     const batchSize = batchSizeOf(options, 'stream');
+    const timeoutMillis = timeoutOf(options, 'stream');
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.stream);
@@ -206,7 +217,7 @@ export class DbManager {
       conn,
       sql,
       params,
-      site,
+      { site, batchSize, timeoutMillis },
       (subscriber) => ({
         next: (row) => subscriber.next(row),
         // Every row of the batch has been through the (synchronous) pipeline: ask for more.
@@ -214,7 +225,6 @@ export class DbManager {
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
       }),
-      batchSize,
     );
   }
 
@@ -248,8 +258,9 @@ export class DbManager {
   ): Observable<R> {
     checkStatement(sql, params);
     if (typeof stage !== 'function') throw new ConfigurationError('streamBatches(sql, params, stage, options?): stage must be a function (rows) => ObservableInput.');
-    checkOptionKeys(options, ['conn', 'batchSize'], 'streamBatches');
+    checkOptionKeys(options, ['conn', 'batchSize', 'timeout'], 'streamBatches');
     const batchSize = batchSizeOf(options, 'streamBatches');
+    const timeoutMillis = timeoutOf(options, 'streamBatches');
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.streamBatches);
@@ -257,7 +268,7 @@ export class DbManager {
       conn,
       sql,
       params,
-      site,
+      { site, batchSize, timeoutMillis },
       (subscriber) => {
         let batch: Row<T>[] = [];
         const runStage = (then: () => void): void => {
@@ -280,7 +291,6 @@ export class DbManager {
           complete: () => runStage(() => subscriber.complete()),
         };
       },
-      batchSize,
     );
   }
 
@@ -293,28 +303,22 @@ export class DbManager {
     conn: string,
     sql: string,
     params: readonly unknown[],
-    site: CallSite,
+    options: { site: CallSite; batchSize?: number; timeoutMillis?: number },
     target: (subscriber: Subscriber<R>) => StatementTarget<T>,
-    batchSize?: number,
   ): Observable<R> {
     return new Observable<R>((subscriber) => {
-      const lease = this.#pool(conn).lease();
+      const { pool, context } = this.#pool(conn);
+      const lease = pool.lease();
       let handle: StatementHandle | undefined;
       const granted = lease.granted$.subscribe({
         next: (session) => {
-          handle = runStatement<T>(
-            session,
-            sql,
-            params,
-            target(subscriber),
-            this.#context(conn),
-            site,
-            false,
-            () => lease.unsubscribe(),
-            batchSize === undefined ? undefined : { batchSize },
-          );
+          handle = runStatement<T>(session, sql, params, target(subscriber), context, {
+            ...options,
+            defaultTimeoutMillis: context.statementTimeoutMillis,
+            beforeEnd: () => lease.unsubscribe(),
+          });
         },
-        error: (error: Error) => subscriber.error(withCallSite(error, site)),
+        error: (error: Error) => subscriber.error(withCallSite(error, options.site)),
       });
       return () => {
         granted.unsubscribe();
@@ -347,27 +351,30 @@ export class DbManager {
   connection<R>(name = 'default', fn?: (conn: Connection) => ObservableInput<R>): Observable<Connection> | Observable<R> {
     this.#registry.get(name);
     if (fn !== undefined) return this.#connectionScope(name, fn);
-    return using(
-      () => this.#pool(name).lease(),
-      (resource) => {
-        const lease = resource as Lease;
-        return new Observable<Connection>((subscriber) => {
-          let connection: Connection | undefined;
-          const granted = lease.granted$.subscribe({
-            next: (session) => {
-              connection = new Connection(session, this.#context(name));
-              // Whatever the subscriber starts from here holds this lease until it unsubscribes.
-              inScope(session, () => subscriber.next(connection as Connection));
-            },
-            error: (error: unknown) => subscriber.error(error),
+    return defer(() => {
+      const { pool, context } = this.#pool(name);
+      return using(
+        () => pool.lease(),
+        (resource) => {
+          const lease = resource as Lease;
+          return new Observable<Connection>((subscriber) => {
+            let connection: Connection | undefined;
+            const granted = lease.granted$.subscribe({
+              next: (session) => {
+                connection = new Connection(session, context);
+                // Whatever the subscriber starts from here holds this lease until it unsubscribes.
+                inScope(session, () => subscriber.next(connection as Connection));
+              },
+              error: (error: unknown) => subscriber.error(error),
+            });
+            return () => {
+              granted.unsubscribe();
+              connection?.end();
+            };
           });
-          return () => {
-            granted.unsubscribe();
-            connection?.end();
-          };
-        });
-      },
-    );
+        },
+      );
+    });
   }
 
   /**
@@ -439,35 +446,38 @@ export class DbManager {
       ...options,
       isolationLevel: options.isolationLevel ?? (config.isolationLevel === 'autocommit' ? undefined : config.isolationLevel),
     });
-    let tx: Transaction | undefined;
-    return scopedLease(
-      () => this.#pool(conn),
-      (session) => transactionBody(session, this.#context(conn), begin, fn, (created) => (tx = created)),
-      { buffered: true, onEnd: () => tx?.end() },
-    );
+    return defer(() => {
+      const { pool, context } = this.#pool(conn);
+      let tx: Transaction | undefined;
+      return scopedLease(
+        pool,
+        (session) => transactionBody(session, context, begin, fn, (created) => (tx = created)),
+        { buffered: true, onEnd: () => tx?.end() },
+      );
+    });
   }
 
   #connectionScope<R>(name: string, fn: (conn: Connection) => ObservableInput<R>): Observable<R> {
-    let connection: Connection | undefined;
-    return scopedLease(
-      () => this.#pool(name),
-      (session) => {
-        connection = new Connection(session, this.#context(name));
-        return new Observable<R>((subscriber) => inScope(session, () => from(fn(connection as Connection)).subscribe(subscriber)));
-      },
-      { buffered: false, onEnd: () => connection?.end() },
-    );
+    return defer(() => {
+      const { pool, context } = this.#pool(name);
+      let connection: Connection | undefined;
+      return scopedLease(
+        pool,
+        (session) => {
+          connection = new Connection(session, context);
+          return new Observable<R>((subscriber) => inScope(session, () => from(fn(connection as Connection)).subscribe(subscriber)));
+        },
+        { buffered: false, onEnd: () => connection?.end() },
+      );
+    });
   }
 
-  #context(conn: string): StatementContext {
-    return { conn, emit: this.#emit, scheduler: this.#scheduler };
-  }
-
-  #pool(name: string): Pool {
-    let pool = this.#pools.get(name);
-    if (pool === undefined) {
+  /** The pool of config `name` and its statement context, created on first use. */
+  #pool(name: string): { readonly pool: Pool; readonly context: StatementContext } {
+    let entry = this.#pools.get(name);
+    if (entry === undefined) {
       const config: ConnConfig = this.#registry.get(name);
-      pool = new Pool(
+      const pool = new Pool(
         this.#driver,
         config.params,
         {
@@ -485,9 +495,17 @@ export class DbManager {
         },
         this.#emit,
       );
-      this.#pools.set(name, pool);
+      const context: StatementContext = {
+        conn: name,
+        emit: this.#emit,
+        scheduler: this.#scheduler,
+        statementTimeoutMillis: config.params.statementTimeoutMillis,
+        clientTimeoutGraceMillis: this.#clientTimeoutGraceMillis,
+      };
+      entry = { pool, context };
+      this.#pools.set(name, entry);
     }
-    return pool;
+    return entry;
   }
 
   [inspect.custom](): string {

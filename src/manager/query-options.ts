@@ -5,6 +5,13 @@ import { didYouMean } from '../util/nearest-name.js';
 export interface QueryOptions {
   /** Connection config name; `default` when omitted. */
   readonly conn?: string;
+  /**
+   * Milliseconds this statement may run, enforced twice: the server's `statement_timeout` for
+   * this statement alone and a client-side timer. Whichever fires first, the server stops and
+   * the caller gets one {@link TimeoutError}. Defaults to the config's `statementTimeout`. A
+   * statement with a timeout is sent alone (one statement per text).
+   */
+  readonly timeout?: number;
 }
 
 /** Options of {@link PgManager.stream} and {@link PgManager.streamBatches}. */
@@ -13,6 +20,12 @@ export interface StreamOptions {
   readonly conn?: string;
   /** Rows fetched from the server-side cursor per round trip. Default 2000. */
   readonly batchSize?: number;
+  /**
+   * Milliseconds the whole stream may take, first fetch to last, enforced by the server and a
+   * client timer as for {@link QueryOptions.timeout}. Time the consumer holds a batch counts:
+   * Postgres' statement_timeout runs from the cursor's first message until it is closed.
+   */
+  readonly timeout?: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 2000;
@@ -24,6 +37,16 @@ export function batchSizeOf(options: StreamOptions, method: string): number {
     throw new ConfigurationError(`${method}: batchSize must be a positive integer number of rows, got ${JSON.stringify(options.batchSize)}.`);
   }
   return batchSize;
+}
+
+/** The `timeout` of `options`, checked: a positive number of milliseconds, or undefined. */
+export function timeoutOf(options: { timeout?: number }, method: string): number | undefined {
+  const { timeout } = options;
+  if (timeout === undefined) return undefined;
+  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
+    throw new ConfigurationError(`${method}: timeout must be a positive number of milliseconds, got ${JSON.stringify(timeout)}.`);
+  }
+  return timeout;
 }
 
 /** Throws a ConfigurationError for an option key `method` does not know. */

@@ -17,7 +17,7 @@ export function runCommand(session: Session, sql: string, context: StatementCont
         subscriber.next(summary);
         subscriber.complete();
       },
-    }, context, undefined, true);
+    }, context, { scoped: true });
     return () => handle.abandon();
   });
 }

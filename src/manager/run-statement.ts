@@ -1,8 +1,10 @@
+import { timer, type Subscription } from 'rxjs';
+import type { CursorControl, StatementSummary } from '../driver/statement-sink.js';
 import { withCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
+import { TimeoutError } from '../errors/timeout-error.js';
 import { inScope } from '../pool/lease-scope.js';
 import type { Session, StatementHandle } from '../pool/session.js';
-import type { CursorControl, RunOptions, StatementSummary } from '../driver/statement-sink.js';
 import type { Row } from '../rows/ordered-row.js';
 import type { StatementContext } from './statement-context.js';
 
@@ -15,54 +17,101 @@ export interface StatementTarget<T extends object> {
   complete(summary: StatementSummary): void;
 }
 
-/**
- * Runs one statement on `session` and reports to `target`, emitting a query or error event.
- * `beforeEnd` runs before the target hears of the end (a plain query returns its lease there,
- * so whoever reacts to the completion finds the session free). With `scoped`, everything the
- * target does runs inside the session's scope, so a lease request made from there that only
- * this session could serve fails fast instead of waiting forever.
- */
+/** How to run one statement. */
+export interface RunStatementOptions {
+  /** Where the caller called from, for error stacks. */
+  readonly site?: CallSite;
+  /**
+   * Run everything the target does inside the session's scope, so a lease request made from
+   * there that only this session could serve fails fast instead of waiting forever.
+   */
+  readonly scoped?: boolean;
+  /** Runs before the target hears of the end (a plain query returns its lease there). */
+  readonly beforeEnd?: () => void;
+  /** Read through a cursor, this many rows per fetch. */
+  readonly batchSize?: number;
+  /**
+   * Enforced twice: the server's statement_timeout for this statement and a client timer that
+   * fires `clientTimeoutGraceMillis` later, as a backstop for when the server's answer cannot
+   * arrive. For a cursor both cover the whole statement, first fetch to last (the server's
+   * statement_timeout runs until Sync), time the consumer holds a batch included.
+   */
+  readonly timeoutMillis?: number;
+  /** The config's own statement_timeout, already the session's default: client timer only. */
+  readonly defaultTimeoutMillis?: number;
+}
+
+/** Runs one statement on `session`, reporting to `target` and emitting a query or error event. */
 export function runStatement<T extends object>(
   session: Session,
   sql: string,
   params: readonly unknown[],
   target: StatementTarget<T>,
   context: StatementContext,
-  site: CallSite | undefined,
-  scoped: boolean,
-  beforeEnd?: () => void,
-  options?: RunOptions,
+  options: RunStatementOptions = {},
 ): StatementHandle {
   const { conn, emit, scheduler } = context;
+  const { site, scoped = false, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis } = options;
+  const limit = timeoutMillis ?? (defaultTimeoutMillis && defaultTimeoutMillis > 0 ? defaultTimeoutMillis : undefined);
   const startedAt = scheduler.now();
+  let clock: Subscription | undefined;
+  let ended = false;
   const wrap = scoped ? <R>(fn: () => R): R => inScope(session, fn) : <R>(fn: () => R): R => fn();
-  return session.execute(sql, params, {
-    row: (shape, values) => {
-      const row = shape.row<T>(values);
-      wrap(() => target.next(row));
+  const fail = (error: Error): void => {
+    ended = true;
+    clock?.unsubscribe();
+    const reported = withCallSite(error, site);
+    if (reported instanceof RxpgError) {
+      Object.defineProperty(reported, 'conn', { value: conn, enumerable: true });
+      emit(() => ({ type: 'error', conn, sql, error: reported }));
+    }
+    beforeEnd?.();
+    wrap(() => target.error(reported));
+  };
+  const startClock = (): void => {
+    if (limit === undefined || ended) return;
+    clock = timer(limit + context.clientTimeoutGraceMillis, scheduler).subscribe(() => {
+      if (ended) return;
+      // The client's limit fired first: stop the server (cancel, or close the cursor) and give
+      // the caller the one timeout error now; the session stays held until the server is done.
+      handle.abandon();
+      fail(new TimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: sql }));
+    });
+  };
+  const handle = session.execute(
+    sql,
+    params,
+    {
+      row: (shape, values) => {
+        const row = shape.row<T>(values);
+        wrap(() => target.next(row));
+      },
+      suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
+      complete: (summary) => {
+        ended = true;
+        clock?.unsubscribe();
+        emit(() => ({
+          type: 'query',
+          conn,
+          processId: session.processId,
+          sql,
+          paramCount: params.length,
+          durationMillis: scheduler.now() - startedAt,
+          rowCount: summary.rowCount,
+        }));
+        beforeEnd?.();
+        wrap(() => target.complete(summary));
+      },
+      error: (error) => {
+        if (limit !== undefined && error instanceof RxpgError && error.reason === 'statement_timeout') {
+          fail(new TimeoutError('server', limit, scheduler.now() - startedAt, { conn, statement: sql, cause: error }));
+        } else {
+          fail(error);
+        }
+      },
     },
-    suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
-    complete: (summary) => {
-      emit(() => ({
-        type: 'query',
-        conn,
-        processId: session.processId,
-        sql,
-        paramCount: params.length,
-        durationMillis: scheduler.now() - startedAt,
-        rowCount: summary.rowCount,
-      }));
-      beforeEnd?.();
-      wrap(() => target.complete(summary));
-    },
-    error: (error) => {
-      const reported = withCallSite(error, site);
-      if (reported instanceof RxpgError) {
-        Object.defineProperty(reported, 'conn', { value: conn, enumerable: true });
-        emit(() => ({ type: 'error', conn, sql, error: reported }));
-      }
-      beforeEnd?.();
-      wrap(() => target.error(reported));
-    },
-  }, options);
+    { batchSize, timeoutMillis },
+  );
+  startClock();
+  return handle;
 }

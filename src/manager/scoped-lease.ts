@@ -11,12 +11,12 @@ import type { Session } from '../pool/session.js';
  * after the lease is returned (transactions: nothing is seen before COMMIT succeeded).
  */
 export function scopedLease<R>(
-  pool: () => Pool,
+  pool: Pool,
   body: (session: Session) => Observable<R>,
   options: { buffered: boolean; onEnd?: () => void },
 ): Observable<R> {
   return new Observable<R>((subscriber) => {
-    const lease = pool().lease();
+    const lease = pool.lease();
     let inner: Subscription | undefined;
     let ended = false;
     const end = (): void => {

@@ -6,4 +6,8 @@ export interface StatementContext {
   readonly conn: string;
   readonly emit: EmitEvent;
   readonly scheduler: SchedulerLike;
+  /** The config's statementTimeout (0: none): the default `timeout` of user statements. */
+  readonly statementTimeoutMillis: number;
+  /** How much later than the server the client-side timer of a `timeout` fires. */
+  readonly clientTimeoutGraceMillis: number;
 }

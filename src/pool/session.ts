@@ -163,6 +163,7 @@ export class Session {
 
   #ended(job: Job, report: () => void): void {
     if (this.#running === job) this.#running = null;
+    job.paused = undefined;
     if (this.#cancelling === null) this.#grace?.unsubscribe();
     if (!job.abandoned) report();
     this.#pump();

@@ -100,7 +100,15 @@ export class PgConnection implements DriverConnection {
         return;
       }
     }
-    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields), options.batchSize ?? 0);
+    const timeout =
+      options.timeoutMillis === undefined
+        ? undefined
+        : {
+            value: `${Math.max(1, Math.ceil(options.timeoutMillis))}ms`,
+            // In a transaction the local setting would outlive the statement.
+            restore: this.transactionStatus === 'idle' ? undefined : `${this.#params.statementTimeoutMillis}ms`,
+          };
+    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields), options.batchSize ?? 0, timeout);
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
   }

@@ -24,6 +24,12 @@ interface FieldDescription {
   readonly format: string;
 }
 
+function setStatementTimeout(connection: ProtocolWriter, value: string): void {
+  connection.parse({ text: "SELECT set_config('statement_timeout', $1, true)" });
+  connection.bind({ values: [value] });
+  connection.execute({ rows: 0 });
+}
+
 /**
  * One statement submitted to a pg Client (pg calls these handlers on its active query). It
  * parses each DataRow into an OrderedRow as it arrives and leaves completion to the owning
@@ -36,6 +42,10 @@ export class PgStatement {
   readonly #shapes: (fields: readonly FieldDescription[]) => ResultShape;
   /** Rows per Execute when read through the unnamed portal as a cursor; 0 for all at once. */
   readonly #batchSize: number;
+  /** `statement_timeout` for this statement alone, and the value to restore inside a transaction. */
+  readonly #timeout: { readonly value: string; readonly restore: string | undefined } | undefined;
+  /** Which of the pipelined statements the server is answering: set_config, the statement, the restore. */
+  #phase: 'prefix' | 'main' | 'suffix';
   /** Cursor mode: whether Sync has been sent (after the last batch, an error or a close). */
   #synced = false;
   #shape: RowShape | undefined;
@@ -50,12 +60,15 @@ export class PgStatement {
     sink: StatementSink,
     shapes: (fields: readonly FieldDescription[]) => ResultShape,
     batchSize = 0,
+    timeout?: { readonly value: string; readonly restore: string | undefined },
   ) {
     this.text = text;
     this.#values = values;
     this.#sink = sink;
     this.#shapes = shapes;
     this.#batchSize = batchSize;
+    this.#timeout = timeout;
+    this.#phase = timeout ? 'prefix' : 'main';
   }
 
   /** The first error the server or parsing reported; completion reports it. */
@@ -64,7 +77,7 @@ export class PgStatement {
   }
 
   submit(connection: ProtocolWriter): null {
-    if (this.#values === undefined && this.#batchSize === 0) {
+    if (this.#values === undefined && this.#batchSize === 0 && this.#timeout === undefined) {
       // No parameters: the simple protocol, which also allows several statements in one text.
       connection.query(this.text);
       return null;
@@ -72,6 +85,9 @@ export class PgStatement {
     // One packet for Parse/Bind/Describe/Execute/Sync.
     connection.stream.cork?.();
     try {
+      // With a timeout, set_config(…, true) runs in the same implicit transaction (same Sync),
+      // so the setting covers this statement alone and lapses at Sync.
+      if (this.#timeout) setStatementTimeout(connection, this.#timeout.value);
       connection.parse({ text: this.text });
       connection.bind({ values: this.#values ?? [] });
       connection.describe({ type: 'P' });
@@ -82,6 +98,7 @@ export class PgStatement {
         connection.flush();
       } else {
         connection.execute({ rows: 0 });
+        this.#restoreTimeout(connection);
         connection.sync();
       }
     } finally {
@@ -97,7 +114,7 @@ export class PgStatement {
   }
 
   handleDataRow(message: { fields: (string | null)[] }): void {
-    if (this.#error !== undefined || this.#shape === undefined) return;
+    if (this.#error !== undefined || this.#shape === undefined || this.#phase !== 'main') return;
     const raw = message.fields;
     const parsers = this.#parsers;
     const values = new Array<unknown>(raw.length);
@@ -115,6 +132,14 @@ export class PgStatement {
   }
 
   handleCommandComplete(message: { text: string }, connection: ProtocolWriter): void {
+    if (this.#phase !== 'main') {
+      // set_config's own result (or the restore's): not the user's.
+      if (this.#phase === 'prefix') this.#phase = 'main';
+      return;
+    }
+    // A simple-protocol text may hold several statements, each with its own CommandComplete;
+    // only a timed statement is followed by a restore whose results are not the user's.
+    if (this.#timeout) this.#phase = 'suffix';
     this.#syncCursor(connection);
     const tag = message.text;
     const space = tag.indexOf(' ');
@@ -170,7 +195,13 @@ export class PgStatement {
   #syncCursor(connection: ProtocolWriter): void {
     if (this.#batchSize === 0 || this.#synced) return;
     this.#synced = true;
+    this.#restoreTimeout(connection);
     connection.sync();
+  }
+
+  /** Inside an explicit transaction a local setting outlives the statement: put the default back. */
+  #restoreTimeout(connection: ProtocolWriter): void {
+    if (this.#timeout?.restore !== undefined) setStatementTimeout(connection, this.#timeout.restore);
   }
   handleCopyData(): void {}
   handleReadyForQuery(): void {}

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { RowShape } from '../rows/ordered-row.js';
+import { fastParserFor } from './fast-date-parsers.js';
 
 /** A result's shared row metadata and the value parser of each column. */
 export interface ResultShape {
@@ -44,7 +45,10 @@ export class ResultShapes {
           })),
         ),
         parsers: fields.map(
-          (field) => this.#overrides.get(field.dataTypeID) ?? (pg.types.getTypeParser(field.dataTypeID, 'text') as (text: string) => unknown),
+          (field) =>
+            this.#overrides.get(field.dataTypeID) ??
+            fastParserFor(field.dataTypeID) ??
+            (pg.types.getTypeParser(field.dataTypeID, 'text') as (text: string) => unknown),
         ),
       };
       this.#cache.set(key, entry);

@@ -1,5 +1,5 @@
 // One peer reading the benchmark table in a process of its own (so its peak RSS is its own).
-// Prints one JSON line: { peer, rows, millis, maxRssMB, checksum }.
+// Prints one JSON line: { peer, rows, millis, maxRssMB, rssGrowthMB, checksum }.
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import QueryStream from 'pg-query-stream';
@@ -17,6 +17,7 @@ function touch(id: number, label: string, score: number, createdAt: Date): void 
   checksum = (checksum + id + label.length + score + createdAt.getTime()) % 1_000_000_007;
 }
 
+const rssAtStartMB = process.memoryUsage().rss / 1048576;
 const started = performance.now();
 switch (peer) {
   case 'rxpg': {
@@ -83,4 +84,5 @@ switch (peer) {
     throw new Error(`unknown peer ${peer}`);
 }
 const millis = performance.now() - started;
-console.log(JSON.stringify({ peer, sink, rows, millis, maxRssMB: process.resourceUsage().maxRSS / 1024, checksum }));
+const maxRssMB = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify({ peer, sink, rows, millis, maxRssMB, rssGrowthMB: maxRssMB - rssAtStartMB, checksum }));

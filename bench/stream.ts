@@ -1,7 +1,8 @@
 // `npm run bench:stream`: 1M rows of (int, text, float8, timestamptz) read through every peer,
 // each in a process of its own, rounds interleaved so noise hits all alike; median rows/s,
 // ratio to the fastest peer, peak RSS. The limit is psql's COPY … TO STDOUT into /dev/null.
-// `--rows N` changes the table size (5000000 for the 5M RSS check), `--rounds N` the rounds.
+// `--rows N` changes the table size (5000000 for the 5M RSS check), `--rounds N` the rounds,
+// `--peers a,b` the readers (rxpg, rxpg-slow-sink, pg-query-stream, pg-cursor, postgres.js, pg-buffered).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import pg from 'pg';
@@ -13,7 +14,9 @@ const argument = (name: string, fallback: number): number => {
 };
 const ROWS = argument('rows', 1_000_000);
 const ROUNDS = argument('rounds', 3);
-const PEERS = ['rxpg', 'pg-query-stream', 'pg-cursor', 'postgres.js', 'pg-buffered'];
+const ALL = ['rxpg', 'rxpg-slow-sink', 'pg-query-stream', 'pg-cursor', 'postgres.js', 'pg-buffered'];
+const peersArgument = process.argv.indexOf('--peers');
+const PEERS = peersArgument >= 0 ? process.argv[peersArgument + 1].split(',') : ALL;
 
 const database = await findOrStartDatabase((line) => console.log(line));
 const table = `rxpg_bench_stream_${ROWS}`;
@@ -37,6 +40,7 @@ interface Result {
   rows: number;
   millis: number;
   maxRssMB: number;
+  rssGrowthMB: number;
   checksum: number;
 }
 function run(peer: string, sink = 'sync'): Result {
@@ -55,8 +59,8 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const results = new Map<string, Result[]>();
 const copies: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  for (const peer of [...PEERS, 'rxpg-slow-sink']) {
-    const result = peer === 'rxpg-slow-sink' ? run('rxpg', 'slow') : run(peer);
+  for (const peer of PEERS) {
+    const result = peer === 'rxpg-slow-sink' ? { ...run('rxpg', 'slow'), peer } : run(peer);
     results.set(peer, [...(results.get(peer) ?? []), result]);
   }
   const copy = copyMillis();
@@ -67,14 +71,21 @@ const checksums = new Set([...results.values()].flat().map((result) => result.ch
 if (checksums.size !== 1) throw new Error('peers disagree on the data read');
 
 const rate = (millis: number): number => ROWS / (millis / 1000);
-const rows = [...results.entries()].map(([peer, runs]) => ({ peer, rate: rate(median(runs.map((r) => r.millis))), rss: Math.max(...runs.map((r) => r.maxRssMB)) }));
-const bestPeer = Math.max(...rows.filter((row) => !row.peer.startsWith('rxpg')).map((row) => row.rate));
+const rows = [...results.entries()].map(([peer, runs]) => ({
+  peer,
+  rate: rate(median(runs.map((r) => r.millis))),
+  rss: Math.max(...runs.map((r) => r.maxRssMB)),
+  growth: Math.max(...runs.map((r) => r.rssGrowthMB)),
+}));
+const peerRates = rows.filter((row) => !row.peer.startsWith('rxpg')).map((row) => row.rate);
+const bestPeer = peerRates.length > 0 ? Math.max(...peerRates) : NaN;
+const ratio = (value: number): string => (Number.isNaN(bestPeer) ? '–' : `${(value / bestPeer).toFixed(2)}x`);
 console.log(`\n${ROWS.toLocaleString('en')} rows of (int, text, float8, timestamptz), median of ${ROUNDS} interleaved rounds`);
 console.log(`PostgreSQL ${serverVersion} (${database.origin}), Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}\n`);
-console.log('| reader | rows/s | vs fastest peer | peak RSS |');
-console.log('|---|---|---|---|');
+console.log('| reader | rows/s | vs fastest peer | peak RSS | RSS growth |');
+console.log('|---|---|---|---|---|');
 for (const row of rows) {
-  console.log(`| ${row.peer} | ${(row.rate / 1e6).toFixed(2)}M | ${(row.rate / bestPeer).toFixed(2)}x | ${row.rss.toFixed(0)} MB |`);
+  console.log(`| ${row.peer} | ${(row.rate / 1e6).toFixed(2)}M | ${ratio(row.rate)} | ${row.rss.toFixed(0)} MB | ${row.growth.toFixed(0)} MB |`);
 }
-if (copies.length > 0) console.log(`| psql COPY TO STDOUT (limit) | ${(rate(median(copies)) / 1e6).toFixed(2)}M | ${(rate(median(copies)) / bestPeer).toFixed(2)}x | – |`);
+if (copies.length > 0) console.log(`| psql COPY TO STDOUT (limit) | ${(rate(median(copies)) / 1e6).toFixed(2)}M | ${ratio(rate(median(copies)))} | – | – |`);
 await database.stop();

@@ -82,10 +82,12 @@ export function runStatement<T extends object>(
     sql,
     params,
     {
-      row: (shape, values) => {
-        const row = shape.row<T>(values);
-        wrap(() => target.next(row));
-      },
+      row: scoped
+        ? (shape, values) => {
+            const row = shape.row<T>(values);
+            inScope(session, () => target.next(row));
+          }
+        : (shape, values) => target.next(shape.row<T>(values)),
       suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
       complete: (summary) => {
         ended = true;

@@ -44,8 +44,20 @@ function fastTimestamp(text: string, fallback: Parser, withZone: boolean): unkno
   let offsetSeconds = two(text, index + 1) * 3600;
   if (length - index >= 6) offsetSeconds += two(text, index + 4) * 60;
   if (length - index === 9) offsetSeconds += two(text, index + 7);
-  const utc = Date.UTC(year, month, day, hour, minute, second, ms);
+  // Date.UTC's arithmetic, without its generic argument handling: days since the epoch in the
+  // proleptic Gregorian calendar, then the time of day (ms truncated, as MakeTime does).
+  const utc = daysFromCivil(year, month + 1, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + Math.trunc(ms);
   return new Date(offsetSeconds === 0 ? utc : utc - (sign === 45 ? -1 : 1) * offsetSeconds * 1000);
+}
+
+/** Days from 1970-01-01 to the given Gregorian date (H. Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 /**

@@ -1,17 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { concat, firstValueFrom, take, timer, takeUntil, lastValueFrom } from 'rxjs';
-import type pg from 'pg';
-import { adminClient, sessionsOf, testManager, waitFor } from './support/database.js';
+import { sessionsOf, testManager, useAdminClient, waitFor } from './support/database.js';
 
 describe('unsubscribe cancels the running statement on the server', () => {
-  let admin: pg.Client;
-  before(async () => {
-    admin = await adminClient();
-  });
-  after(async () => {
-    await admin.end();
-  });
+  const admin = useAdminClient();
 
   it('stops pg_sleep on the server and returns the session clean and reusable', async () => {
     const { pgm, app } = testManager({ poolSize: 1 });

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
-import type pg from 'pg';
 import { ConfigurationError, ConnectionError, PgManager, PoolError } from '../src/index.js';
-import { adminClient, DATABASE_URL, sessionsOf, testManager, uniqueName, waitFor, noSessionsLeft } from './support/database.js';
+import { DATABASE_URL, noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 const target = new URL(DATABASE_URL);
@@ -12,13 +11,7 @@ const password = decodeURIComponent(target.password) || undefined;
 const database = target.pathname.slice(1);
 
 describe('connecting and closing', () => {
-  let admin: pg.Client;
-  before(async () => {
-    admin = await adminClient();
-  });
-  after(async () => {
-    await admin.end();
-  });
+  const admin = useAdminClient();
 
   it('bounds connecting with connectTimeout against a server that accepts and never answers', async () => {
     const silent = await TcpProxy.start();

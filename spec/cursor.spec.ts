@@ -1,20 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { concat, first, lastValueFrom, take, throwError, toArray, NEVER } from 'rxjs';
-import type pg from 'pg';
-import { adminClient, sessionsOf, testManager, uniqueName, waitFor } from './support/database.js';
+import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 
 describe('cursor(): PgManager’s `with pgm.cursor() as curs`', () => {
-  let admin: pg.Client;
   let table: string;
-  before(async () => {
-    admin = await adminClient();
-    table = uniqueName('curs');
-    await admin.query(`CREATE TABLE ${table} (id int)`);
-  });
-  after(async () => {
-    await admin.query(`DROP TABLE ${table}`);
-    await admin.end();
+  const admin = useAdminClient({
+    setup: async () => {
+      table = uniqueName('curs');
+      await admin.query(`CREATE TABLE ${table} (id int)`);
+    },
+    teardown: async () => {
+      await admin.query(`DROP TABLE ${table}`);
+    },
   });
   const count = async (): Promise<number> => Number((await admin.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
 

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, switchMap, take, toArray, throwError, Subject, takeUntil } from 'rxjs';
-import type pg from 'pg';
 import { RxpgError, type Connection } from '../src/index.js';
-import { adminClient, sessionsOf, testManager, waitFor, noSessionsLeft } from './support/database.js';
+import { noSessionsLeft, sessionsOf, testManager, useAdminClient, waitFor } from './support/database.js';
 
 describe('connection(): a pool lease as an RxJS resource', () => {
-  let admin: pg.Client;
-  before(async () => {
-    admin = await adminClient();
-  });
-  after(async () => {
-    await admin.end();
-  });
+  const admin = useAdminClient();
 
   it('emits a Connection and holds the lease until unsubscribed', async () => {
     const { pgm } = testManager({ poolSize: 2 });

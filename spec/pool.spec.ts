@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, switchMap, toArray, NEVER, timer, map } from 'rxjs';
-import type pg from 'pg';
 import { ConnectionError, PoolError, type DbEvent } from '../src/index.js';
-import { adminClient, sessionsOf, testManager, uniqueName, waitFor } from './support/database.js';
+import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 
 describe('pool', () => {
-  let admin: pg.Client;
-  before(async () => {
-    admin = await adminClient();
-  });
-  after(async () => {
-    await admin.end();
-  });
+  const admin = useAdminClient();
 
   it('serves waiting requests in FIFO order and never exceeds its size on the server', async () => {
     // One session: the grant order is the completion order.

@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, toArray, filter, map } from 'rxjs';
-import type pg from 'pg';
 import { QueryError, type DbEvent } from '../src/index.js';
-import { adminClient, sessionsOf, testManager, uniqueName, noSessionsLeft } from './support/database.js';
+import { noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient } from './support/database.js';
 
 describe('query()', () => {
-  let admin: pg.Client;
-  before(async () => {
-    admin = await adminClient();
-  });
-  after(async () => {
-    await admin.end();
-  });
+  const admin = useAdminClient();
 
   it('is lazy: nothing connects before subscribe', async () => {
     const { pgm, app } = testManager();

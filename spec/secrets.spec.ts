@@ -1,25 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { concat, firstValueFrom, lastValueFrom, switchMap, take, toArray } from 'rxjs';
-import type pg from 'pg';
 import { PgManager, type DbEvent } from '../src/index.js';
-import { adminClient, DATABASE_URL, uniqueName } from './support/database.js';
+import { DATABASE_URL, uniqueName, useAdminClient } from './support/database.js';
 
 const PASSWORD = `Sup3r-S3cret-${process.pid}`;
 const target = new URL(DATABASE_URL);
 
 describe('secrets never print', () => {
-  let admin: pg.Client;
   let role: string;
-  before(async () => {
-    admin = await adminClient();
-    role = uniqueName('rxpg_role');
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'`);
-  });
-  after(async () => {
-    await admin.query(`DROP ROLE ${role}`);
-    await admin.end();
+  const admin = useAdminClient({
+    setup: async () => {
+      role = uniqueName('rxpg_role');
+      await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${PASSWORD}'`);
+    },
+    teardown: async () => {
+      await admin.query(`DROP ROLE ${role}`);
+    },
   });
 
   it('keeps the password out of every error, event, stack, JSON and inspect output', async () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, Subscription } from 'rxjs';
-import type pg from 'pg';
-import { adminClient, sessionsOf, testManager, uniqueName, waitFor, noSessionsLeft } from './support/database.js';
+import { noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 
 // A small deterministic generator, so a failing storm can be replayed.
 function random(seed: number): () => number {
@@ -14,16 +13,15 @@ function random(seed: number): () => number {
 }
 
 describe('storm: 600 random unsubscribes over queries, transactions and cursor scopes', () => {
-  let admin: pg.Client;
   let table: string;
-  before(async () => {
-    admin = await adminClient();
-    table = uniqueName('storm');
-    await admin.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, note text)`);
-  });
-  after(async () => {
-    await admin.query(`DROP TABLE ${table}`);
-    await admin.end();
+  const admin = useAdminClient({
+    setup: async () => {
+      table = uniqueName('storm');
+      await admin.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, note text)`);
+    },
+    teardown: async () => {
+      await admin.query(`DROP TABLE ${table}`);
+    },
   });
 
   it('keeps the pool within its size, leaves nothing idle in transaction and still serves', async () => {

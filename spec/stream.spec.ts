@@ -1,18 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { concat, count, filter, firstValueFrom, from, lastValueFrom, map, reduce, Subject, take, takeUntil, tap, throwError, timer, toArray } from 'rxjs';
-import type pg from 'pg';
 import { ConnectionError, QueryError, type DbEvent } from '../src/index.js';
-import { adminClient, sessionsOf, testManager, waitFor } from './support/database.js';
+import { sessionsOf, testManager, useAdminClient, waitFor } from './support/database.js';
 
 describe('stream(): a server-side cursor with backpressure', () => {
-  let admin: pg.Client;
-  before(async () => {
-    admin = await adminClient();
-  });
-  after(async () => {
-    await admin.end();
-  });
+  const admin = useAdminClient();
 
   const idleOnServer = (app: string, message: string, timeoutMillis = 1000) =>
     waitFor(async () => (await sessionsOf(admin, app)).every((session) => session.state === 'idle'), message, timeoutMillis);

@@ -1,21 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { catchError, concat, defer, EMPTY, firstValueFrom, from, ignoreElements, lastValueFrom, NEVER, of, Subject, take, takeUntil, throwError, toArray } from 'rxjs';
-import type pg from 'pg';
 import { ConnectionError, QueryError, retryTransaction, RxpgError } from '../src/index.js';
-import { adminClient, sessionsOf, testManager, uniqueName, waitFor } from './support/database.js';
+import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 
 describe('transaction()', () => {
-  let admin: pg.Client;
   let table: string;
-  before(async () => {
-    admin = await adminClient();
-    table = uniqueName('tx');
-    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, value int NOT NULL)`);
-  });
-  after(async () => {
-    await admin.query(`DROP TABLE ${table}`);
-    await admin.end();
+  const admin = useAdminClient({
+    setup: async () => {
+      table = uniqueName('tx');
+      await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, value int NOT NULL)`);
+    },
+    teardown: async () => {
+      await admin.query(`DROP TABLE ${table}`);
+    },
   });
   const count = async (id: number): Promise<number> =>
     Number((await admin.query(`SELECT count(*) AS n FROM ${table} WHERE id = $1`, [id])).rows[0].n);

@@ -1,3 +1,4 @@
+import { after, before } from 'node:test';
 import pg from 'pg';
 import { PgManager, type ConnOptions, type ManagerOptions } from '../../src/index.js';
 
@@ -25,11 +26,22 @@ export function testManager(options: Omit<ConnOptions, 'connectionString'> = {},
   return { pgm, app };
 }
 
-/** A plain pg client for looking at the server from outside rxpg. */
-export async function adminClient(): Promise<pg.Client> {
+/**
+ * A plain pg client for looking at the server from outside rxpg, connected before the
+ * surrounding suite's tests and ended after them. Call it in a `describe` body.
+ */
+export function useAdminClient(hooks: { setup?: (admin: pg.Client) => Promise<unknown>; teardown?: (admin: pg.Client) => Promise<unknown> } = {}): pg.Client {
   const client = new pg.Client({ connectionString: DATABASE_URL, application_name: 'rxpg_test_admin' });
   client.on('error', () => {});
-  await client.connect();
+  before(async () => {
+    await client.connect();
+    await hooks.setup?.(client);
+  });
+  after(async () => {
+    // The suite's own clean-up runs here, before the client ends (after hooks run in order).
+    await hooks.teardown?.(client);
+    await client.end();
+  });
   return client;
 }
 

@@ -18,8 +18,6 @@ interface Job {
   paused: CursorControl | undefined;
 }
 
-let nextSessionId = 1;
-
 /**
  * One pooled session: a driver connection plus the statement queue that keeps exactly one
  * statement in flight. Abandoning a running statement sends a cancel to the server and holds
@@ -28,7 +26,6 @@ let nextSessionId = 1;
  * not ended `cancelGraceMillis` after the cancel, the session is destroyed.
  */
 export class Session {
-  readonly id = nextSessionId++;
   readonly driver: DriverConnection;
   readonly createdAt: number;
   /** The pool's idle timer while idle. */

@@ -1,4 +1,7 @@
-export { PgManager } from './manager/pg-manager.js';
+export { PgManager, type NotificationsOptions, type NotifyOptions } from './manager/pg-manager.js';
+export { ListenGap, type ListenStatus, type Notification } from './listen/notification.js';
+export type { ListenConnOptions } from './listen/listen-options.js';
+export { parseJsonPayload, type JsonNotification } from './listen/parse-json-payload.js';
 export { DbManager, type ManagerOptions } from './manager/db-manager.js';
 export type { ConnOptions, IsolationLevel, SslMode } from './manager/conn-options.js';
 export type { QueryOptions, StreamOptions } from './manager/query-options.js';
@@ -16,7 +19,7 @@ export { PoolError, type PoolState } from './errors/pool-error.js';
 export { TimeoutError, type TimeoutLimit } from './errors/timeout-error.js';
 export type { DbEvent, QueryEvent, ErrorEvent, NoticeEvent, ConnectEvent, AcquireEvent, ReleaseEvent } from './events/db-event.js';
 export { logEventsTo, type Logger, type LoggerName } from './events/log-events-to.js';
-export type { Driver, ConnectionHooks } from './driver/driver.js';
+export type { Driver, ConnectionHooks, ServerNotification } from './driver/driver.js';
 export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';
 export type { ConnectionParams } from './driver/connection-params.js';
 export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';

@@ -3,12 +3,22 @@ import type { ConnectionParams } from './connection-params.js';
 import type { DriverConnection } from './driver-connection.js';
 import type { ServerNotice } from './server-notice.js';
 
+/** A NOTIFY delivered to a session that LISTENs on its channel. */
+export interface ServerNotification {
+  readonly channel: string;
+  readonly payload: string;
+  /** The process id of the session that sent it. */
+  readonly processId: number;
+}
+
 /** What a driver tells the manager about a session after it opened. */
 export interface ConnectionHooks {
   /** A NOTICE, WARNING or INFO message from the server, on any statement. */
   readonly onNotice: (notice: ServerNotice) => void;
   /** The session died (socket closed, terminated by the server, protocol error). Called once. */
   readonly onLost: (error: Error) => void;
+  /** A notification arrived (only backends with LISTEN/NOTIFY call it). */
+  readonly onNotification?: (notification: ServerNotification) => void;
 }
 
 /**

@@ -92,8 +92,29 @@ export class DbManager {
    * @see {@link DbManager.closeConn}
    */
   createConn(options: ConnOptions): void {
-    const config = resolveConnConfig(options, (name) => this.#registry.get(name), this.#resolveParams);
+    const config = this.resolveConn(options);
+    this.checkNameFree(config.name);
     this.#registry.add(config);
+  }
+
+  /** @internal Validates and resolves connection options as `createConn` does, registering nothing. */
+  protected resolveConn(options: ConnOptions): ConnConfig {
+    return resolveConnConfig(options, (name) => this.#registry.get(name), this.#resolveParams);
+  }
+
+  /** @internal Throws when `name` is taken by something other than a pooled config (a listen config). */
+  protected checkNameFree(name: string): void {
+    void name;
+  }
+
+  /** @internal Whether a pooled config called `name` is registered. */
+  protected hasConn(name: string): boolean {
+    return this.#registry.has(name);
+  }
+
+  /** @internal What subclasses build their own sessions with. */
+  protected get runtime(): { driver: Driver; scheduler: SchedulerLike; cancelGraceMillis: number; emit: EmitEvent } {
+    return { driver: this.#driver, scheduler: this.#scheduler, cancelGraceMillis: this.#cancelGraceMillis, emit: this.#emit };
   }
 
   /** Names of the registered connection configs. */

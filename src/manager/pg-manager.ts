@@ -1,12 +1,43 @@
+import { filter, first, ignoreElements, map, Observable, of, timeout } from 'rxjs';
+import { ConfigurationError } from '../errors/configuration-error.js';
+import { ConnectionError } from '../errors/connection-error.js';
+import { checkChannel } from '../listen/quote-channel.js';
+import { checkPayload } from '../listen/check-payload.js';
+import { splitListenOptions, type ListenConnOptions, type ListenSettings } from '../listen/listen-options.js';
+import { ListenSession } from '../listen/listen-session.js';
+import { ListenGap, type ListenStatus, type Notification } from '../listen/notification.js';
 import { PostgresDriver } from '../postgres/postgres-driver.js';
 import { resolvePostgresParams } from '../postgres/postgres-params.js';
+import { didYouMean } from '../util/nearest-name.js';
+import type { ConnConfig } from './conn-config.js';
 import { DbManager, type ManagerOptions } from './db-manager.js';
+import { checkOptionKeys, timeoutOf } from './query-options.js';
+import type { Transaction } from './transaction.js';
 
 let instance: PgManager | undefined;
 
+/** Options of {@link PgManager.notifications}. */
+export interface NotificationsOptions {
+  /** Listen config name; `listen` when omitted. */
+  readonly conn?: string;
+  /** Also emit a {@link ListenGap} marker in-band each time the session was lost and listens again. */
+  readonly gaps?: boolean;
+  /** Error this subscriber with a ConnectionError when the session is lost, instead of healing quietly. */
+  readonly errorOnReconnect?: boolean;
+}
+
+/** Options of {@link PgManager.notify}. */
+export interface NotifyOptions {
+  /** Pooled config to send through; `default` when omitted. */
+  readonly conn?: string;
+  /** Send inside this transaction: delivered when it commits, never if it rolls back. */
+  readonly tx?: Transaction;
+}
+
 /**
  * PgManager for RxJS: named connection configs, one pool per config, cold queries emitting
- * {@link OrderedRow}s, and connection, cursor and transaction scopes as RxJS resources.
+ * {@link OrderedRow}s, connection, cursor and transaction scopes as RxJS resources, and
+ * LISTEN/NOTIFY as hot observables per channel on a dedicated, self-healing listen session.
  *
  * @example
  * ```ts
@@ -19,9 +50,12 @@ let instance: PgManager | undefined;
  *   .pipe(first())
  *   .subscribe((row) => console.log(row.now));
  * ```
- * @see {@link DbManager} for every method
+ * @see {@link DbManager} for the methods shared with MyManager
  */
 export class PgManager extends DbManager {
+  readonly #listenConfigs = new Map<string, { readonly config: ConnConfig; readonly settings: ListenSettings }>();
+  readonly #listenSessions = new Map<string, ListenSession>();
+
   /** A manager of its own, isolated from {@link PgManager.getInstance}'s configs and pools. */
   constructor(options: ManagerOptions = {}) {
     super(new PostgresDriver(), resolvePostgresParams, options);
@@ -32,4 +66,203 @@ export class PgManager extends DbManager {
     instance ??= new PgManager();
     return instance;
   }
+
+  /**
+   * Registers a listen config, PgManager's `create_conn_listen`: one dedicated session, no pool.
+   * `channel` (one or a list) is LISTENed as soon as the session opens. Never connects: the
+   * session opens with the first `notifications()` subscriber or `waitForNotify()`.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   *
+   * const pgm = PgManager.getInstance();
+   * pgm.createConn({ name: 'thatdb', host: '127.0.0.1', dbname: 'postgres' });
+   * pgm.createConnListen({ name: 'listenconn', channel: 'CHAT', copyDsn: 'thatdb' });
+   * ```
+   * @see {@link PgManager.notifications}
+   */
+  createConnListen(options: ListenConnOptions): void {
+    const { connection, settings } = splitListenOptions(options);
+    const config = this.resolveConn(connection);
+    if (this.#listenConfigs.has(config.name) || this.hasConn(config.name)) {
+      throw new ConfigurationError(
+        `Connection '${config.name}' is already registered. Pick another name, or call destroyConn('${config.name}') first.`,
+        { conn: config.name },
+      );
+    }
+    this.#listenConfigs.set(config.name, { config, settings });
+  }
+
+  /**
+   * The notifications of `channel`: a hot observable shared per channel. LISTEN is sent with the
+   * first subscriber and UNLISTEN after the last one leaves. The channel name is quoted exactly
+   * as given (case kept); payloads arrive unchanged. A lost session reconnects by itself and
+   * LISTENs again; ask for `gaps: true` to see a {@link ListenGap} marker when that happened.
+   *
+   * @example
+   * ```ts
+   * import { PgManager, parseJsonPayload } from 'rxpg';
+   * import { bufferTime, filter } from 'rxjs';
+   *
+   * PgManager.getInstance().notifications('orders', { conn: 'listenconn' })
+   *   .pipe(parseJsonPayload<{ id: number }>(), filter((note) => note.ok), bufferTime(100))
+   *   .subscribe((batch) => console.log(`${batch.length} new orders`));
+   * ```
+   * @see {@link PgManager.notify}
+   */
+  notifications(channel: string, options?: NotificationsOptions & { gaps?: false }): Observable<Notification>;
+  notifications(channel: string, options: NotificationsOptions & { gaps: true }): Observable<Notification | ListenGap>;
+  notifications(channel: string, options: NotificationsOptions = {}): Observable<Notification | ListenGap> {
+    checkChannel(channel);
+    checkOptionKeys(options, ['conn', 'gaps', 'errorOnReconnect'], 'notifications');
+    const name = options.conn ?? 'listen';
+    this.#listenConfig(name);
+    return new Observable<Notification | ListenGap>((subscriber) => {
+      const session = this.#listenSession(name);
+      const { events, release } = session.acquire(channel);
+      const delivered = (options.gaps ? events : events.pipe(filter((event) => !(event instanceof ListenGap)))).subscribe(subscriber);
+      if (options.errorOnReconnect) {
+        delivered.add(
+          session.lost$.subscribe((error) =>
+            subscriber.error(new ConnectionError(`The listen session of '${name}' was lost: ${error.message}`, { conn: name, cause: error })),
+          ),
+        );
+      }
+      return () => {
+        delivered.unsubscribe();
+        release();
+      };
+    });
+  }
+
+  /**
+   * PgManager's `wait_for_notify`: the next notification on any channel of the listen config,
+   * or `null` when `timeout` milliseconds pass first. Opens the listen session if needed.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { repeat } from 'rxjs';
+   *
+   * PgManager.getInstance().waitForNotify('listenconn', { timeout: 5000 })
+   *   .pipe(repeat())
+   *   .subscribe((note) => note && console.log('NOTIFY:', note));
+   * ```
+   */
+  waitForNotify(name = 'listen', options: { timeout?: number } = {}): Observable<Notification | null> {
+    checkOptionKeys(options, ['timeout'], 'waitForNotify');
+    const timeoutMillis = timeoutOf(options, 'waitForNotify');
+    this.#listenConfig(name);
+    return new Observable<Notification | null>((subscriber) => {
+      const session = this.#listenSession(name);
+      session.start();
+      const next = session.all$.pipe(first());
+      const waited = timeoutMillis === undefined ? next : next.pipe(timeout({ first: timeoutMillis, scheduler: this.runtime.scheduler, with: () => of(null) }));
+      return waited.subscribe(subscriber);
+    });
+  }
+
+  /**
+   * Sends a notification through `pg_notify($1, $2)`: channel and payload are bound parameters,
+   * never SQL text. A payload the server would refuse (8000 bytes or more) throws a typed error
+   * before anything is sent. With `tx`, it is sent inside that transaction and delivered on
+   * commit.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { concat } from 'rxjs';
+   *
+   * const pgm = PgManager.getInstance();
+   * pgm.notify('orders', JSON.stringify({ id: 42 })).subscribe();
+   * pgm.transaction((tx) => concat(tx.query('INSERT INTO orders (id) VALUES (43)'), pgm.notify('orders', '43', { tx }))).subscribe();
+   * ```
+   */
+  notify(channel: string, payload = '', options: NotifyOptions = {}): Observable<never> {
+    checkChannel(channel);
+    checkPayload(payload);
+    checkOptionKeys(options, ['conn', 'tx'], 'notify');
+    const sql = 'SELECT pg_notify($1, $2)';
+    return (options.tx ? options.tx.query(sql, [channel, payload]) : this.query(sql, [channel, payload], { conn: options.conn })).pipe(ignoreElements());
+  }
+
+  /** The life of a listen session: connecting, listening, reconnecting, gap, closed. */
+  listenStatus$(name = 'listen'): Observable<ListenStatus> {
+    this.#listenConfig(name);
+    return new Observable<ListenStatus>((subscriber) => this.#listenSession(name).status$.subscribe(subscriber));
+  }
+
+  /** The channels the listen session LISTENs on, as the server says (`pg_listening_channels()`). */
+  listeningChannels(name = 'listen'): Observable<string[]> {
+    this.#listenConfig(name);
+    return new Observable<string[]>((subscriber) =>
+      this.#listenSession(name)
+        .query('SELECT pg_listening_channels()')
+        .pipe(map((rows) => rows.map((row) => String(row[0])).sort()))
+        .subscribe(subscriber),
+    );
+  }
+
+  override closeConn(name = 'default'): Promise<void> {
+    if (!this.#listenConfigs.has(name)) return super.closeConn(name);
+    const session = this.#listenSessions.get(name);
+    this.#listenSessions.delete(name);
+    return session ? session.close() : Promise.resolve();
+  }
+
+  override destroyConn(name = 'default'): Promise<void> {
+    if (!this.#listenConfigs.has(name)) return super.destroyConn(name);
+    const closed = this.closeConn(name);
+    this.#listenConfigs.delete(name);
+    return closed;
+  }
+
+  override async close(): Promise<void> {
+    const sessions = [...this.#listenSessions.values()];
+    this.#listenSessions.clear();
+    await Promise.all([super.close(), ...sessions.map((session) => session.close())]);
+  }
+
+  protected override checkNameFree(name: string): void {
+    if (this.#listenConfigs.has(name)) {
+      throw new ConfigurationError(`Connection '${name}' is already registered as a listen connection. Pick another name.`, { conn: name });
+    }
+  }
+
+  #listenConfig(name: string): { readonly config: ConnConfig; readonly settings: ListenSettings } {
+    const entry = this.#listenConfigs.get(name);
+    if (entry !== undefined) return entry;
+    const names = [...this.#listenConfigs.keys()];
+    throw new ConfigurationError(
+      names.length === 0
+        ? `Unknown listen connection '${name}': call createConnListen({ name: '${name}', channel, copyDsn }) first.`
+        : `Unknown listen connection '${name}'${didYouMean(name, names)}. Registered: ${names.map((n) => `'${n}'`).join(', ')}.`,
+      { conn: name },
+    );
+  }
+
+  #listenSession(name: string): ListenSession {
+    let session = this.#listenSessions.get(name);
+    if (session === undefined) {
+      const { config, settings } = this.#listenConfig(name);
+      const { driver, scheduler, cancelGraceMillis, emit } = this.runtime;
+      session = new ListenSession(
+        driver,
+        {
+          conn: name,
+          params: config.params,
+          connectTimeoutMillis: config.connectTimeoutMillis,
+          initStatement: config.initStatement,
+          settings,
+          scheduler,
+          cancelGraceMillis,
+        },
+        emit,
+      );
+      this.#listenSessions.set(name, session);
+    }
+    return session;
+  }
 }
+

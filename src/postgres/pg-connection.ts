@@ -71,6 +71,12 @@ export class PgConnection implements DriverConnection {
         where: notice.where,
       }),
     );
+    if (hooks.onNotification) {
+      const onNotification = hooks.onNotification;
+      client.on('notification', (message: { channel: string; payload?: string; processId: number }) =>
+        onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId }),
+      );
+    }
     client.on('error', (error: Error) => this.#lost(error));
     client.on('end', () => this.#lost(new Error('the server closed the connection')));
   }

@@ -1,0 +1,90 @@
+import { ConfigurationError } from '../errors/configuration-error.js';
+import type { ConnOptions } from '../manager/conn-options.js';
+import { didYouMean } from '../util/nearest-name.js';
+import { checkChannel } from './quote-channel.js';
+
+/** The connection options that mean something for a single, unpooled listen session. */
+export type ListenConnectionOptions = Pick<
+  ConnOptions,
+  | 'connectionString' | 'dsn' | 'copyDsn' | 'host' | 'hostaddr' | 'port' | 'user' | 'password' | 'database' | 'dbname'
+  | 'sslmode' | 'ssl' | 'initStatement' | 'connectTimeout' | 'applicationName' | 'keepAlive' | 'keepAliveInitialDelay'
+>;
+
+/**
+ * Options of {@link PgManager.createConnListen}: where to connect (as for `createConn`, or
+ * `copyDsn` of a registered config) plus how the session listens and heals.
+ */
+export interface ListenConnOptions extends ListenConnectionOptions {
+  /** Name to register under; `listen` when omitted. */
+  readonly name?: string;
+  /** Channels LISTENed as soon as the session opens (and again after every reconnect). */
+  readonly channel?: string | readonly string[];
+  /** Milliseconds between round trips that prove the session alive. Default 10000; 0 turns them off. */
+  readonly healthCheckInterval?: number;
+  /** Milliseconds a health round trip may take before the session is declared dead. Default 5000. */
+  readonly healthCheckTimeout?: number;
+  /** First reconnect delay in milliseconds; it doubles per attempt, with jitter. Default 100. */
+  readonly reconnectDelay?: number;
+  /** Cap of the reconnect delay. Default 10000. */
+  readonly maxReconnectDelay?: number;
+  /** Attempts before giving up and erroring every subscriber. Default Infinity: never give up. */
+  readonly maxReconnectAttempts?: number;
+}
+
+/** Validated listen settings. */
+export interface ListenSettings {
+  readonly channels: readonly string[];
+  readonly healthCheckIntervalMillis: number;
+  readonly healthCheckTimeoutMillis: number;
+  readonly reconnectDelayMillis: number;
+  readonly maxReconnectDelayMillis: number;
+  readonly maxReconnectAttempts: number;
+}
+
+const LISTEN_KEYS = ['channel', 'healthCheckInterval', 'healthCheckTimeout', 'reconnectDelay', 'maxReconnectDelay', 'maxReconnectAttempts'] as const;
+const CONNECTION_KEYS = [
+  'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database', 'dbname', 'sslmode', 'ssl',
+  'initStatement', 'connectTimeout', 'applicationName', 'keepAlive', 'keepAliveInitialDelay',
+] as const;
+
+/** Splits listen options into connection options (for `createConn`'s validation) and settings. */
+export function splitListenOptions(options: ListenConnOptions): { connection: ConnOptions; settings: ListenSettings } {
+  if (options === null || typeof options !== 'object') {
+    throw new ConfigurationError("createConnListen expects an options object, e.g. { name: 'listenconn', channel: 'CHAT', copyDsn: 'default' }.");
+  }
+  const name = options.name ?? 'listen';
+  const known: readonly string[] = [...CONNECTION_KEYS, ...LISTEN_KEYS];
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new ConfigurationError(
+        `Listen connection '${name}': option '${key}' ${
+          ['poolSize', 'maxWaiting', 'acquireTimeout', 'idleTimeout', 'maxLifetime', 'isolationLevel', 'statementTimeout'].includes(key)
+            ? 'has no meaning for a listen connection (one session, no pool, no transactions)'
+            : `is unknown${didYouMean(key, known)}`
+        }. Known options: ${known.join(', ')}.`,
+        { conn: name },
+      );
+    }
+  }
+  const channels = options.channel === undefined ? [] : typeof options.channel === 'string' ? [options.channel] : [...options.channel];
+  channels.forEach((channel) => checkChannel(channel));
+  const number = (key: (typeof LISTEN_KEYS)[number], fallback: number, ok: (value: number) => boolean, rule: string): number => {
+    const value = (options as Record<string, unknown>)[key] ?? fallback;
+    if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
+      throw new ConfigurationError(`Listen connection '${name}': ${key} must be ${rule}, got ${JSON.stringify(value)}.`, { conn: name });
+    }
+    return value;
+  };
+  const settings: ListenSettings = {
+    channels: [...new Set(channels)],
+    healthCheckIntervalMillis: number('healthCheckInterval', 10_000, (value) => value >= 0 && Number.isFinite(value), 'milliseconds ≥ 0'),
+    healthCheckTimeoutMillis: number('healthCheckTimeout', 5000, (value) => value > 0 && Number.isFinite(value), 'a positive number of milliseconds'),
+    reconnectDelayMillis: number('reconnectDelay', 100, (value) => value >= 0 && Number.isFinite(value), 'milliseconds ≥ 0'),
+    maxReconnectDelayMillis: number('maxReconnectDelay', 10_000, (value) => value >= 0 && Number.isFinite(value), 'milliseconds ≥ 0'),
+    maxReconnectAttempts: number('maxReconnectAttempts', Infinity, (value) => value >= 1, 'at least 1 (Infinity: never give up)'),
+  };
+  const connection = Object.fromEntries(
+    Object.entries(options).filter(([key]) => !(LISTEN_KEYS as readonly string[]).includes(key)),
+  ) as ConnOptions;
+  return { connection: { ...connection, name }, settings };
+}

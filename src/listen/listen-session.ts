@@ -1,0 +1,257 @@
+import { BehaviorSubject, Observable, Subject, timeout, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { ConnectionParams } from '../driver/connection-params.js';
+import type { Driver } from '../driver/driver.js';
+import { ConnectionError } from '../errors/connection-error.js';
+import { RxpgError } from '../errors/rxpg-error.js';
+import type { EmitEvent } from '../events/db-event.js';
+import { Session } from '../pool/session.js';
+import type { ListenSettings } from './listen-options.js';
+import { ListenGap, type ListenStatus, type Notification } from './notification.js';
+import { quoteChannel } from './quote-channel.js';
+
+/** What a channel's subscribers are told. */
+export type ChannelEvent = Notification | ListenGap;
+
+interface Channel {
+  count: number;
+  readonly events: Subject<ChannelEvent>;
+}
+
+/** How to open the session. */
+export interface ListenSessionOptions {
+  readonly conn: string;
+  readonly params: ConnectionParams;
+  readonly connectTimeoutMillis: number;
+  readonly initStatement: string | undefined;
+  readonly settings: ListenSettings;
+  readonly scheduler: SchedulerLike;
+  readonly cancelGraceMillis: number;
+}
+
+/**
+ * The one dedicated session of a listen config. Channels are reference-counted: LISTEN goes out
+ * with a channel's first subscriber and UNLISTEN after its last. The session is watched (TCP
+ * keepalive plus a periodic round trip), and when it dies it reconnects with exponential backoff
+ * and jitter, LISTENs again on every channel in use and reports the gap, since Postgres drops
+ * what was sent while nobody listened. All timing runs on the manager's scheduler.
+ */
+export class ListenSession {
+  readonly status$: BehaviorSubject<ListenStatus> = new BehaviorSubject<ListenStatus>({ state: 'idle' });
+  /** Every notification, for `waitForNotify`. */
+  readonly all$ = new Subject<Notification>();
+  /** Fires when the session is lost, for subscribers that asked to be errored. */
+  readonly lost$ = new Subject<Error>();
+  readonly #driver: Driver;
+  readonly #options: ListenSessionOptions;
+  readonly #emit: EmitEvent;
+  readonly #channels = new Map<string, Channel>();
+  #session: Session | undefined;
+  #ready = false;
+  #lifecycle: Subscription | undefined;
+  #health: Subscription | undefined;
+  #lostAt: number | undefined;
+  #closed = false;
+
+  constructor(driver: Driver, options: ListenSessionOptions, emit: EmitEvent) {
+    this.#driver = driver;
+    this.#options = options;
+    this.#emit = emit;
+  }
+
+  /** Channels with subscribers (or named in the config), which the session LISTENs on. */
+  get channels(): string[] {
+    return [...new Set([...this.#options.settings.channels, ...this.#channels.keys()])];
+  }
+
+  /** Subscribes to `channel`: LISTEN with the first subscriber; the returned function undoes it. */
+  acquire(channel: string): { events: Observable<ChannelEvent>; release: () => void } {
+    let entry = this.#channels.get(channel);
+    if (entry === undefined) {
+      entry = { count: 0, events: new Subject<ChannelEvent>() };
+      this.#channels.set(channel, entry);
+    }
+    entry.count++;
+    if (entry.count === 1 && !this.#options.settings.channels.includes(channel)) this.#command(`LISTEN ${quoteChannel(channel)}`);
+    this.start();
+    const held = entry;
+    let released = false;
+    return {
+      events: held.events,
+      release: () => {
+        if (released) return;
+        released = true;
+        held.count--;
+        if (held.count > 0 || this.#channels.get(channel) !== held) return;
+        this.#channels.delete(channel);
+        if (!this.#options.settings.channels.includes(channel)) this.#command(`UNLISTEN ${quoteChannel(channel)}`);
+      },
+    };
+  }
+
+  /** Connects if not yet connected (lazily, on the first subscriber or `waitForNotify`). */
+  start(): void {
+    if (this.#closed || this.#lifecycle !== undefined || this.#session !== undefined) return;
+    this.#connect(0);
+  }
+
+  /** Runs `sql` on the listen session once it is listening (e.g. `SELECT pg_listening_channels()`). */
+  query(sql: string): Observable<unknown[][]> {
+    return new Observable<unknown[][]>((subscriber) => {
+      const session = this.#session;
+      if (!this.#ready || session === undefined) {
+        subscriber.error(new RxpgError('RXPG_LISTEN', 'connection', `Listen connection '${this.#options.conn}' is not listening right now.`));
+        return;
+      }
+      const rows: unknown[][] = [];
+      const handle = session.execute(sql, [], {
+        row: (_shape, values) => rows.push(values),
+        complete: () => {
+          subscriber.next(rows);
+          subscriber.complete();
+        },
+        error: (error) => subscriber.error(error),
+      });
+      return () => handle.abandon();
+    });
+  }
+
+  /** Ends the session for good: subscribers complete, nothing reconnects. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#lifecycle?.unsubscribe();
+    this.#health?.unsubscribe();
+    const session = this.#session;
+    this.#session = undefined;
+    this.#ready = false;
+    for (const channel of this.#channels.values()) channel.events.complete();
+    this.#channels.clear();
+    this.all$.complete();
+    this.status$.next({ state: 'closed' });
+    if (session === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      session.driver
+        .close()
+        .pipe(timeout({ first: 5000, scheduler: this.#options.scheduler }))
+        .subscribe({
+          complete: () => resolve(),
+          error: () => {
+            session.destroy();
+            resolve();
+          },
+        });
+    });
+  }
+
+  #connect(attempt: number): void {
+    const { params, connectTimeoutMillis, scheduler, cancelGraceMillis, initStatement, conn } = this.#options;
+    if (attempt === 0) this.status$.next({ state: 'connecting' });
+    const startedAt = scheduler.now();
+    let opened: Session | undefined;
+    this.#lifecycle = this.#driver
+      .connect(params, {
+        onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: opened?.processId ?? 0, ...notice })),
+        onLost: (error) => this.#lost(opened, error),
+        onNotification: (message) => this.#deliver(message.channel, message.payload, message.processId),
+      })
+      .pipe(timeout({ first: connectTimeoutMillis, scheduler }))
+      .subscribe({
+        next: (driverConnection) => {
+          opened = new Session(driverConnection, { scheduler, cancelGraceMillis });
+          this.#session = opened;
+          this.#lifecycle = undefined;
+          this.#emit(() => ({ type: 'connect', conn, processId: driverConnection.processId, durationMillis: scheduler.now() - startedAt }));
+          // One text: initStatement, then LISTEN on every channel in use.
+          const statements = [initStatement, ...this.channels.map((channel) => `LISTEN ${quoteChannel(channel)}`)].filter(
+            (statement): statement is string => statement !== undefined,
+          );
+          const session = opened;
+          const listening = (): void => this.#listening(session);
+          if (statements.length === 0) listening();
+          else session.execute(statements.join('; '), [], { row: () => {}, complete: listening, error: (error) => this.#broken(session, error) });
+        },
+        error: (error: unknown) => {
+          this.#lifecycle = undefined;
+          this.#retry(attempt + 1, error instanceof Error ? error : new Error(String(error)));
+        },
+      });
+  }
+
+  #listening(session: Session): void {
+    if (this.#session !== session || this.#closed) return;
+    const { scheduler, settings } = this.#options;
+    this.#ready = true;
+    this.status$.next({ state: 'listening', processId: session.processId, channels: this.channels });
+    if (this.#lostAt !== undefined) {
+      const lostAt = this.#lostAt;
+      const listeningAt = scheduler.now();
+      this.#lostAt = undefined;
+      this.status$.next({ state: 'gap', durationMillis: listeningAt - lostAt, lostAt, listeningAt });
+      for (const [channel, entry] of this.#channels) entry.events.next(new ListenGap(channel, lostAt, listeningAt));
+    }
+    if (settings.healthCheckIntervalMillis > 0) {
+      this.#health = timer(settings.healthCheckIntervalMillis, settings.healthCheckIntervalMillis, scheduler).subscribe(() => this.#checkHealth(session));
+    }
+  }
+
+  /** A round trip that must come back within healthCheckTimeout, or the session is declared dead. */
+  #checkHealth(session: Session): void {
+    const { scheduler, settings } = this.#options;
+    const deadline = timer(settings.healthCheckTimeoutMillis, scheduler).subscribe(() =>
+      this.#broken(session, new ConnectionError(`Listen connection '${this.#options.conn}': no answer to a health check within ${settings.healthCheckTimeoutMillis} ms.`)),
+    );
+    session.execute('SELECT 1', [], { row: () => {}, complete: () => deadline.unsubscribe(), error: () => deadline.unsubscribe() });
+  }
+
+  #command(sql: string): void {
+    const session = this.#session;
+    if (session === undefined) return; // sent with every channel in use when the session opens
+    session.execute(sql, [], { row: () => {}, complete: () => {}, error: (error) => this.#broken(session, error) });
+  }
+
+  #deliver(channel: string, payload: string, processId: number): void {
+    const notification: Notification = { channel, payload, processId, receivedAt: this.#options.scheduler.now() };
+    this.#channels.get(channel)?.events.next(notification);
+    this.all$.next(notification);
+  }
+
+  /** The session cannot be trusted any more: drop it; the driver's onLost starts the reconnect. */
+  #broken(session: Session, error: Error): void {
+    if (this.#session !== session) return;
+    session.destroy();
+    this.#lost(session, error);
+  }
+
+  #lost(session: Session | undefined, error: Error): void {
+    if (this.#closed || session === undefined || this.#session !== session) return;
+    this.#session = undefined;
+    this.#ready = false;
+    this.#health?.unsubscribe();
+    this.#lostAt ??= this.#options.scheduler.now();
+    session.destroy();
+    this.lost$.next(error);
+    this.#retry(1, error);
+  }
+
+  #retry(attempt: number, error: Error): void {
+    if (this.#closed) return;
+    const { settings, scheduler, conn } = this.#options;
+    this.#lostAt ??= scheduler.now();
+    if (attempt > settings.maxReconnectAttempts) {
+      const failure = new ConnectionError(`Listen connection '${conn}' gave up after ${attempt - 1} reconnect attempts: ${error.message}`, { conn, cause: error });
+      for (const channel of this.#channels.values()) channel.events.error(failure);
+      this.#channels.clear();
+      this.all$.error(failure);
+      this.status$.next({ state: 'closed' });
+      this.#closed = true;
+      return;
+    }
+    // Exponential backoff with jitter (±50 %), capped.
+    const base = Math.min(settings.maxReconnectDelayMillis, settings.reconnectDelayMillis * 2 ** (attempt - 1));
+    const delayMillis = Math.round(base * (0.5 + Math.random()));
+    this.status$.next({ state: 'reconnecting', attempt, error, delayMillis });
+    this.#lifecycle = timer(delayMillis, scheduler).subscribe(() => {
+      this.#lifecycle = undefined;
+      this.#connect(attempt);
+    });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * A NOTIFY received on a LISTENed channel.
+ *
+ * @example
+ * ```ts
+ * import { PgManager, type Notification } from 'rxpg';
+ *
+ * PgManager.getInstance().notifications('CHAT', { conn: 'listenconn' })
+ *   .subscribe((note: Notification) => console.log(note.channel, note.payload, note.processId));
+ * ```
+ */
+export interface Notification {
+  /** The channel exactly as it was LISTENed (case kept). */
+  readonly channel: string;
+  /** The payload exactly as sent; `''` when there was none. */
+  readonly payload: string;
+  /** The server process id of the session that sent it. */
+  readonly processId: number;
+  /** When it was received, in milliseconds since the epoch (the manager's scheduler clock). */
+  readonly receivedAt: number;
+}
+
+/**
+ * In-band marker of a gap: the listen session was lost and is listening again. Postgres drops
+ * notifications sent while nobody listened, so a subscriber that must stay in sync re-reads
+ * its state when it sees one. Emitted only to subscribers that asked with `{ gaps: true }`.
+ */
+export class ListenGap {
+  readonly channel: string;
+  /** When the session was lost and when it listened again (scheduler clock, ms). */
+  readonly lostAt: number;
+  readonly listeningAt: number;
+
+  constructor(channel: string, lostAt: number, listeningAt: number) {
+    this.channel = channel;
+    this.lostAt = lostAt;
+    this.listeningAt = listeningAt;
+  }
+
+  /** How long nobody listened. */
+  get durationMillis(): number {
+    return this.listeningAt - this.lostAt;
+  }
+}
+
+/**
+ * The life of a listen session, as `listenStatus$()` reports it: `connecting`, `listening`,
+ * `reconnecting` (with the attempt, the error that caused it and the backoff delay), `gap`
+ * (listening again after a loss, with how long it lasted), `closed`.
+ */
+export type ListenStatus =
+  | { readonly state: 'idle' }
+  | { readonly state: 'connecting' }
+  | { readonly state: 'listening'; readonly processId: number; readonly channels: readonly string[] }
+  | { readonly state: 'reconnecting'; readonly attempt: number; readonly error: Error; readonly delayMillis: number }
+  | { readonly state: 'gap'; readonly durationMillis: number; readonly lostAt: number; readonly listeningAt: number }
+  | { readonly state: 'closed' };

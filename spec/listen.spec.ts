@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { concat, firstValueFrom, lastValueFrom, take, toArray, type Subscription } from 'rxjs';
-import { ListenGap, parseJsonPayload, PgManager, RxpgError, type ListenStatus, type Notification } from '../src/index.js';
+import { concat, firstValueFrom, lastValueFrom, map, take, timer, toArray, type Subscription } from 'rxjs';
+import { boundedConcatMap, DroppedValues, ListenGap, parseJsonPayload, PgManager, RxpgError, type ListenStatus, type Notification } from '../src/index.js';
 import { DATABASE_URL, sessionsOf, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -208,6 +208,27 @@ describe('LISTEN/NOTIFY', () => {
     assert.ok(growth < 16 * 1024 * 1024, `heap grew by ${(growth / 1048576).toFixed(1)} MB`);
     kept.forEach((subscription) => subscription.unsubscribe());
     await listening(pgm, []);
+    await pgm.close();
+  });
+
+  it('keeps a slow subscriber bounded with boundedConcatMap, counting what it dropped', async () => {
+    const { pgm } = listenManager();
+    const channel = uniqueName('burst');
+    let processed = 0;
+    let dropped = 0;
+    const subscription = pgm.notifications(channel, { conn: 'listenconn' })
+      .pipe(boundedConcatMap(() => timer(1).pipe(map(() => 'done')), { bufferSize: 100, overflow: 'drop' }))
+      .subscribe((result) => {
+        if (result instanceof DroppedValues) dropped += result.count;
+        else processed++;
+      });
+    await listening(pgm, [channel]);
+    // 2,000 notifications in one transaction: delivered together at commit, a burst.
+    await admin.query('SELECT pg_notify($1, n::text) FROM generate_series(1, 2000) AS n', [channel]);
+    await admin.query('SELECT pg_notify($1, $2)', [channel, 'last']);
+    await waitFor(() => processed + dropped === 2001, `every notification processed or counted (${processed} + ${dropped})`, 10_000);
+    assert.ok(dropped > 1000, `the burst overflowed the buffer of 100 (${dropped} dropped)`);
+    subscription.unsubscribe();
     await pgm.close();
   });
 

@@ -2,6 +2,7 @@ export { PgManager, type NotificationsOptions, type NotifyOptions } from './mana
 export { ListenGap, type ListenStatus, type Notification } from './listen/notification.js';
 export type { ListenConnOptions } from './listen/listen-options.js';
 export { parseJsonPayload, type JsonNotification } from './listen/parse-json-payload.js';
+export { boundedConcatMap, DroppedValues, type BoundedConcatMapOptions, type OverflowPolicy } from './operators/bounded-concat-map.js';
 export { DbManager, type ManagerOptions } from './manager/db-manager.js';
 export type { ConnOptions, IsolationLevel, SslMode } from './manager/conn-options.js';
 export type { QueryOptions, StreamOptions } from './manager/query-options.js';

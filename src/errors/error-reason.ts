@@ -30,6 +30,7 @@ export type ErrorReason =
   | 'pool_full'
   | 'pool_deadlock'
   | 'closed'
+  | 'overflow'
   | 'unknown';
 
 /**

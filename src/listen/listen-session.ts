@@ -1,4 +1,4 @@
-import { BehaviorSubject, Observable, Subject, timeout, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { BehaviorSubject, Observable, Subject, timeout, timer, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import type { Driver } from '../driver/driver.js';
 import { ConnectionError } from '../errors/connection-error.js';
@@ -9,12 +9,10 @@ import type { ListenSettings } from './listen-options.js';
 import { ListenGap, type ListenStatus, type Notification } from './notification.js';
 import { quoteChannel } from './quote-channel.js';
 
-/** What a channel's subscribers are told. */
-export type ChannelEvent = Notification | ListenGap;
-
 interface Channel {
-  count: number;
-  readonly events: Subject<ChannelEvent>;
+  /** Each subscriber, and whether it asked for in-band gap markers. A plain map, not a Subject:
+   * a burst of notifications goes straight to the subscribers. */
+  readonly subscribers: Map<Subscriber<Notification | ListenGap>, boolean>;
 }
 
 /** How to open the session. */
@@ -63,28 +61,21 @@ export class ListenSession {
     return [...new Set([...this.#options.settings.channels, ...this.#channels.keys()])];
   }
 
-  /** Subscribes to `channel`: LISTEN with the first subscriber; the returned function undoes it. */
-  acquire(channel: string): { events: Observable<ChannelEvent>; release: () => void } {
+  /** Adds a subscriber to `channel`: LISTEN with the first one; the returned function undoes it. */
+  acquire(channel: string, subscriber: Subscriber<Notification | ListenGap>, gaps: boolean): () => void {
     let entry = this.#channels.get(channel);
     if (entry === undefined) {
-      entry = { count: 0, events: new Subject<ChannelEvent>() };
+      entry = { subscribers: new Map() };
       this.#channels.set(channel, entry);
     }
-    entry.count++;
-    if (entry.count === 1 && !this.#options.settings.channels.includes(channel)) this.#command(`LISTEN ${quoteChannel(channel)}`);
+    entry.subscribers.set(subscriber, gaps);
+    if (entry.subscribers.size === 1 && !this.#options.settings.channels.includes(channel)) this.#command(`LISTEN ${quoteChannel(channel)}`);
     this.start();
     const held = entry;
-    let released = false;
-    return {
-      events: held.events,
-      release: () => {
-        if (released) return;
-        released = true;
-        held.count--;
-        if (held.count > 0 || this.#channels.get(channel) !== held) return;
-        this.#channels.delete(channel);
-        if (!this.#options.settings.channels.includes(channel)) this.#command(`UNLISTEN ${quoteChannel(channel)}`);
-      },
+    return () => {
+      if (!held.subscribers.delete(subscriber) || held.subscribers.size > 0 || this.#channels.get(channel) !== held) return;
+      this.#channels.delete(channel);
+      if (!this.#options.settings.channels.includes(channel)) this.#command(`UNLISTEN ${quoteChannel(channel)}`);
     };
   }
 
@@ -123,7 +114,7 @@ export class ListenSession {
     const session = this.#session;
     this.#session = undefined;
     this.#ready = false;
-    for (const channel of this.#channels.values()) channel.events.complete();
+    for (const channel of this.#channels.values()) for (const subscriber of channel.subscribers.keys()) subscriber.complete();
     this.#channels.clear();
     this.all$.complete();
     this.status$.next({ state: 'closed' });
@@ -151,7 +142,7 @@ export class ListenSession {
       .connect(params, {
         onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: opened?.processId ?? 0, ...notice })),
         onLost: (error) => this.#lost(opened, error),
-        onNotification: (message) => this.#deliver(message.channel, message.payload, message.processId),
+        onNotification: (message) => this.#deliver(message),
       })
       .pipe(timeout({ first: connectTimeoutMillis, scheduler }))
       .subscribe({
@@ -186,7 +177,10 @@ export class ListenSession {
       const listeningAt = scheduler.now();
       this.#lostAt = undefined;
       this.status$.next({ state: 'gap', durationMillis: listeningAt - lostAt, lostAt, listeningAt });
-      for (const [channel, entry] of this.#channels) entry.events.next(new ListenGap(channel, lostAt, listeningAt));
+      for (const [channel, entry] of this.#channels) {
+        const gap = new ListenGap(channel, lostAt, listeningAt);
+        for (const [subscriber, wantsGaps] of entry.subscribers) if (wantsGaps) subscriber.next(gap);
+      }
     }
     if (settings.healthCheckIntervalMillis > 0) {
       this.#health = timer(settings.healthCheckIntervalMillis, settings.healthCheckIntervalMillis, scheduler).subscribe(() => this.#checkHealth(session));
@@ -208,10 +202,12 @@ export class ListenSession {
     session.execute(sql, [], { row: () => {}, complete: () => {}, error: (error) => this.#broken(session, error) });
   }
 
-  #deliver(channel: string, payload: string, processId: number): void {
-    const notification: Notification = { channel, payload, processId, receivedAt: this.#options.scheduler.now() };
-    this.#channels.get(channel)?.events.next(notification);
-    this.all$.next(notification);
+  /** The hot path of a burst: one object per notification, no work for nobody. */
+  #deliver(message: { channel: string; payload: string; processId: number }): void {
+    const notification: Notification = { channel: message.channel, payload: message.payload, processId: message.processId, receivedAt: this.#options.scheduler.now() };
+    const entry = this.#channels.get(message.channel);
+    if (entry !== undefined) for (const subscriber of entry.subscribers.keys()) subscriber.next(notification);
+    if (this.all$.observed) this.all$.next(notification);
   }
 
   /** The session cannot be trusted any more: drop it; the driver's onLost starts the reconnect. */
@@ -238,7 +234,7 @@ export class ListenSession {
     this.#lostAt ??= scheduler.now();
     if (attempt > settings.maxReconnectAttempts) {
       const failure = new ConnectionError(`Listen connection '${conn}' gave up after ${attempt - 1} reconnect attempts: ${error.message}`, { conn, cause: error });
-      for (const channel of this.#channels.values()) channel.events.error(failure);
+      for (const channel of this.#channels.values()) for (const subscriber of channel.subscribers.keys()) subscriber.error(failure);
       this.#channels.clear();
       this.all$.error(failure);
       this.status$.next({ state: 'closed' });

@@ -1,11 +1,11 @@
-import { filter, first, ignoreElements, map, Observable, of, timeout } from 'rxjs';
+import { first, ignoreElements, map, Observable, of, timeout } from 'rxjs';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { checkChannel } from '../listen/quote-channel.js';
 import { checkPayload } from '../listen/check-payload.js';
 import { splitListenOptions, type ListenConnOptions, type ListenSettings } from '../listen/listen-options.js';
 import { ListenSession } from '../listen/listen-session.js';
-import { ListenGap, type ListenStatus, type Notification } from '../listen/notification.js';
+import type { ListenGap, ListenStatus, Notification } from '../listen/notification.js';
 import { PostgresDriver } from '../postgres/postgres-driver.js';
 import { resolvePostgresParams } from '../postgres/postgres-params.js';
 import { didYouMean } from '../util/nearest-name.js';
@@ -120,17 +120,14 @@ export class PgManager extends DbManager {
     this.#listenConfig(name);
     return new Observable<Notification | ListenGap>((subscriber) => {
       const session = this.#listenSession(name);
-      const { events, release } = session.acquire(channel);
-      const delivered = (options.gaps ? events : events.pipe(filter((event) => !(event instanceof ListenGap)))).subscribe(subscriber);
-      if (options.errorOnReconnect) {
-        delivered.add(
-          session.lost$.subscribe((error) =>
+      const release = session.acquire(channel, subscriber, options.gaps === true);
+      const lost = options.errorOnReconnect
+        ? session.lost$.subscribe((error) =>
             subscriber.error(new ConnectionError(`The listen session of '${name}' was lost: ${error.message}`, { conn: name, cause: error })),
-          ),
-        );
-      }
+          )
+        : undefined;
       return () => {
-        delivered.unsubscribe();
+        lost?.unsubscribe();
         release();
       };
     });

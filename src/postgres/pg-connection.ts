@@ -73,9 +73,11 @@ export class PgConnection implements DriverConnection {
     );
     if (hooks.onNotification) {
       const onNotification = hooks.onNotification;
-      client.on('notification', (message: { channel: string; payload?: string; processId: number }) =>
-        onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId }),
-      );
+      // pg-protocol's message already has channel, payload and processId: pass it on as it is.
+      client.on('notification', (message: { channel: string; payload?: string; processId: number }) => {
+        if (message.payload === undefined) message.payload = '';
+        onNotification(message as { channel: string; payload: string; processId: number });
+      });
     }
     client.on('error', (error: Error) => this.#lost(error));
     client.on('end', () => this.#lost(new Error('the server closed the connection')));

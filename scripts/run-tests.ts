@@ -2,11 +2,21 @@
 // test runner against it, and stops what it started.
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { findOrStartDatabase } from './test-database.js';
+import { findMysql, findOrStartDatabase } from './test-database.js';
 
 const started = Date.now();
 const database = await findOrStartDatabase((line) => console.log(line));
 console.log(`Tests run against ${database.origin}: ${database.url.replace(/:[^:@/]*@/, ':***@')}`);
+const mysqlUrl = await findMysql();
+if (mysqlUrl) {
+  console.log(`MyManager tests run against ${mysqlUrl.replace(/:[^:@/]*@/, ':***@')}`);
+} else if (process.env.RXPG_REQUIRE_MYSQL === '1') {
+  console.error('RXPG_REQUIRE_MYSQL=1 but no MySQL/MariaDB server answers (MYSQL_URL or 127.0.0.1:3306): start it first.');
+  await database.stop();
+  process.exit(1);
+} else {
+  console.log('MyManager tests SKIPPED: no MySQL/MariaDB server answers at MYSQL_URL or 127.0.0.1:3306.');
+}
 
 const files = ['spec', 'marbles'].flatMap((dir) =>
   readdirSync(dir)
@@ -21,7 +31,7 @@ const code = await new Promise<number>((resolve) => {
   const child = spawn(
     process.execPath,
     ['--expose-gc', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected],
-    { stdio: 'inherit', env: { ...process.env, DATABASE_URL: database.url } },
+    { stdio: 'inherit', env: { ...process.env, DATABASE_URL: database.url, MYSQL_URL: mysqlUrl ?? '' } },
   );
   // A test that fails while holding a lease keeps its process alive; never let that hang CI.
   const limit = setTimeout(() => {

@@ -77,6 +77,25 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+const LOCAL_MYSQL_URL = 'mysql://root@127.0.0.1:3306/test';
+
+/**
+ * The MySQL/MariaDB server for the MyManager tests: `MYSQL_URL` if set, else 127.0.0.1:3306 if a
+ * server answers there, else undefined (those tests are then skipped, saying so).
+ */
+export async function findMysql(): Promise<string | undefined> {
+  const url = process.env.MYSQL_URL ?? LOCAL_MYSQL_URL;
+  const { default: mysql } = await import('mysql2');
+  return new Promise((resolve) => {
+    const connection = mysql.createConnection({ uri: url, connectTimeout: 3000 });
+    connection.on('error', () => {});
+    connection.query('SELECT 1', (error) => {
+      connection.destroy();
+      resolve(error ? undefined : url);
+    });
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -25,6 +25,10 @@ export class ScriptedDriver implements Driver {
   connectFrames = 1;
   script: (sql: string) => ScriptedStatement = () => ({ frames: 1 });
 
+  beginTransaction(): string[] {
+    return ['BEGIN'];
+  }
+
   connect(_params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
     return new Observable<DriverConnection>((subscriber) =>
       timer(this.connectFrames).subscribe(() => {

@@ -21,6 +21,13 @@ export interface ConnectionHooks {
   readonly onNotification?: (notification: ServerNotification) => void;
 }
 
+/** How a transaction should begin; each backend writes its own statements for it. */
+export interface TransactionSettings {
+  readonly isolationLevel?: 'read_committed' | 'repeatable_read' | 'serializable';
+  readonly readOnly?: boolean;
+  readonly deferrable?: boolean;
+}
+
 /**
  * The backend seam: everything the managers need from a database client library, so that
  * `src/manager` and `src/pool` never import `pg` or `mysql2`. Each backend folder implements it.
@@ -28,6 +35,8 @@ export interface ConnectionHooks {
 export interface Driver {
   /** Backend name used in messages and events (`postgres`, `mysql`). */
   readonly dialect: string;
+  /** The statements that begin a transaction with these settings (run in order). */
+  beginTransaction(settings: TransactionSettings): string[];
   /**
    * Opens one session when subscribed and runs nothing but the protocol's startup on it: emits
    * the session once and completes, or errors with an RxpgError (`ConnectionError`, reason

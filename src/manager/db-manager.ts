@@ -19,7 +19,7 @@ import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type Stream
 import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
 import type { StatementContext } from './statement-context.js';
-import { beginStatement, transactionBody, type Transaction, type TransactionOptions } from './transaction.js';
+import { transactionBody, type Transaction, type TransactionOptions } from './transaction.js';
 
 /** Options of a manager instance (rarely needed; tests use `scheduler`). */
 export interface ManagerOptions {
@@ -463,9 +463,10 @@ export class DbManager {
         { conn },
       );
     }
-    const begin = beginStatement({
-      ...options,
+    const begin = this.#driver.beginTransaction({
       isolationLevel: options.isolationLevel ?? (config.isolationLevel === 'autocommit' ? undefined : config.isolationLevel),
+      readOnly: options.readOnly,
+      deferrable: options.deferrable,
     });
     return defer(() => {
       const { pool, context } = this.#pool(conn);

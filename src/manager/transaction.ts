@@ -85,15 +85,6 @@ export class Transaction extends Connection {
   }
 }
 
-/** `BEGIN …` for these options. */
-export function beginStatement(options: TransactionOptions): string {
-  let sql = 'BEGIN';
-  if (options.isolationLevel) sql += ` ISOLATION LEVEL ${options.isolationLevel.replace('_', ' ').toUpperCase()}`;
-  if (options.readOnly !== undefined) sql += options.readOnly ? ' READ ONLY' : ' READ WRITE';
-  if (options.deferrable !== undefined) sql += options.deferrable ? ' DEFERRABLE' : ' NOT DEFERRABLE';
-  return sql;
-}
-
 /**
  * BEGIN, the user's work, COMMIT, on one session. A COMMIT that the server turned into a
  * ROLLBACK (a statement failed and the error was caught) is an error, not a success; a session
@@ -102,7 +93,7 @@ export function beginStatement(options: TransactionOptions): string {
 export function transactionBody<R>(
   session: Session,
   context: StatementContext,
-  begin: string,
+  begin: readonly string[],
   fn: (tx: Transaction) => ObservableInput<R>,
   onTransaction: (tx: Transaction) => void,
 ): Observable<R> {
@@ -144,5 +135,5 @@ export function transactionBody<R>(
       ),
     ),
   );
-  return concat(runCommand(session, begin, context).pipe(ignoreElements()), defer(() => from(fn(tx))), commitOrLost);
+  return concat(...begin.map((sql) => runCommand(session, sql, context).pipe(ignoreElements())), defer(() => from(fn(tx))), commitOrLost);
 }

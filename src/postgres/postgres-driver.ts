@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { Observable } from 'rxjs';
 import { describeTarget, type ConnectionParams } from '../driver/connection-params.js';
-import type { ConnectionHooks, Driver } from '../driver/driver.js';
+import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { toRxpgError } from './pg-error.js';
@@ -13,6 +13,14 @@ import { PgConnection, type PgClientInternals } from './pg-connection.js';
  */
 export class PostgresDriver implements Driver {
   readonly dialect = 'postgres';
+
+  beginTransaction(settings: TransactionSettings): string[] {
+    let sql = 'BEGIN';
+    if (settings.isolationLevel) sql += ` ISOLATION LEVEL ${settings.isolationLevel.replace('_', ' ').toUpperCase()}`;
+    if (settings.readOnly !== undefined) sql += settings.readOnly ? ' READ ONLY' : ' READ WRITE';
+    if (settings.deferrable !== undefined) sql += settings.deferrable ? ' DEFERRABLE' : ' NOT DEFERRABLE';
+    return [sql];
+  }
 
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
     return new Observable<DriverConnection>((subscriber) => {

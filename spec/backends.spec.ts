@@ -1,0 +1,161 @@
+// The behaviour both backends share, from one source (a loop over the backends, as Kysely's
+// integration suite does). Postgres-only and MySQL-only behaviour lives in its own files.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { catchError, concat, count, EMPTY, firstValueFrom, lastValueFrom, reduce, Subject, take, takeUntil, throwError, toArray } from 'rxjs';
+import { QueryError, TimeoutError } from '../src/index.js';
+import { BACKEND_NAMES, openBackend, type Backend } from './support/backends.js';
+import { uniqueName, waitFor } from './support/database.js';
+
+for (const name of BACKEND_NAMES) {
+  describe(`shared behaviour on ${name}`, () => {
+    let backend: Backend;
+    let table: string;
+    before(async () => {
+      backend = await openBackend(name);
+      table = uniqueName('shared');
+      await backend.admin(`CREATE TABLE ${table} (id int PRIMARY KEY, v int NOT NULL)`);
+    });
+    after(async () => {
+      await backend.admin(`DROP TABLE ${table}`);
+      await backend.end();
+    });
+    const countRows = async (id: number) => Number((await backend.admin(`SELECT count(*) AS n FROM ${table} WHERE id = ${id}`))[0].n);
+    const nothingRuns = (ids: Set<number>, message: string) =>
+      waitFor(async () => (await backend.running(ids)).length === 0, message, 1000);
+
+    it('runs a query with bound parameters and keeps order and duplicate names', async () => {
+      const { db } = backend.manager();
+      const p = backend.param;
+      const row = await firstValueFrom(db.query(`SELECT 1 AS a, 2 AS a, ${p(1)} AS s`, ["'; DROP TABLE x; --"]));
+      assert.deepEqual(row.keys(), ['a', 'a', 's']);
+      assert.deepEqual(row.getAll('a').map(Number), [1, 2]);
+      assert.equal(row.s, "'; DROP TABLE x; --");
+      await db.close();
+    });
+
+    it('is cold: each subscription runs the statement once', async () => {
+      const { db } = backend.manager();
+      const insert = db.query(`INSERT INTO ${table} (id, v) VALUES (${backend.param(1)}, 1)`, [100]);
+      await lastValueFrom(insert, { defaultValue: null });
+      const again = await lastValueFrom(insert, { defaultValue: null }).catch((error: unknown) => error);
+      assert.ok(again instanceof QueryError && again.reason === 'unique_violation', String(again));
+      assert.equal(await countRows(100), 1);
+      await db.close();
+    });
+
+    it('maps server errors onto the shared reasons', async () => {
+      const { db } = backend.manager();
+      const syntax = await lastValueFrom(db.query('SELEC 1')).catch((error: unknown) => error);
+      assert.ok(syntax instanceof QueryError && syntax.reason === 'syntax', String(syntax));
+      const missing = await lastValueFrom(db.query('SELECT * FROM no_such_table_anywhere')).catch((error: unknown) => error);
+      assert.ok(missing instanceof QueryError && missing.reason === 'undefined_object', String(missing));
+      assert.equal(missing.statement, 'SELECT * FROM no_such_table_anywhere');
+      await db.close();
+    });
+
+    it('commits a transaction on complete and rolls back on error and on unsubscribe', async () => {
+      const { db, processIds } = backend.manager({ poolSize: 1 });
+      const p = backend.param;
+      await lastValueFrom(db.transaction((tx) => tx.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [1])), { defaultValue: null });
+      assert.equal(await countRows(1), 1);
+      await lastValueFrom(
+        db.transaction((tx) => concat(tx.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [2]), throwError(() => new Error('undo')))),
+      ).catch(() => null);
+      assert.equal(await countRows(2), 0);
+      const stop = new Subject<void>();
+      const running = lastValueFrom(
+        db.transaction((tx) => concat(tx.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [3]), tx.query(`SELECT ${backend.sleep(30)}`))).pipe(takeUntil(stop)),
+        { defaultValue: null },
+      );
+      await waitFor(async () => (await backend.running(processIds)).some((statement) => /sleep/i.test(statement.sql)), 'the transaction sleeps');
+      stop.next();
+      await running;
+      await nothingRuns(processIds, 'the sleep was cancelled');
+      await waitFor(() => db.poolState().idle === 1, 'the lease is back');
+      assert.equal(await countRows(3), 0, 'rolled back');
+      assert.equal((await firstValueFrom(db.query('SELECT 1 AS one'))).get('one') == 1, true);
+      await db.close();
+    });
+
+    it('rolls back a failed savepoint alone and the transaction goes on', async () => {
+      const { db } = backend.manager();
+      const p = backend.param;
+      await lastValueFrom(
+        db.transaction((tx) =>
+          concat(
+            tx.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [6]),
+            tx.savepoint((sp) => concat(sp.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [7]), throwError(() => new Error('inner')))).pipe(
+              catchError(() => EMPTY),
+            ),
+            tx.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [8]),
+          ),
+        ),
+        { defaultValue: null },
+      );
+      assert.deepEqual([await countRows(6), await countRows(7), await countRows(8)], [1, 0, 1]);
+      await db.close();
+    });
+
+    it('unsubscribing cancels the running statement on the server', async () => {
+      const { db, processIds } = backend.manager({ poolSize: 1 });
+      const subscription = db.query(`SELECT ${backend.sleep(30)}`).subscribe({ error: () => {} });
+      await waitFor(async () => (await backend.running(processIds)).length === 1, 'the sleep runs');
+      subscription.unsubscribe();
+      await nothingRuns(processIds, 'the server stopped the statement');
+      assert.equal(Number((await firstValueFrom(db.query('SELECT 2 AS two'))).two), 2);
+      assert.equal(processIds.size, 1, 'the same session was reused');
+      await db.close();
+    });
+
+    it('times out with one typed error and the statement is gone from the server within a second', async () => {
+      const { db, processIds } = backend.manager({ poolSize: 1 });
+      const started = Date.now();
+      const error = await lastValueFrom(db.query(`SELECT ${backend.sleep(30)}`, [], { timeout: 500 })).catch((caught: unknown) => caught);
+      assert.ok(error instanceof TimeoutError, String(error));
+      assert.ok(Date.now() - started < 2000);
+      await nothingRuns(processIds, 'the timed-out statement is gone');
+      await waitFor(() => db.poolState().idle === 1, 'the session is back');
+      await db.close();
+    });
+
+    it('streams with backpressure, and take(n) ends it cleanly', async () => {
+      const { db, processIds } = backend.manager({ poolSize: 1 });
+      const total = await lastValueFrom(db.stream<{ n: number }>(backend.series(25_000), [], { batchSize: 1000 }).pipe(reduce((sum, row) => sum + Number(row.n), 0)));
+      assert.equal(total, (25_000 * 25_001) / 2);
+      const firstRows = await lastValueFrom(db.stream(backend.series(1_000_000), [], { batchSize: 500 }).pipe(take(3), toArray()));
+      assert.equal(firstRows.length, 3);
+      await nothingRuns(processIds, 'the cursor stopped');
+      await waitFor(() => db.poolState().idle === 1, 'the lease is back', 5000);
+      assert.equal(await lastValueFrom(db.query(backend.series(10)).pipe(count())), 10);
+      const closing = Date.now();
+      await db.close();
+      assert.ok(Date.now() - closing < 2000, 'close() is not stuck on a paused connection');
+    });
+
+    it('keeps the pool within its size under a burst and close() leaves no session', async () => {
+      const { db, processIds } = backend.manager({ poolSize: 3 });
+      const values = await Promise.all(Array.from({ length: 60 }, (_, index) => firstValueFrom(db.query(`SELECT ${backend.param(1)} AS n`, [index]))));
+      assert.deepEqual(values.map((row) => Number(row.n)), Array.from({ length: 60 }, (_, index) => index));
+      assert.ok(processIds.size <= 3, `${processIds.size} sessions`);
+      const closed = db.close();
+      await closed;
+      await waitFor(async () => (await backend.alive(processIds)).length === 0, 'no session left on the server', 2000);
+    });
+
+    it('holds a connection() lease until unsubscribed, also mid-acquire', async () => {
+      const { db } = backend.manager({ poolSize: 1 });
+      const holder = db.connection().subscribe();
+      await waitFor(() => db.poolState().inUse === 1, 'leased');
+      const waiting = db.connection().subscribe();
+      await waitFor(() => db.poolState().waiting === 1, 'queued');
+      waiting.unsubscribe();
+      holder.unsubscribe();
+      await waitFor(() => db.poolState().idle === 1 && db.poolState().waiting === 0, 'both gone');
+      const held = db.connection().pipe(take(1));
+      const conn = await firstValueFrom(held);
+      assert.ok(conn.processId > 0);
+      await db.close();
+    });
+  });
+}

@@ -1,0 +1,75 @@
+// MySQL/MariaDB-only behaviour of MyManager; the shared behaviour is in backends.spec.ts.
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { describe, it } from 'node:test';
+import { lastValueFrom, map, reduce, timer } from 'rxjs';
+import { ConfigurationError, ConnectionError } from '../src/index.js';
+import { MyManager } from '../src/mysql.js';
+
+const MYSQL_URL = process.env.MYSQL_URL;
+
+describe('MyManager configuration (no database)', () => {
+  it('rejects what MySQL has no use for, and never prints the password', () => {
+    const mym = new MyManager();
+    assert.throws(() => mym.createConn({ name: 'a', dsn: 'host=x' }), /dsn is libpq's format/);
+    assert.throws(() => mym.createConn({ name: 'b', connectionString: 'postgres://x/y' }), /starts with mysql:\/\/ or mariadb:\/\//);
+    assert.throws(() => mym.createConn({ name: 'c', host: 'x', typeParsers: { int8: BigInt } }), /typeParsers is not supported for MySQL/);
+    assert.throws(() => mym.createConn({ name: 'd', connectionString: 'mysql://root:hunter2-secret@h:notaport/db' }), (error: unknown) =>
+      error instanceof ConfigurationError && !error.message.includes('hunter2-secret'));
+    mym.createConn({ name: 'e', connectionString: 'mysql://root:hunter2-secret@127.0.0.1:1/db' });
+    assert.ok(!inspect(mym, { depth: 10 }).includes('hunter2-secret'));
+    assert.throws(() => mym.transaction(() => [], { conn: 'e', deferrable: true }), /deferrable is a PostgreSQL option/);
+  });
+
+  it('reports a refused connection as a typed, retryable ConnectionError', async () => {
+    const mym = new MyManager();
+    mym.createConn({ connectionString: 'mysql://root:hunter2-secret@127.0.0.1:1/test' });
+    const error = await lastValueFrom(mym.query('SELECT 1')).catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.isRetryable, true);
+    assert.ok(!String(error.stack).includes('hunter2-secret') && !error.message.includes('hunter2-secret'));
+    await mym.close();
+  });
+});
+
+describe('MyManager on MariaDB', { skip: MYSQL_URL ? false : 'no MySQL/MariaDB server (MYSQL_URL unset)' }, () => {
+  it('streams 1M rows with bounded memory, also through a slow asynchronous stage', async () => {
+    const mym = new MyManager();
+    mym.createConn({ connectionString: MYSQL_URL as string, poolSize: 1 });
+    global.gc?.();
+    const baseline = process.memoryUsage().heapUsed;
+    let peak = 0;
+    const sum = await lastValueFrom(
+      mym.stream<{ n: string }>('SELECT seq AS n FROM seq_1_to_1000000', [], { batchSize: 5000 }).pipe(
+        reduce((total, row, index) => {
+          if (index % 50_000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+          return total + Number(row.n);
+        }, 0),
+      ),
+    );
+    assert.equal(sum, 500000500000);
+    assert.ok(peak < 64 * 1024 * 1024, `heap grew by ${(peak / 1048576).toFixed(1)} MB`);
+    const batches = await lastValueFrom(
+      mym.streamBatches('SELECT seq AS n FROM seq_1_to_100000', [], (rows) => timer(1).pipe(map(() => rows.length)), { batchSize: 1000 }).pipe(
+        reduce((count, size) => count + size, 0),
+      ),
+    );
+    assert.equal(batches, 100_000);
+    await mym.close();
+  });
+
+  it('runs isolation levels and read-only transactions', async () => {
+    const mym = new MyManager();
+    mym.createConn({ connectionString: MYSQL_URL as string, isolationLevel: 'serializable' });
+    const level = await lastValueFrom(mym.transaction((tx) => tx.query('SELECT @@tx_isolation AS level')));
+    assert.equal(level.level, 'SERIALIZABLE');
+    const table = `ro_check_${process.pid}`;
+    await lastValueFrom(mym.query(`CREATE TABLE ${table} (id int)`), { defaultValue: null });
+    const readOnly = await lastValueFrom(mym.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (1)`), { readOnly: true, isolationLevel: 'read_committed' }), { defaultValue: null }).catch(
+      (error: unknown) => error,
+    );
+    assert.ok(readOnly instanceof Error && /READ ONLY/i.test(readOnly.message), `a read-only transaction refuses writes: ${String(readOnly)}`);
+    await lastValueFrom(mym.query(`DROP TABLE ${table}`), { defaultValue: null });
+    await mym.close();
+  });
+});

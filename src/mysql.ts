@@ -1,0 +1,5 @@
+// The `rxpg/mysql` entry: MyManager and the MySQL driver. mysql2 is loaded only from here, so
+// PostgreSQL-only users never load it.
+export { MyManager } from './manager/my-manager.js';
+export { MysqlDriver } from './mysql/mysql-driver.js';
+export { reasonForMysqlError } from './mysql/errno-reason.js';

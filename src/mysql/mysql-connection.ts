@@ -1,0 +1,191 @@
+import mysql from 'mysql2';
+import { Observable } from 'rxjs';
+import type { ConnectionHooks } from '../driver/driver.js';
+import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
+import type { ConnectionParams } from '../driver/connection-params.js';
+import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
+import { ConnectionError } from '../errors/connection-error.js';
+import { RowShape } from '../rows/ordered-row.js';
+import { toRxpgMysqlError } from './mysql-error.js';
+
+const SERVER_STATUS_IN_TRANS = 1;
+const MAX_SHAPES = 256;
+
+interface FieldPacket {
+  readonly name: string;
+  readonly columnType?: number;
+  readonly type?: number;
+}
+
+/** The options a side connection (for KILL QUERY) needs: the session's own. */
+export type MysqlConnectOptions = mysql.ConnectionOptions;
+
+/** A mysql2 connection behind the driver seam: one session, one statement at a time. */
+export class MysqlConnection implements DriverConnection {
+  readonly processId: number;
+  readonly #connection: mysql.Connection;
+  readonly #connectOptions: MysqlConnectOptions;
+  readonly #hooks: ConnectionHooks;
+  readonly #mariadb: boolean;
+  readonly #shapes = new Map<string, RowShape>();
+  #inTransaction = false;
+  #broken = false;
+  #current: { readonly sink: StatementSink; readonly sql: string; done: boolean; draining: boolean } | null = null;
+
+  constructor(connection: mysql.Connection, connectOptions: MysqlConnectOptions, params: ConnectionParams, hooks: ConnectionHooks) {
+    this.#connection = connection;
+    this.#connectOptions = connectOptions;
+    this.#hooks = hooks;
+    this.processId = connection.threadId ?? 0;
+    const version = (connection as unknown as { serverVersion?: string; _handshakePacket?: { serverVersion?: string } })._handshakePacket?.serverVersion ?? '';
+    this.#mariadb = /mariadb/i.test(version);
+    void params;
+    connection.on('error', (error: Error) => this.#lost(error));
+    connection.on('end', () => this.#lost(new Error('the server closed the connection')));
+  }
+
+  /** Whether the server is MariaDB (timeouts use max_statement_time) rather than MySQL. */
+  get isMariaDb(): boolean {
+    return this.#mariadb;
+  }
+
+  get transactionStatus(): TransactionStatus {
+    return this.#inTransaction ? 'transaction' : 'idle';
+  }
+
+  get isBroken(): boolean {
+    return this.#broken;
+  }
+
+  run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
+    if (this.#broken) {
+      sink.error(new ConnectionError('the session is closed', { isRetryable: true }));
+      return;
+    }
+    const current = { sink, sql, done: false, draining: false };
+    this.#current = current;
+    const text = options.timeoutMillis === undefined ? sql : this.#withServerTimeout(sql, options.timeoutMillis);
+    const batchSize = options.batchSize ?? 0;
+    let shape: RowShape | undefined;
+    let rows = 0;
+    let affected: number | null = null;
+    const command = params.length > 0
+      ? this.#connection.execute({ sql: text, values: params as unknown[], rowsAsArray: true })
+      : this.#connection.query({ sql: text, rowsAsArray: true });
+    command.on('fields', (fields: FieldPacket[] | undefined) => {
+      shape = fields ? this.#shapeFor(fields) : undefined;
+    });
+    command.on('result', (row: unknown) => {
+      // Closed early: what the server still sends is read and dropped, never paused for.
+      if (current.done || current.draining) return;
+      if (Array.isArray(row)) {
+        rows++;
+        if (shape) sink.row(shape, row);
+        if (batchSize > 0 && rows % batchSize === 0 && sink.suspended) {
+          // Stop reading the socket until the consumer asks for more: mysql2 queues what arrived.
+          this.#connection.pause();
+          let used = false;
+          sink.suspended({
+            fetch: () => {
+              if (used) return;
+              used = true;
+              this.#connection.resume();
+            },
+            close: () => {
+              if (used) return;
+              used = true;
+              // No portal to close in MySQL: stop the statement on the server (once) and drain
+              // what it already sent, so the connection is never left paused.
+              current.draining = true;
+              this.#kill().subscribe();
+              this.#connection.resume();
+            },
+          });
+        }
+      } else {
+        const header = row as { affectedRows?: number; serverStatus?: number };
+        affected = header.affectedRows ?? null;
+        if (header.serverStatus !== undefined) this.#inTransaction = (header.serverStatus & SERVER_STATUS_IN_TRANS) !== 0;
+      }
+    });
+    command.on('error', (error: Error) => this.#finish(current, () => sink.error(toRxpgMysqlError(error, { statement: sql }))));
+    command.on('end', () => this.#finish(current, () => sink.complete({ command: sql.trim().split(/\s+/)[0]?.toUpperCase() ?? '', rowCount: affected ?? rows })));
+  }
+
+  cancel(): Observable<void> {
+    const current = this.#current;
+    if (this.#broken || current === null) return new Observable<void>((subscriber) => subscriber.complete());
+    // The rest of this result is dropped, and no later pause asks to be closed (killed) again.
+    current.draining = true;
+    this.#connection.resume();
+    return this.#kill();
+  }
+
+  close(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      if (this.#broken) {
+        subscriber.complete();
+        return;
+      }
+      this.#connection.end(() => subscriber.complete());
+    });
+  }
+
+  destroy(): void {
+    this.#connection.destroy();
+    this.#lost(new Error('the session was destroyed'));
+  }
+
+  /** A server-side limit for one statement: MariaDB's SET STATEMENT, MySQL's optimizer hint. */
+  #withServerTimeout(sql: string, millis: number): string {
+    if (this.#mariadb) return `SET STATEMENT max_statement_time=${Math.max(0.001, millis / 1000)} FOR ${sql}`;
+    // MySQL's max_execution_time only applies to SELECT; other statements get the client's timer.
+    return sql.replace(/^\s*SELECT\b/i, `SELECT /*+ MAX_EXECUTION_TIME(${Math.max(1, Math.ceil(millis))}) */`);
+  }
+
+  /** KILL QUERY from a side connection: stops the running statement, never the session. */
+  #kill(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      const side = mysql.createConnection({ ...this.#connectOptions });
+      side.on('error', () => {});
+      side.query(`KILL QUERY ${Number(this.processId)}`, () => {
+        side.end(() => {});
+        subscriber.complete();
+      });
+      return () => side.destroy();
+    });
+  }
+
+  #shapeFor(fields: readonly FieldPacket[]): RowShape {
+    let key = '';
+    for (const field of fields) key += `${field.name}\u0000${field.columnType ?? field.type ?? 0}\u0001`;
+    let shape = this.#shapes.get(key);
+    if (shape === undefined) {
+      if (this.#shapes.size >= MAX_SHAPES) this.#shapes.clear();
+      shape = new RowShape(fields.map((field) => ({ name: field.name, typeOid: field.columnType ?? field.type ?? 0, tableOid: 0, columnNumber: 0 })));
+      this.#shapes.set(key, shape);
+    }
+    return shape;
+  }
+
+  #finish(current: { sink: StatementSink; done: boolean }, report: () => void): void {
+    if (current.done) return;
+    current.done = true;
+    if (this.#current === current) this.#current = null;
+    report();
+  }
+
+  #lost(error: Error): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#inTransaction = false;
+    const current = this.#current;
+    if (current) {
+      const converted = toRxpgMysqlError(error);
+      this.#finish(current, () =>
+        current.sink.error(converted instanceof ConnectionError ? converted : new ConnectionError(`connection lost while running a statement: ${converted.message}`, { cause: converted })),
+      );
+    }
+    this.#hooks.onLost(error);
+  }
+}

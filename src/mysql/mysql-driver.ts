@@ -1,0 +1,103 @@
+import mysql from 'mysql2';
+import { Observable } from 'rxjs';
+import { describeTarget, type ConnectionParams } from '../driver/connection-params.js';
+import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
+import type { DriverConnection } from '../driver/driver-connection.js';
+import { ConfigurationError } from '../errors/configuration-error.js';
+import { ConnectionError } from '../errors/connection-error.js';
+import { MysqlConnection, type MysqlConnectOptions } from './mysql-connection.js';
+import { toRxpgMysqlError } from './mysql-error.js';
+
+/** The MySQL/MariaDB backend over mysql2's connection (rxpg pools, cancels and streams itself). */
+export class MysqlDriver implements Driver {
+  readonly dialect = 'mysql';
+
+  beginTransaction(settings: TransactionSettings): string[] {
+    if (settings.deferrable !== undefined) {
+      throw new ConfigurationError('transaction: deferrable is a PostgreSQL option; MySQL has no deferrable transactions.');
+    }
+    const statements: string[] = [];
+    if (settings.isolationLevel) statements.push(`SET TRANSACTION ISOLATION LEVEL ${settings.isolationLevel.replace('_', ' ').toUpperCase()}`);
+    statements.push(`START TRANSACTION${settings.readOnly === undefined ? '' : settings.readOnly ? ' READ ONLY' : ' READ WRITE'}`);
+    return statements;
+  }
+
+  connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
+    return new Observable<DriverConnection>((subscriber) => {
+      const options: MysqlConnectOptions = {
+        host: params.host,
+        port: params.port,
+        user: params.user,
+        password: params.password,
+        database: params.database || undefined,
+        ssl: params.ssl === false ? undefined : params.ssl === true ? {} : (params.ssl as MysqlConnectOptions['ssl']),
+        // Exact integers as strings, as pg gives int8: never a silently rounded number.
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        enableKeepAlive: params.keepAlive,
+        keepAliveInitialDelay: params.keepAliveInitialDelayMillis,
+        connectAttributes: params.applicationName ? { program_name: params.applicationName } : undefined,
+      };
+      Object.defineProperty(options, 'password', { value: params.password, enumerable: false });
+      const connection = mysql.createConnection(options);
+      const swallow = (): void => {};
+      connection.on('error', swallow);
+      let opened = false;
+      connection.connect((error) => {
+        if (subscriber.closed) {
+          connection.destroy();
+          return;
+        }
+        if (error) {
+          const converted = toRxpgMysqlError(error);
+          subscriber.error(
+            converted instanceof ConnectionError && converted.reason !== 'connection'
+              ? converted
+              : new ConnectionError(`could not connect to ${describeTarget(params)}: ${converted.message}`, { cause: error, isRetryable: true }),
+          );
+          return;
+        }
+        const session = new MysqlConnection(connection, options, params, hooks);
+        connection.removeListener('error', swallow);
+        const setup = sessionSetup(params, session.isMariaDb);
+        if (setup.length === 0) {
+          opened = true;
+          subscriber.next(session);
+          subscriber.complete();
+          return;
+        }
+        // One statement at a time: mysql2 refuses several in one text unless told otherwise.
+        const next = (index: number): void => {
+          if (subscriber.closed) return;
+          if (index === setup.length) {
+            opened = true;
+            subscriber.next(session);
+            subscriber.complete();
+            return;
+          }
+          connection.query(setup[index], (setupError) => {
+            if (!setupError) return next(index + 1);
+            session.destroy();
+            if (!subscriber.closed) subscriber.error(toRxpgMysqlError(setupError));
+          });
+        };
+        next(0);
+      });
+      return () => {
+        if (!opened) connection.destroy();
+      };
+    });
+  }
+}
+
+/** Session defaults a config asks for: its statement timeout and isolation level. */
+function sessionSetup(params: ConnectionParams, mariadb: boolean): string[] {
+  const statements: string[] = [];
+  if (params.statementTimeoutMillis > 0) {
+    statements.push(
+      mariadb ? `SET SESSION max_statement_time = ${params.statementTimeoutMillis / 1000}` : `SET SESSION max_execution_time = ${Math.ceil(params.statementTimeoutMillis)}`,
+    );
+  }
+  if (params.defaultIsolation) statements.push(`SET SESSION TRANSACTION ISOLATION LEVEL ${params.defaultIsolation.toUpperCase()}`);
+  return statements;
+}

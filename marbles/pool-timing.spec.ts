@@ -2,15 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchError, map, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { RxpgError } from '../src/index.js';
-import { ScriptedDriver, ScriptedManager } from './support/scripted-driver.js';
+import { PgManager, RxpgError } from '../src/index.js';
+import { ScriptedDriver } from '../src/testing.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 const reasonOf = (error: unknown): string => (error instanceof RxpgError ? error.reason : String(error));
 
 function setup(options: { poolSize?: number; acquireTimeout?: number; idleTimeout?: number } = {}) {
   const driver = new ScriptedDriver();
-  const pgm = new ScriptedManager(driver, { cancelGraceMillis: 5 });
+  const pgm = new PgManager({ driver, cancelGraceMillis: 5 });
   pgm.createConn({ host: 'scripted', idleTimeout: 0, ...options });
   return { driver, pgm };
 }
@@ -19,7 +19,7 @@ describe('pool timing (marbles, virtual time)', () => {
   it('a query: connect (1 frame), run (2 frames), rows, complete; the lease is back at once', () => {
     scheduler().run(({ expectObservable, flush }) => {
       const { driver, pgm } = setup();
-      driver.script = () => ({ frames: 2, rows: [[1], [2]] });
+      driver.on(/.*/, { frames: 2, rows: [[1], [2]] });
       expectObservable(pgm.query('SELECT n').pipe(map((row) => row.n))).toBe('---(ab|)', { a: 1, b: 2 });
       flush();
       assert.deepEqual(pgm.poolState(), { size: 10, total: 1, inUse: 0, idle: 1, waiting: 0 });
@@ -29,7 +29,7 @@ describe('pool timing (marbles, virtual time)', () => {
   it('queues lease requests FIFO on a pool of one', () => {
     scheduler().run(({ expectObservable }) => {
       const { driver, pgm } = setup({ poolSize: 1 });
-      driver.script = (sql) => ({ frames: 2, rows: [[sql]] });
+      driver.on(/.*/, (sql) => ({ frames: 2, rows: [[sql]] }));
       expectObservable(pgm.query('a').pipe(map((row) => row.n))).toBe('---(a|)', { a: 'a' });
       expectObservable(pgm.query('b').pipe(map((row) => row.n))).toBe('-----(b|)', { b: 'b' });
       expectObservable(pgm.query('c').pipe(map((row) => row.n))).toBe('-------(c|)', { c: 'c' });
@@ -39,7 +39,7 @@ describe('pool timing (marbles, virtual time)', () => {
   it('fails a waiting request after acquireTimeout, reporting which limit fired', () => {
     scheduler().run(({ expectObservable }) => {
       const { driver, pgm } = setup({ poolSize: 1, acquireTimeout: 5 });
-      driver.script = () => ({ frames: 10 });
+      driver.on(/.*/, { frames: 10 });
       expectObservable(pgm.query('long')).toBe('-----------|');
       expectObservable(pgm.query('waits').pipe(catchError((error: unknown) => of(reasonOf(error))))).toBe('-----(t|)', { t: 'pool_timeout' });
     });
@@ -48,7 +48,7 @@ describe('pool timing (marbles, virtual time)', () => {
   it('an unsubscribe while waiting leaves the queue; one while running cancels and returns the lease', () => {
     scheduler().run(({ cold, expectObservable, flush }) => {
       const { driver, pgm } = setup({ poolSize: 1 });
-      driver.script = () => ({ frames: 10 });
+      driver.on(/.*/, { frames: 10 });
       expectObservable(pgm.query('runs'), '^--!').toBe('---');
       expectObservable(pgm.query('waits'), '^-!').toBe('--');
       const after = cold('-----x').pipe(map(() => pgm.poolState()));
@@ -62,7 +62,7 @@ describe('pool timing (marbles, virtual time)', () => {
   it('destroys a session whose statement ignores the cancel for cancelGraceMillis', () => {
     scheduler().run(({ expectObservable, flush }) => {
       const { driver, pgm } = setup({ poolSize: 1 });
-      driver.script = () => ({ frames: 100, ignoresCancel: true });
+      driver.on(/.*/, { frames: 100, ignoresCancel: true });
       expectObservable(pgm.query('stubborn'), '^-!').toBe('--');
       flush();
       assert.equal(driver.connections[0].isBroken, true);
@@ -73,7 +73,7 @@ describe('pool timing (marbles, virtual time)', () => {
   it('rolls back a transaction on unsubscribe after cancelling its running statement', () => {
     scheduler().run(({ expectObservable, flush }) => {
       const { driver, pgm } = setup({ poolSize: 1 });
-      driver.script = (sql) => ({ frames: sql === 'work' ? 10 : 1 });
+      driver.on(/.*/, (sql) => ({ frames: sql === 'work' ? 10 : 1 }));
       expectObservable(pgm.transaction((tx) => tx.query('work')), '^----!').toBe('-----');
       flush();
       assert.deepEqual(driver.sent, ['BEGIN', 'work', 'ROLLBACK']);

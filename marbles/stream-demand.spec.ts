@@ -2,16 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { bufferCount, map, take, timer } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ScriptedDriver, ScriptedManager } from './support/scripted-driver.js';
+import { PgManager } from '../src/index.js';
+import { ScriptedDriver } from '../src/testing.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
 
 function setup() {
   const driver = new ScriptedDriver();
-  const pgm = new ScriptedManager(driver);
+  const pgm = new PgManager({ driver });
   pgm.createConn({ host: 'scripted', idleTimeout: 0 });
   // Six rows, two frames per fetch.
-  driver.script = () => ({ frames: 2, rows: [[1], [2], [3], [4], [5], [6]] });
+  driver.on(/.*/, { frames: 2, rows: [[1], [2], [3], [4], [5], [6]] });
   return { driver, pgm };
 }
 

@@ -20,7 +20,7 @@ export { PoolError, type PoolState } from './errors/pool-error.js';
 export { TimeoutError, type TimeoutLimit } from './errors/timeout-error.js';
 export type { DbEvent, QueryEvent, ErrorEvent, NoticeEvent, ConnectEvent, AcquireEvent, ReleaseEvent } from './events/db-event.js';
 export { logEventsTo, type Logger, type LoggerName } from './events/log-events-to.js';
-export type { Driver, ConnectionHooks, ServerNotification } from './driver/driver.js';
+export type { Driver, ConnectionHooks, ServerNotification, TransactionSettings } from './driver/driver.js';
 export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';
 export type { ConnectionParams } from './driver/connection-params.js';
 export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';

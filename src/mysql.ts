@@ -3,3 +3,6 @@
 export { MyManager } from './manager/my-manager.js';
 export { MysqlDriver } from './mysql/mysql-driver.js';
 export { reasonForMysqlError } from './mysql/errno-reason.js';
+// Backend-agnostic helpers, so MySQL users need one import.
+export { retryTransaction } from './manager/retry-transaction.js';
+export { logEventsTo } from './events/log-events-to.js';

@@ -29,6 +29,8 @@ export interface ListenConnOptions extends ListenConnectionOptions {
   readonly maxReconnectDelay?: number;
   /** Attempts before giving up and erroring every subscriber. Default Infinity: never give up. */
   readonly maxReconnectAttempts?: number;
+  /** Spread reconnect delays by ±50 % so many clients do not reconnect in step. Default true. */
+  readonly reconnectJitter?: boolean;
 }
 
 /** Validated listen settings. */
@@ -39,9 +41,10 @@ export interface ListenSettings {
   readonly reconnectDelayMillis: number;
   readonly maxReconnectDelayMillis: number;
   readonly maxReconnectAttempts: number;
+  readonly reconnectJitter: boolean;
 }
 
-const LISTEN_KEYS = ['channel', 'healthCheckInterval', 'healthCheckTimeout', 'reconnectDelay', 'maxReconnectDelay', 'maxReconnectAttempts'] as const;
+const LISTEN_KEYS = ['channel', 'healthCheckInterval', 'healthCheckTimeout', 'reconnectDelay', 'maxReconnectDelay', 'maxReconnectAttempts', 'reconnectJitter'] as const;
 const CONNECTION_KEYS = [
   'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database', 'dbname', 'sslmode', 'ssl',
   'initStatement', 'connectTimeout', 'applicationName', 'keepAlive', 'keepAliveInitialDelay',
@@ -68,7 +71,7 @@ export function splitListenOptions(options: ListenConnOptions): { connection: Co
   }
   const channels = options.channel === undefined ? [] : typeof options.channel === 'string' ? [options.channel] : [...options.channel];
   channels.forEach((channel) => checkChannel(channel));
-  const number = (key: (typeof LISTEN_KEYS)[number], fallback: number, ok: (value: number) => boolean, rule: string): number => {
+  const number = (key: Exclude<(typeof LISTEN_KEYS)[number], 'reconnectJitter'>, fallback: number, ok: (value: number) => boolean, rule: string): number => {
     const value = (options as Record<string, unknown>)[key] ?? fallback;
     if (typeof value !== 'number' || Number.isNaN(value) || !ok(value)) {
       throw new ConfigurationError(`Listen connection '${name}': ${key} must be ${rule}, got ${JSON.stringify(value)}.`, { conn: name });
@@ -82,7 +85,11 @@ export function splitListenOptions(options: ListenConnOptions): { connection: Co
     reconnectDelayMillis: number('reconnectDelay', 100, (value) => value >= 0 && Number.isFinite(value), 'milliseconds ≥ 0'),
     maxReconnectDelayMillis: number('maxReconnectDelay', 10_000, (value) => value >= 0 && Number.isFinite(value), 'milliseconds ≥ 0'),
     maxReconnectAttempts: number('maxReconnectAttempts', Infinity, (value) => value >= 1, 'at least 1 (Infinity: never give up)'),
+    reconnectJitter: options.reconnectJitter ?? true,
   };
+  if (typeof settings.reconnectJitter !== 'boolean') {
+    throw new ConfigurationError(`Listen connection '${name}': reconnectJitter must be true or false.`, { conn: name });
+  }
   const connection = Object.fromEntries(
     Object.entries(options).filter(([key]) => !(LISTEN_KEYS as readonly string[]).includes(key)),
   ) as ConnOptions;

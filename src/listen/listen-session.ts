@@ -243,7 +243,7 @@ export class ListenSession {
     }
     // Exponential backoff with jitter (±50 %), capped.
     const base = Math.min(settings.maxReconnectDelayMillis, settings.reconnectDelayMillis * 2 ** (attempt - 1));
-    const delayMillis = Math.round(base * (0.5 + Math.random()));
+    const delayMillis = settings.reconnectJitter ? Math.round(base * (0.5 + Math.random())) : base;
     this.status$.next({ state: 'reconnecting', attempt, error, delayMillis });
     this.#lifecycle = timer(delayMillis, scheduler).subscribe(() => {
       this.#lifecycle = undefined;

@@ -23,6 +23,11 @@ import { transactionBody, type Transaction, type TransactionOptions } from './tr
 
 /** Options of a manager instance (rarely needed; tests use `scheduler`). */
 export interface ManagerOptions {
+  /**
+   * The backend, when not the manager's own (pg for PgManager, mysql2 for MyManager): a
+   * `ScriptedDriver` from `rxpg/testing` for tests without a database.
+   */
+  readonly driver?: Driver;
   /** Where every timer of this manager runs (acquire and connect deadlines, idle timeouts, cancel grace). */
   readonly scheduler?: SchedulerLike;
   /** How long a cancelled statement may take to end before its session is destroyed. Default 5000 ms. */
@@ -67,7 +72,7 @@ export class DbManager {
 
   /** @internal */
   protected constructor(driver: Driver, resolveParams: ResolveParams, options: ManagerOptions = {}) {
-    checkOptionKeys(options, ['scheduler', 'cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis'], 'new PgManager');
+    checkOptionKeys(options, ['driver', 'scheduler', 'cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis'], 'new PgManager');
     this.#driver = driver;
     this.#resolveParams = resolveParams;
     this.#scheduler = options.scheduler ?? asyncScheduler;

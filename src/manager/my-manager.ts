@@ -25,7 +25,7 @@ let instance: MyManager | undefined;
 export class MyManager extends DbManager {
   /** A manager of its own, isolated from {@link MyManager.getInstance}'s configs and pools. */
   constructor(options: ManagerOptions = {}) {
-    super(new MysqlDriver(), resolveMysqlParams, options);
+    super(options.driver ?? new MysqlDriver(), resolveMysqlParams, options);
   }
 
   /** The process-wide default MyManager. */

@@ -58,7 +58,7 @@ export class PgManager extends DbManager {
 
   /** A manager of its own, isolated from {@link PgManager.getInstance}'s configs and pools. */
   constructor(options: ManagerOptions = {}) {
-    super(new PostgresDriver(), resolvePostgresParams, options);
+    super(options.driver ?? new PostgresDriver(), resolvePostgresParams, options);
   }
 
   /** The process-wide default manager, PgManager's `get_instance()`. */

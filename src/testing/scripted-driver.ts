@@ -1,0 +1,264 @@
+import { asyncScheduler, Observable, timer, type Subscription } from 'rxjs';
+import type { ConnectionParams } from '../driver/connection-params.js';
+import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
+import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
+import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
+import { ConnectionError } from '../errors/connection-error.js';
+import { QueryError } from '../errors/query-error.js';
+import { reasonForSqlState } from '../postgres/sqlstate-reason.js';
+import { RowShape } from '../rows/ordered-row.js';
+
+/** How one scripted statement behaves. Frames are virtual milliseconds under a TestScheduler. */
+export interface ScriptedResult {
+  /** Time the statement takes (per batch when read as a stream). Default 1. */
+  readonly frames?: number;
+  /** Column names of its rows. Default `['n']`. */
+  readonly columns?: readonly string[];
+  readonly rows?: readonly (readonly unknown[])[];
+  /** Fail instead, as the server would: SQLSTATE and message. */
+  readonly error?: { readonly sqlState: string; readonly message: string };
+  /** The statement does not stop on a cancel (a stuck server). */
+  readonly ignoresCancel?: boolean;
+  /** The server never answers, not even when its statement_timeout fires (a stalled network). */
+  readonly silent?: boolean;
+}
+
+/** A statement the scripted server received. */
+export interface SentStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly processId: number;
+  /** When it arrived (the scheduler's clock: virtual time under a TestScheduler). */
+  readonly at: number;
+}
+
+type Rule = { readonly match: (sql: string) => boolean; readonly result: ScriptedResult | ((sql: string, params: readonly unknown[]) => ScriptedResult) };
+
+/**
+ * An in-memory database server for tests, behind the same driver seam as pg and mysql2: pass
+ * it to `new PgManager({ driver, scheduler })` and script statements, errors, slow connects and
+ * notifications over virtual time, then assert what was sent. All its time runs on RxJS timers,
+ * so a TestScheduler drives it.
+ *
+ * @example
+ * ```ts
+ * import { PgManager } from 'rxpg';
+ * import { ScriptedDriver } from 'rxpg/testing';
+ * import { TestScheduler } from 'rxjs/testing';
+ * import { map } from 'rxjs';
+ *
+ * new TestScheduler((actual, expected) => assert.deepEqual(actual, expected)).run(({ expectObservable }) => {
+ *   const driver = new ScriptedDriver().on(/FROM users/, { frames: 3, columns: ['name'], rows: [['ada'], ['bob']] });
+ *   const pgm = new PgManager({ driver });
+ *   pgm.createConn({ host: 'scripted' });
+ *   expectObservable(pgm.query('SELECT name FROM users').pipe(map((row) => row.name))).toBe('----(ab|)', { a: 'ada', b: 'bob' });
+ * });
+ * ```
+ */
+export class ScriptedDriver implements Driver {
+  readonly dialect = 'scripted';
+  /** Frames a connect takes. */
+  connectFrames = 1;
+  /** Every statement received, in order. */
+  readonly statements: SentStatement[] = [];
+  /** Every session opened, in order (killed ones included). */
+  readonly connections: ScriptedConnection[] = [];
+  readonly #rules: Rule[] = [];
+  #refusals = 0;
+  #refusalMessage = 'connect ECONNREFUSED (scripted)';
+  #nextProcessId = 1;
+
+  /** The SQL of every statement received, in order. */
+  get sent(): string[] {
+    return this.statements.map((statement) => statement.sql);
+  }
+
+  /** Scripts statements matching `pattern` (a substring or a RegExp); the latest rule wins. */
+  on(pattern: string | RegExp, result: ScriptedResult | ((sql: string, params: readonly unknown[]) => ScriptedResult)): this {
+    const match = typeof pattern === 'string' ? (sql: string) => sql.includes(pattern) : (sql: string) => pattern.test(sql);
+    this.#rules.unshift({ match, result });
+    return this;
+  }
+
+  /** The next `count` connects fail, each after `connectFrames`. */
+  refuseConnections(count = Infinity, message?: string): this {
+    this.#refusals = count;
+    if (message) this.#refusalMessage = message;
+    return this;
+  }
+
+  /** Delivers a notification to every live session that LISTENs on `channel`. */
+  notify(channel: string, payload = '', processId = 0): void {
+    for (const connection of this.connections) connection.deliver(channel, payload, processId);
+  }
+
+  /** Kills the session `processId` (or every session) as pg_terminate_backend would. */
+  kill(processId?: number): void {
+    for (const connection of this.connections) if (processId === undefined || connection.processId === processId) connection.terminate();
+  }
+
+  /** @internal */
+  resultFor(sql: string, params: readonly unknown[]): ScriptedResult {
+    const rule = this.#rules.find((candidate) => candidate.match(sql));
+    if (rule === undefined) return {};
+    return typeof rule.result === 'function' ? rule.result(sql, params) : rule.result;
+  }
+
+  beginTransaction(settings: TransactionSettings): string[] {
+    let sql = 'BEGIN';
+    if (settings.isolationLevel) sql += ` ISOLATION LEVEL ${settings.isolationLevel.replace('_', ' ').toUpperCase()}`;
+    if (settings.readOnly !== undefined) sql += settings.readOnly ? ' READ ONLY' : ' READ WRITE';
+    return [sql];
+  }
+
+  connect(_params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
+    return new Observable<DriverConnection>((subscriber) =>
+      timer(this.connectFrames).subscribe(() => {
+        if (this.#refusals > 0) {
+          this.#refusals--;
+          subscriber.error(new ConnectionError(`could not connect to the scripted server: ${this.#refusalMessage}`, { isRetryable: true }));
+          return;
+        }
+        const connection = new ScriptedConnection(this, this.#nextProcessId++, hooks);
+        this.connections.push(connection);
+        subscriber.next(connection);
+        subscriber.complete();
+      }),
+    );
+  }
+}
+
+/** One scripted session. */
+export class ScriptedConnection implements DriverConnection {
+  readonly processId: number;
+  transactionStatus: TransactionStatus = 'idle';
+  isBroken = false;
+  /** Cancels received. */
+  cancels = 0;
+  /** Batches fetched after the first (cursor reads). */
+  fetches = 0;
+  /** Channels this session LISTENs on. */
+  readonly listening = new Set<string>();
+  readonly #driver: ScriptedDriver;
+  readonly #hooks: ConnectionHooks;
+  #running: { timer: Subscription; sink: StatementSink; result: ScriptedResult } | undefined;
+
+  constructor(driver: ScriptedDriver, processId: number, hooks: ConnectionHooks) {
+    this.#driver = driver;
+    this.processId = processId;
+    this.#hooks = hooks;
+  }
+
+  run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
+    if (this.isBroken) {
+      sink.error(new ConnectionError('the session is closed', { isRetryable: true }));
+      return;
+    }
+    this.#driver.statements.push({ sql, params, processId: this.processId, at: asyncScheduler.now() });
+    const result = this.#driver.resultFor(sql, params);
+    const frames = result.frames ?? 1;
+    const shape = new RowShape((result.columns ?? ['n']).map((name) => ({ name, typeOid: 0, tableOid: 0, columnNumber: 0 })));
+    const rows = result.rows ?? [];
+    const batchSize = options.batchSize ?? Math.max(rows.length, 1);
+    const limit = options.timeoutMillis;
+    const deliver = (from: number): void => {
+      // A server-side statement_timeout shorter than the work ends it at the limit.
+      const timedOut = limit !== undefined && frames > limit && !result.silent;
+      if (result.silent) {
+        this.#running = { sink, result, timer: timer(Number.MAX_SAFE_INTEGER).subscribe() };
+        return;
+      }
+      const running = {
+        sink,
+        result,
+        timer: timer(timedOut ? limit : frames).subscribe(() => {
+          this.#running = undefined;
+          if (timedOut) return this.#fail(sink, { sqlState: '57014', message: 'canceling statement due to statement timeout' });
+          if (result.error) return this.#fail(sink, result.error);
+          const batch = rows.slice(from, from + batchSize);
+          for (const values of batch) sink.row(shape, [...values]);
+          if (from + batchSize < rows.length && sink.suspended) {
+            let used = false;
+            sink.suspended({
+              fetch: () => {
+                if (used) return;
+                used = true;
+                this.fetches++;
+                deliver(from + batchSize);
+              },
+              close: () => {
+                if (used) return;
+                used = true;
+                sink.complete({ command: 'SELECT', rowCount: batch.length });
+              },
+            });
+            return;
+          }
+          this.#track(sql);
+          sink.complete({ command: sql.trim().split(/\s+/)[0]?.toUpperCase() ?? '', rowCount: batch.length });
+        }),
+      };
+      this.#running = running;
+    };
+    deliver(0);
+  }
+
+  cancel(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      this.cancels++;
+      const running = this.#running;
+      if (running && !running.result.ignoresCancel) {
+        running.timer.unsubscribe();
+        this.#running = undefined;
+        this.#fail(running.sink, { sqlState: '57014', message: 'canceling statement due to user request' });
+      }
+      subscriber.complete();
+    });
+  }
+
+  close(): Observable<void> {
+    return new Observable<void>((subscriber) => {
+      this.isBroken = true;
+      subscriber.complete();
+    });
+  }
+
+  destroy(): void {
+    if (this.isBroken) return;
+    this.terminate();
+  }
+
+  /** @internal The server ends this session. */
+  terminate(): void {
+    if (this.isBroken) return;
+    this.isBroken = true;
+    const running = this.#running;
+    this.#running = undefined;
+    running?.timer.unsubscribe();
+    running?.sink.error(new ConnectionError('terminating connection due to administrator command (scripted)'));
+    this.#hooks.onLost(new Error('terminated'));
+  }
+
+  /** @internal */
+  deliver(channel: string, payload: string, processId: number): void {
+    if (!this.isBroken && this.listening.has(channel)) this.#hooks.onNotification?.({ channel, payload, processId });
+  }
+
+  #fail(sink: StatementSink, error: { sqlState: string; message: string }): void {
+    if (this.transactionStatus === 'transaction') this.transactionStatus = 'failed';
+    sink.error(new QueryError(reasonForSqlState(error.sqlState, error.message), error.message, { sqlState: error.sqlState }));
+  }
+
+  /** Follows transaction and LISTEN state from what was run. */
+  #track(sql: string): void {
+    for (const statement of sql.split(/;\s*/)) {
+      const listen = /^(UN)?LISTEN "((?:[^"]|"")*)"$/.exec(statement.trim());
+      if (listen) {
+        const channel = listen[2].replace(/""/g, '"');
+        if (listen[1]) this.listening.delete(channel);
+        else this.listening.add(channel);
+      } else if (/^(BEGIN|START TRANSACTION)/i.test(statement)) this.transactionStatus = 'transaction';
+      else if (/^(COMMIT|ROLLBACK)$/i.test(statement.trim())) this.transactionStatus = 'idle';
+    }
+  }
+}

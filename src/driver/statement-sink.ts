@@ -14,7 +14,9 @@ export interface StatementSummary {
  * Exactly one of the two is called per pause.
  */
 export interface CursorControl {
+  /** Asks for the next batch. */
   fetch(): void;
+  /** Gives up the rest of the result. */
   close(): void;
 }
 
@@ -25,9 +27,13 @@ export interface CursorControl {
  * calls `suspended` with the control that resumes or ends it.
  */
 export interface StatementSink {
+  /** One row, as soon as it is parsed; `values` is handed over, not copied. */
   row(shape: RowShape, values: unknown[]): void;
+  /** A cursor statement paused after a full batch. */
   suspended?(control: CursorControl): void;
+  /** The statement ended and the session is ready for the next one. */
   complete(summary: StatementSummary): void;
+  /** The statement failed (or the session died). */
   error(error: Error): void;
 }
 

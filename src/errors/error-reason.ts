@@ -46,7 +46,18 @@ const RETRYABLE: ReadonlySet<ErrorReason> = new Set<ErrorReason>([
   'pool_timeout',
 ]);
 
-/** Whether an error of this reason is worth retrying as a whole unit of work. */
+/**
+ * Whether an error of this reason is worth retrying as a whole unit of work.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableReason } from 'rxpg';
+ *
+ * isRetryableReason('serialization'); // true
+ * isRetryableReason('unique_violation'); // false
+ * ```
+ * @see {@link retryTransaction}
+ */
 export function isRetryableReason(reason: ErrorReason): boolean {
   return RETRYABLE.has(reason);
 }

@@ -2,9 +2,13 @@ import type { DbEvent } from './db-event.js';
 
 /** Any logger with the four usual levels: `console`, pino, winston, bunyan … */
 export interface Logger {
+  /** Statements and connects. */
   debug(...args: unknown[]): void;
+  /** Notices. */
   info(...args: unknown[]): void;
+  /** Server warnings. */
   warn(...args: unknown[]): void;
+  /** Failed statements and connects. */
   error(...args: unknown[]): void;
   /** pino and bunyan: a child logger with bound fields. */
   child?(bindings: Record<string, unknown>): Logger;

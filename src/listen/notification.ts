@@ -24,6 +24,17 @@ export interface Notification {
  * In-band marker of a gap: the listen session was lost and is listening again. Postgres drops
  * notifications sent while nobody listened, so a subscriber that must stay in sync re-reads
  * its state when it sees one. Emitted only to subscribers that asked with `{ gaps: true }`.
+ *
+ * @example
+ * ```ts
+ * import { ListenGap, PgManager } from 'rxpg';
+ *
+ * PgManager.getInstance().notifications('orders', { conn: 'listenconn', gaps: true }).subscribe((event) => {
+ *   if (event instanceof ListenGap) console.log(`missed up to ${event.durationMillis} ms of notifications: resync`);
+ *   else console.log(event.payload);
+ * });
+ * ```
+ * @see {@link PgManager.listenStatus$}
  */
 export class ListenGap {
   readonly channel: string;

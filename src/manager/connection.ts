@@ -124,6 +124,7 @@ export class Connection {
     return this.#ended;
   }
 
+  /** `util.inspect` shows the config and the server's process id. */
   [inspect.custom](): string {
     return `${this.constructor.name} { conn: '${this.context.conn}', processId: ${this.processId}${this.#ended ? ', ended' : ''} }`;
   }

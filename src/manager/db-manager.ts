@@ -48,6 +48,17 @@ const TRANSACTION_LEVELS = ['read_committed', 'repeatable_read', 'serializable']
 /**
  * What PgManager and MyManager share: named configs, one pool per config, cold queries, lease,
  * cursor and transaction scopes, events. The backend is the {@link Driver} it is built with.
+ * Use it as a type for code that works with either backend.
+ *
+ * @example
+ * ```ts
+ * import { PgManager, type DbManager } from 'rxpg';
+ * import { count } from 'rxjs';
+ *
+ * const countRows = (db: DbManager, table: string) => db.query(`SELECT * FROM ${table}`).pipe(count());
+ * countRows(PgManager.getInstance(), 'users').subscribe(console.log);
+ * ```
+ * @see {@link PgManager}
  */
 export class DbManager {
   /**
@@ -535,6 +546,7 @@ export class DbManager {
     return entry;
   }
 
+  /** `util.inspect` shows the config names and where they point, never a password. */
   [inspect.custom](): string {
     const conns = this.#registry.names().map((name) => {
       const { params } = this.#registry.get(name);
@@ -543,6 +555,7 @@ export class DbManager {
     return `${this.constructor.name} { ${conns.join(', ')} }`;
   }
 
+  /** `JSON.stringify` gives the config names only. */
   toJSON(): { conns: string[] } {
     return { conns: this.#registry.names() };
   }

@@ -51,7 +51,17 @@ const BY_ERRNO: Readonly<Record<number, ErrorReason>> = {
 /** Client-side codes mysql2 uses for a lost or refused connection. */
 const CONNECTION_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_CONNECTION_KILLED']);
 
-/** The shared reason for a MySQL/MariaDB error (errno first, then SQLSTATE class, then client code). */
+/**
+ * The shared reason for a MySQL/MariaDB error (errno first, then SQLSTATE class, then client code).
+ *
+ * @example
+ * ```ts
+ * import { reasonForMysqlError } from 'rxpg/mysql';
+ *
+ * reasonForMysqlError(1062, '23000', 'ER_DUP_ENTRY'); // 'unique_violation'
+ * reasonForMysqlError(1213, '40001', 'ER_LOCK_DEADLOCK'); // 'deadlock'
+ * ```
+ */
 export function reasonForMysqlError(errno: number | undefined, sqlState: string | undefined, code: string | undefined): ErrorReason {
   if (errno !== undefined && BY_ERRNO[errno] !== undefined) return BY_ERRNO[errno];
   if (code !== undefined && CONNECTION_CODES.has(code)) return 'connection';

@@ -8,7 +8,18 @@ import { ConnectionError } from '../errors/connection-error.js';
 import { MysqlConnection, type MysqlConnectOptions } from './mysql-connection.js';
 import { toRxpgMysqlError } from './mysql-error.js';
 
-/** The MySQL/MariaDB backend over mysql2's connection (rxpg pools, cancels and streams itself). */
+/**
+ * The MySQL/MariaDB backend over mysql2's connection (rxpg pools, cancels and streams itself).
+ * MyManager uses it by default; pass it explicitly only to wrap or replace it.
+ *
+ * @example
+ * ```ts
+ * import { MyManager, MysqlDriver } from 'rxpg/mysql';
+ *
+ * const mym = new MyManager({ driver: new MysqlDriver() });
+ * ```
+ * @see {@link MyManager}
+ */
 export class MysqlDriver implements Driver {
   readonly dialect = 'mysql';
 

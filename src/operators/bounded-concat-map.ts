@@ -12,7 +12,20 @@ export interface BoundedConcatMapOptions {
   readonly overflow: OverflowPolicy;
 }
 
-/** Emitted in-band before the next result after values were dropped by the `drop` policy. */
+/**
+ * Emitted in-band before the next result after values were dropped by the `drop` policy.
+ *
+ * @example
+ * ```ts
+ * import { boundedConcatMap, DroppedValues } from 'rxpg';
+ * import { interval, timer, map } from 'rxjs';
+ *
+ * interval(1)
+ *   .pipe(boundedConcatMap((n) => timer(10).pipe(map(() => n)), { bufferSize: 5, overflow: 'drop' }))
+ *   .subscribe((value) => value instanceof DroppedValues && console.log(`dropped ${value.count}`));
+ * ```
+ * @see {@link boundedConcatMap}
+ */
 export class DroppedValues {
   readonly count: number;
 

@@ -113,10 +113,12 @@ export class OrderedRow<T extends object = Record<string, unknown>> implements I
     return this.toObject();
   }
 
+  /** Iterates `[name, value]` pairs in column order, duplicates included. */
   [Symbol.iterator](): Iterator<[string, unknown]> {
     return this.entries()[Symbol.iterator]();
   }
 
+  /** `util.inspect` shows `OrderedRow { name: value, … }` in column order, duplicates included. */
   [inspect.custom](depth: number, options: InspectOptions): string {
     if (depth < 0) return '[OrderedRow]';
     const nested = { ...options, depth: options.depth == null ? null : options.depth - 1 };
@@ -142,6 +144,17 @@ const RESERVED = new Set<string>([
 /**
  * The column metadata of one result, shared by all its rows. It also owns the row class whose
  * prototype has one getter per column name, so `row.name` costs a property lookup, not a Proxy.
+ * Drivers build one per result shape; tests can build rows with it directly.
+ *
+ * @example
+ * ```ts
+ * import { RowShape } from 'rxpg';
+ *
+ * const shape = new RowShape([{ name: 'id', typeOid: 23, tableOid: 0, columnNumber: 0 }]);
+ * const row = shape.row<{ id: number }>([42]);
+ * row.id; // 42
+ * ```
+ * @see {@link OrderedRow}
  */
 export class RowShape {
   readonly columns: readonly ColumnInfo[];

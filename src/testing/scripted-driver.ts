@@ -128,7 +128,18 @@ export class ScriptedDriver implements Driver {
   }
 }
 
-/** One scripted session. */
+/**
+ * One scripted session, as `driver.connections` lists them: inspect what happened to it.
+ *
+ * @example
+ * ```ts
+ * import { ScriptedDriver } from 'rxpg/testing';
+ *
+ * const driver = new ScriptedDriver();
+ * // … run a pipeline over new PgManager({ driver }) …
+ * driver.connections[0]?.cancels; // how many cancels the first session received
+ * ```
+ */
 export class ScriptedConnection implements DriverConnection {
   readonly processId: number;
   transactionStatus: TransactionStatus = 'idle';

@@ -38,14 +38,14 @@ export class OrderedRow<T extends object = Record<string, unknown>> implements I
   declare readonly [VALUES]: unknown[];
   declare readonly [SHAPE]: RowShape;
 
-  /** Builds a row over `values` (not copied) with the shape's column metadata. */
-  constructor(shape: RowShape, values: unknown[]) {
-    // Shape rows come from the shape's own subclass, which keeps SHAPE on its prototype;
-    // a directly constructed row stores it on itself.
+  /**
+   * Builds a row over `values` (not copied) with the shape's column metadata. Rows made by
+   * `shape.row()` get the shape from their class's prototype and pass none here: the hot path
+   * stores one field and reads nothing.
+   */
+  constructor(shape: RowShape | undefined, values: unknown[]) {
     (this as { [VALUES]: unknown[] })[VALUES] = values;
-    if ((this as { [SHAPE]?: RowShape })[SHAPE] !== shape) {
-      Object.defineProperty(this, SHAPE, { value: shape, enumerable: false });
-    }
+    if (shape !== undefined) Object.defineProperty(this, SHAPE, { value: shape, enumerable: false });
   }
 
   /** Column metadata in order, shared by every row of the result. */
@@ -171,7 +171,7 @@ export class RowShape {
     const shape = this;
     const rowClass = class extends OrderedRow {
       constructor(values: unknown[]) {
-        super(shape, values);
+        super(undefined, values);
       }
     };
     Object.defineProperty(rowClass.prototype, SHAPE, { value: shape, enumerable: false });

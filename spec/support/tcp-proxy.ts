@@ -2,13 +2,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 
 /**
  * A loopback TCP proxy in front of a server, for fault tests: `freeze()` stops forwarding in
- * both directions while keeping every socket open (a stalled network or a hung server).
+ * both directions while keeping every socket open (a stalled network or a hung server),
+ * `cut()` drops every connection at once, `refuse()` resets new connections as they arrive.
  * With no target it accepts connections and never answers.
  */
 export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #frozen = false;
+  #refusing = false;
   port = 0;
   accepted = 0;
   closedByClient = 0;
@@ -16,6 +18,10 @@ export class TcpProxy {
   private constructor(target: { host: string; port: number } | undefined) {
     this.#server = createServer((client) => {
       this.accepted++;
+      if (this.#refusing) {
+        client.resetAndDestroy();
+        return;
+      }
       this.#sockets.add(client);
       client.on('close', () => {
         this.closedByClient++;
@@ -53,6 +59,16 @@ export class TcpProxy {
   /** Stops forwarding; sockets stay open. */
   freeze(): void {
     this.#frozen = true;
+  }
+
+  /** Drops every open connection, both ways, at once. */
+  cut(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** Resets new connections (`true`) or accepts them again (`false`). */
+  refuse(on = true): void {
+    this.#refusing = on;
   }
 
   /** Forwards again (what arrived while frozen stays dropped). */

@@ -1,0 +1,183 @@
+// The soak: 32 pipelines mixing queries, streams, money transfers and a listener against one
+// PostgreSQL, with random unsubscribes and random pg_terminate_backend of rxpg's sessions.
+// At the end the promises are checked: money is conserved, every acknowledged transfer is in
+// the ledger exactly once (and was announced), no session beyond the pools, none idle in
+// transaction, memory flat.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { concat, count, lastValueFrom, takeUntil, timer, type Subscription } from 'rxjs';
+import { PgManager, retryTransaction, RxpgError } from '../src/index.js';
+
+export interface SoakOptions {
+  readonly url: string;
+  readonly seconds: number;
+  readonly pipelines?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface SoakResult {
+  readonly ok: boolean;
+  readonly failures: string[];
+  readonly figures: Record<string, number | string>;
+}
+
+const ACCOUNTS = 20;
+const START_BALANCE = 1000;
+const POOL_SIZE = 8;
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const { url, seconds, pipelines = 32, log = () => {} } = options;
+  const suffix = `${process.pid}_${Date.now().toString(36)}`;
+  const accounts = `soak_accounts_${suffix}`;
+  const ledger = `soak_ledger_${suffix}`;
+  const channel = `soak_${suffix}`;
+  const app = `rxpg_soak_${suffix}`;
+  const admin = new pg.Client({ connectionString: url, application_name: 'rxpg_soak_admin' });
+  admin.on('error', () => {});
+  await admin.connect();
+  await admin.query(`CREATE TABLE ${accounts} (id int PRIMARY KEY, balance bigint NOT NULL)`);
+  await admin.query(`INSERT INTO ${accounts} SELECT n, ${START_BALANCE} FROM generate_series(1, ${ACCOUNTS}) AS n`);
+  await admin.query(`CREATE TABLE ${ledger} (id bigserial PRIMARY KEY, transfer_id uuid NOT NULL UNIQUE, from_id int, to_id int, amount int)`);
+
+  const pgm = new PgManager({ cancelGraceMillis: 2000, closeGraceMillis: 3000 });
+  pgm.createConn({ connectionString: url, applicationName: app, poolSize: POOL_SIZE, acquireTimeout: 10_000, connectTimeout: 5 });
+  pgm.createConnListen({ name: 'soak_listen', copyDsn: 'default', applicationName: `${app}_listen`, channel, reconnectDelay: 20, healthCheckInterval: 1000 });
+
+  const counts: Record<string, number> = { queries: 0, streams: 0, transfers: 0, unsubscribed: 0, kills: 0, errors: 0, gaps: 0 };
+  const errorsByReason: Record<string, number> = {};
+  const acknowledged = new Set<string>();
+  const announced = new Set<string>();
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  const failures: string[] = [];
+
+  const listening = pgm.notifications(channel, { conn: 'soak_listen', gaps: true }).subscribe((event) => {
+    if ('payload' in event) announced.add(event.payload);
+    else counts.gaps++;
+  });
+  const gapCounter: Subscription = pgm.listenStatus$('soak_listen').subscribe();
+
+  const noteError = (error: unknown): void => {
+    counts.errors++;
+    const reason = error instanceof RxpgError ? error.reason : 'other';
+    errorsByReason[reason] = (errorsByReason[reason] ?? 0) + 1;
+    if (!(error instanceof RxpgError)) failures.push(`an untyped error escaped: ${String(error)}`);
+  };
+
+  const transfer = () => {
+    const from = 1 + Math.floor(Math.random() * ACCOUNTS);
+    let to = 1 + Math.floor(Math.random() * (ACCOUNTS - 1));
+    if (to >= from) to++;
+    const amount = 1 + Math.floor(Math.random() * 50);
+    const id = randomUUID();
+    // Lock in id order, so transfers never deadlock each other (deadlocks would still retry).
+    const [first, second] = from < to ? [from, to] : [to, from];
+    return {
+      id,
+      run: pgm
+        .transaction((tx) =>
+          concat(
+            tx.query(`SELECT id FROM ${accounts} WHERE id IN ($1, $2) ORDER BY id FOR UPDATE`, [first, second]),
+            tx.query(`UPDATE ${accounts} SET balance = balance - $1 WHERE id = $2`, [amount, from]),
+            tx.query(`UPDATE ${accounts} SET balance = balance + $1 WHERE id = $2`, [amount, to]),
+            tx.query(`INSERT INTO ${ledger} (transfer_id, from_id, to_id, amount) VALUES ($1, $2, $3, $4)`, [id, from, to, amount]),
+            pgm.notify(channel, id, { tx }),
+          ),
+        )
+        .pipe(retryTransaction({ maxAttempts: 3 }), count()),
+    };
+  };
+
+  const pipeline = async (): Promise<void> => {
+    while (Date.now() < deadline) {
+      const dice = Math.random();
+      const unsubscribeEarly = Math.random() < 0.15;
+      const stop = timer(Math.floor(Math.random() * 20));
+      try {
+        if (dice < 0.4) {
+          const { id, run } = transfer();
+          const done = await lastValueFrom(unsubscribeEarly ? run.pipe(takeUntil(stop)) : run, { defaultValue: -1 });
+          if (done >= 0) {
+            acknowledged.add(id);
+            counts.transfers++;
+          } else counts.unsubscribed++;
+        } else if (dice < 0.75) {
+          const statement = pgm.query<{ total: string }>(`SELECT sum(balance) AS total FROM ${accounts}`);
+          const total = await lastValueFrom(unsubscribeEarly ? statement.pipe(takeUntil(stop)) : statement, { defaultValue: null });
+          if (total === null) counts.unsubscribed++;
+          else {
+            counts.queries++;
+            if (Number(total.total) !== ACCOUNTS * START_BALANCE) failures.push(`a reader saw ${total.total} in all`);
+          }
+        } else {
+          const rows = pgm.stream(`SELECT id FROM ${ledger}`, [], { batchSize: 100 }).pipe(count());
+          const seen = await lastValueFrom(unsubscribeEarly ? rows.pipe(takeUntil(stop)) : rows, { defaultValue: -1 });
+          if (seen < 0) counts.unsubscribed++;
+          else counts.streams++;
+        }
+      } catch (error) {
+        noteError(error);
+      }
+    }
+  };
+
+  const chaos = (async () => {
+    while (Date.now() < deadline - 500) {
+      await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
+      const victims = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 || '%' ORDER BY random() LIMIT 1", [app]);
+      for (const victim of victims.rows) {
+        await admin.query('SELECT pg_terminate_backend($1)', [victim.pid]);
+        counts.kills++;
+      }
+    }
+  })();
+
+  let rssAfterWarmup = 0;
+  const warmup = setTimeout(() => (rssAfterWarmup = process.memoryUsage().rss), Math.min(10_000, (seconds * 1000) / 3));
+  await Promise.all([...Array.from({ length: pipelines }, () => pipeline()), chaos]);
+  clearTimeout(warmup);
+  global.gc?.();
+  const rssAtEnd = process.memoryUsage().rss;
+
+  // Let the listener catch up with the last commits before comparing.
+  const settle = Date.now() + 3000;
+  while (Date.now() < settle && [...acknowledged].some((id) => !announced.has(id))) await new Promise((resolve) => setTimeout(resolve, 50));
+  const total = Number((await admin.query(`SELECT sum(balance) AS total FROM ${accounts}`)).rows[0].total);
+  const inLedger = new Map<string, number>((await admin.query<{ transfer_id: string; n: string }>(`SELECT transfer_id, count(*) AS n FROM ${ledger} GROUP BY transfer_id`)).rows.map((row) => [row.transfer_id, Number(row.n)]));
+  const sessions = (await admin.query<{ state: string; application_name: string }>("SELECT state, application_name FROM pg_stat_activity WHERE application_name LIKE $1 || '%'", [app])).rows;
+
+  if (total !== ACCOUNTS * START_BALANCE) failures.push(`money not conserved: ${total} instead of ${ACCOUNTS * START_BALANCE}`);
+  const missing = [...acknowledged].filter((id) => inLedger.get(id) !== 1);
+  if (missing.length > 0) failures.push(`${missing.length} acknowledged transfers not in the ledger exactly once`);
+  const unannounced = [...acknowledged].filter((id) => !announced.has(id));
+  const pooled = sessions.filter((session) => session.application_name === app);
+  if (pooled.length > POOL_SIZE) failures.push(`${pooled.length} pooled sessions, more than the pool size ${POOL_SIZE}`);
+  if (sessions.filter((session) => session.application_name !== app).length > 1) failures.push('more than one listen session');
+  const stuck = sessions.filter((session) => session.state === 'idle in transaction' || session.state === 'idle in transaction (aborted)');
+  if (stuck.length > 0) failures.push(`${stuck.length} sessions idle in transaction`);
+  const rssGrowthMB = rssAfterWarmup > 0 ? (rssAtEnd - rssAfterWarmup) / 1048576 : 0;
+  if (rssGrowthMB > 32) failures.push(`RSS grew by ${rssGrowthMB.toFixed(1)} MB after warm-up`);
+
+  listening.unsubscribe();
+  gapCounter.unsubscribe();
+  const closing = Date.now();
+  await pgm.close();
+  const closeMillis = Date.now() - closing;
+  await admin.query(`DROP TABLE ${accounts}; DROP TABLE ${ledger}`);
+  await admin.end();
+
+  const figures = {
+    seconds,
+    pipelines,
+    ...counts,
+    acknowledged: acknowledged.size,
+    ledgerRows: inLedger.size,
+    announcedOfAcknowledged: `${acknowledged.size - unannounced.length}/${acknowledged.size}`,
+    errorsByReason: JSON.stringify(errorsByReason),
+    pooledSessionsAtEnd: pooled.length,
+    rssGrowthMB: Number(rssGrowthMB.toFixed(1)),
+    closeMillis,
+  };
+  log(JSON.stringify(figures, null, 2));
+  return { ok: failures.length === 0, failures, figures };
+}

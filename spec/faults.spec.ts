@@ -1,0 +1,99 @@
+// Faults between rxpg and the server, through a loopback proxy: cut connections, a stalled
+// network, refused connections. Each test checks what the caller sees and the pool afterwards.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { count, firstValueFrom, lastValueFrom, tap } from 'rxjs';
+import { ConnectionError, PgManager, PoolError, RxpgError, TimeoutError } from '../src/index.js';
+import { DATABASE_URL, waitFor } from './support/database.js';
+import { TcpProxy } from './support/tcp-proxy.js';
+
+const target = new URL(DATABASE_URL);
+
+describe('faults through a proxy', () => {
+  let proxy: TcpProxy;
+  before(async () => {
+    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+  });
+  after(() => proxy.stop());
+
+  const manager = (options: { acquireTimeout?: number; poolSize?: number } = {}) => {
+    const pgm = new PgManager({ cancelGraceMillis: 300, closeGraceMillis: 300, clientTimeoutGraceMillis: 100 });
+    pgm.createConn({
+      host: '127.0.0.1',
+      port: proxy.port,
+      user: decodeURIComponent(target.username || 'postgres'),
+      password: decodeURIComponent(target.password) || undefined,
+      database: target.pathname.slice(1),
+      connectTimeout: 1,
+      poolSize: 2,
+      ...options,
+    });
+    return pgm;
+  };
+
+  it('a cut mid-query gives a typed ConnectionError at once, drops the session and serves the next query', async () => {
+    proxy.thaw();
+    proxy.refuse(false);
+    const pgm = manager();
+    const running = lastValueFrom(pgm.query('SELECT pg_sleep(5)')).catch((error: unknown) => error);
+    await waitFor(() => pgm.poolState().inUse === 1, 'the query runs');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const cutAt = Date.now();
+    proxy.cut();
+    const error = await running;
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.ok(Date.now() - cutAt < 1000);
+    await waitFor(() => pgm.poolState().total === 0, 'the broken session is gone');
+    assert.equal((await firstValueFrom(pgm.query('SELECT 1 AS one'))).one, 1);
+    await pgm.close();
+  });
+
+  it('a cut mid-stream errors, never completes short', async () => {
+    const pgm = manager();
+    let rows = 0;
+    const error = await lastValueFrom(
+      pgm.stream('SELECT n FROM generate_series(1, 1000000) AS n', [], { batchSize: 1000 }).pipe(
+        tap(() => {
+          if (++rows === 5000) proxy.cut();
+        }),
+        count(),
+      ),
+    ).catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConnectionError, `expected an error, got ${String(error)}`);
+    assert.ok(rows < 1_000_000);
+    assert.equal((await firstValueFrom(pgm.query('SELECT 2 AS two'))).two, 2);
+    await pgm.close();
+  });
+
+  it('a stalled network is a typed timeout, never a hang, and the session is not pooled busy', async () => {
+    const pgm = manager({ poolSize: 1 });
+    await lastValueFrom(pgm.query('SELECT 1'));
+    proxy.freeze();
+    const started = Date.now();
+    const error = await lastValueFrom(pgm.query('SELECT 1', [], { timeout: 300 })).catch((caught: unknown) => caught);
+    assert.ok(error instanceof TimeoutError && error.limit === 'client', String(error));
+    assert.ok(Date.now() - started < 2000);
+    await waitFor(() => pgm.poolState().total === 0, 'the stalled session was destroyed', 3000);
+    proxy.thaw();
+    assert.equal((await firstValueFrom(pgm.query('SELECT 3 AS three'))).three, 3);
+    await pgm.close();
+  });
+
+  it('refused connections give a typed error within acquireTimeout, without a busy loop', async () => {
+    proxy.cut();
+    proxy.refuse(true);
+    const pgm = manager({ acquireTimeout: 1500 });
+    const acceptedBefore = proxy.accepted;
+    const started = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => lastValueFrom(pgm.query('SELECT 1')).catch((error: unknown) => error)),
+    );
+    assert.ok(Date.now() - started < 2500, 'every caller heard within acquireTimeout');
+    for (const result of results) assert.ok(result instanceof ConnectionError || result instanceof PoolError, String(result));
+    assert.ok(results.every((result) => result instanceof RxpgError));
+    assert.ok(proxy.accepted - acceptedBefore <= 10, `${proxy.accepted - acceptedBefore} connection attempts for 5 callers: no busy loop`);
+    proxy.refuse(false);
+    assert.equal((await firstValueFrom(pgm.query('SELECT 4 AS four'))).four, 4, 'served once the server accepts again');
+    await pgm.close();
+  });
+});

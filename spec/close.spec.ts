@@ -3,12 +3,9 @@ import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgManager, PoolError } from '../src/index.js';
 import { DATABASE_URL, noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
-const target = new URL(DATABASE_URL);
-const user = decodeURIComponent(target.username || 'postgres');
-const password = decodeURIComponent(target.password) || undefined;
-const database = target.pathname.slice(1);
+const user = decodeURIComponent(new URL(DATABASE_URL).username || 'postgres');
 
 describe('connecting and closing', () => {
   const admin = useAdminClient();
@@ -55,10 +52,10 @@ describe('connecting and closing', () => {
   });
 
   it('close() resolves within the close grace when the server stops answering', async () => {
-    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxy = await TcpProxy.start(databaseTarget());
     const app = uniqueName('rxpg_frozen');
     const pgm = new PgManager({ closeGraceMillis: 300 });
-    pgm.createConn({ host: '127.0.0.1', port: proxy.port, user, password, database, applicationName: app });
+    pgm.createConn({ ...throughProxy(proxy), applicationName: app });
     assert.equal((await firstValueFrom(pgm.query('SELECT 1 AS one'))).one, 1);
     proxy.freeze();
     const started = Date.now();

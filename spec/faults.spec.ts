@@ -4,26 +4,20 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { count, firstValueFrom, lastValueFrom, tap } from 'rxjs';
 import { ConnectionError, PgManager, PoolError, RxpgError, TimeoutError } from '../src/index.js';
-import { DATABASE_URL, waitFor } from './support/database.js';
-import { TcpProxy } from './support/tcp-proxy.js';
-
-const target = new URL(DATABASE_URL);
+import { waitFor } from './support/database.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 describe('faults through a proxy', () => {
   let proxy: TcpProxy;
   before(async () => {
-    proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    proxy = await TcpProxy.start(databaseTarget());
   });
   after(() => proxy.stop());
 
   const manager = (options: { acquireTimeout?: number; poolSize?: number } = {}) => {
     const pgm = new PgManager({ cancelGraceMillis: 300, closeGraceMillis: 300, clientTimeoutGraceMillis: 100 });
     pgm.createConn({
-      host: '127.0.0.1',
-      port: proxy.port,
-      user: decodeURIComponent(target.username || 'postgres'),
-      password: decodeURIComponent(target.password) || undefined,
-      database: target.pathname.slice(1),
+      ...throughProxy(proxy),
       connectTimeout: 1,
       poolSize: 2,
       ...options,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, map, take, timer, toArray, type Subscription } from 'rxjs';
 import { boundedConcatMap, DroppedValues, ListenGap, parseJsonPayload, PgManager, RxpgError, type ListenStatus, type Notification } from '../src/index.js';
 import { DATABASE_URL, sessionsOf, uniqueName, useAdminClient, waitFor } from './support/database.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 function listenManager(options: { channel?: string | string[]; healthCheckInterval?: number } = {}) {
   const app = uniqueName('rxpg_listen');
@@ -142,16 +142,11 @@ describe('LISTEN/NOTIFY', () => {
   });
 
   it('finds a half-open session with its health check and heals once the network is back', async () => {
-    const target = new URL(DATABASE_URL);
-    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxy = await TcpProxy.start(databaseTarget());
     const pgm = new PgManager();
     pgm.createConnListen({
       name: 'listenconn',
-      host: '127.0.0.1',
-      port: proxy.port,
-      user: decodeURIComponent(target.username || 'postgres'),
-      password: decodeURIComponent(target.password) || undefined,
-      database: target.pathname.slice(1),
+      ...throughProxy(proxy),
       connectTimeout: 0.5,
       healthCheckInterval: 200,
       healthCheckTimeout: 300,

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, map, takeUntil, timer, toArray } from 'rxjs';
 import { PgManager, TimeoutError } from '../src/index.js';
-import { DATABASE_URL, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
-import { TcpProxy } from './support/tcp-proxy.js';
+import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 describe('timeouts: enforced by the server and by the client', () => {
   const admin = useAdminClient();
@@ -48,16 +48,11 @@ describe('timeouts: enforced by the server and by the client', () => {
   });
 
   it('the client’s timer fires when the server cannot answer, and the session is never pooled busy', async () => {
-    const target = new URL(DATABASE_URL);
-    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
+    const proxy = await TcpProxy.start(databaseTarget());
     const app = uniqueName('rxpg_client_timeout');
     const pgm = new PgManager({ clientTimeoutGraceMillis: 100, cancelGraceMillis: 300 });
     pgm.createConn({
-      host: '127.0.0.1',
-      port: proxy.port,
-      user: decodeURIComponent(target.username || 'postgres'),
-      password: decodeURIComponent(target.password) || undefined,
-      database: target.pathname.slice(1),
+      ...throughProxy(proxy),
       applicationName: app,
       poolSize: 1,
     });

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { DATABASE_URL } from './database.js';
 
 /**
  * A loopback TCP proxy in front of a server, for fault tests: `freeze()` stops forwarding in
@@ -80,4 +81,22 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/** The test server's host and port, for a proxy in front of it. */
+export function databaseTarget(): { host: string; port: number } {
+  const url = new URL(DATABASE_URL);
+  return { host: url.hostname, port: Number(url.port || 5432) };
+}
+
+/** Connection fields that reach the test server through `proxy` (user, password and database as in DATABASE_URL). */
+export function throughProxy(proxy: TcpProxy): { host: string; port: number; user: string; password: string | undefined; database: string } {
+  const url = new URL(DATABASE_URL);
+  return {
+    host: '127.0.0.1',
+    port: proxy.port,
+    user: decodeURIComponent(url.username || 'postgres'),
+    password: decodeURIComponent(url.password) || undefined,
+    database: url.pathname.slice(1),
+  };
 }

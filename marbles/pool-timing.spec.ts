@@ -80,4 +80,20 @@ describe('pool timing (marbles, virtual time)', () => {
       assert.equal(pgm.poolState().idle, 1);
     });
   });
+
+  it('backs off between connect attempts when the server refuses: 50, then 100 frames', () => {
+    scheduler().run(({ expectObservable, flush }) => {
+      const driver = new ScriptedDriver().refuseConnections(3);
+      const pgm = new PgManager({ driver });
+      pgm.createConn({ host: 'scripted', idleTimeout: 0, acquireTimeout: 1000, poolSize: 1 });
+      const reason = catchError((error: unknown) => of(reasonOf(error)));
+      // Each connect takes 1 frame; after a failure the next attempt waits 50, then 100 frames:
+      // failures at frames 1, 1 + 50 + 1 = 52 and 52 + 100 + 1 = 153.
+      expectObservable(pgm.query('a').pipe(reason)).toBe('-(c|)', { c: 'connection' });
+      expectObservable(pgm.query('b').pipe(reason)).toBe(`${'-'.repeat(52)}(c|)`, { c: 'connection' });
+      expectObservable(pgm.query('c').pipe(reason)).toBe(`${'-'.repeat(153)}(c|)`, { c: 'connection' });
+      flush();
+      assert.equal(driver.connections.length, 0);
+    });
+  });
 });

@@ -86,8 +86,17 @@ describe('faults through a proxy', () => {
     for (const result of results) assert.ok(result instanceof ConnectionError || result instanceof PoolError, String(result));
     assert.ok(results.every((result) => result instanceof RxpgError));
     assert.ok(proxy.accepted - acceptedBefore <= 10, `${proxy.accepted - acceptedBefore} connection attempts for 5 callers: no busy loop`);
+    // A queue of 200 callers against a refused server: attempts back off instead of hammering it.
+    const acceptedBeforeBurst = proxy.accepted;
+    const burstStarted = Date.now();
+    const burst = await Promise.all(Array.from({ length: 200 }, () => lastValueFrom(pgm.query('SELECT 1')).catch((error: unknown) => error)));
+    assert.ok(burst.every((result) => result instanceof RxpgError), 'every caller got a typed error');
+    assert.ok(Date.now() - burstStarted < 2500, 'within acquireTimeout');
+    assert.ok(proxy.accepted - acceptedBeforeBurst <= 12, `${proxy.accepted - acceptedBeforeBurst} attempts for 200 callers`);
+    const timedOut = burst.find((result) => result instanceof PoolError);
+    assert.ok(timedOut instanceof PoolError && /the last connect failed/.test(timedOut.message), 'a timeout says why');
     proxy.refuse(false);
-    assert.equal((await firstValueFrom(pgm.query('SELECT 4 AS four'))).four, 4, 'served once the server accepts again');
+    await waitFor(async () => (await firstValueFrom(pgm.query<{ four: number }>('SELECT 4 AS four')).then((row) => row.four === 4, () => false)), 'served once the server accepts again', 5000);
     await pgm.close();
   });
 });

@@ -43,6 +43,10 @@ export class Pool implements LeaseOwner {
   readonly #leased = new Set<Session>();
   readonly #waiting: Lease[] = [];
   readonly #attempts = new Set<Subscription>();
+  /** Connect failures in a row, and the pause before the next attempt (exponential, capped). */
+  #connectFailures = 0;
+  #backoff: Subscription | undefined;
+  #lastConnectError: RxpgError | undefined;
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
 
@@ -138,6 +142,8 @@ export class Pool implements LeaseOwner {
       attempt.unsubscribe();
       this.#attempts.delete(attempt);
     }
+    this.#backoff?.unsubscribe();
+    this.#backoff = undefined;
     for (const session of this.#idle.splice(0)) this.#discard(session, 'closing');
     const force = timer(closeGraceMillis, scheduler).subscribe(() => {
       for (const session of this.#all) session.destroy();
@@ -182,17 +188,19 @@ export class Pool implements LeaseOwner {
       new PoolError(
         'pool_timeout',
         `Connection '${conn}': no session within acquireTimeout (${acquireTimeoutMillis} ms); pool size ${state.size}, ` +
-          `${state.inUse} in use, ${state.idle} idle, ${state.waiting} waiting, ${this.#attempts.size} connecting.`,
+          `${state.inUse} in use, ${state.idle} idle, ${state.waiting} waiting, ${this.#attempts.size} connecting` +
+          (this.#lastConnectError ? `; the last connect failed: ${this.#lastConnectError.message}` : '.'),
         state,
-        { conn },
+        { conn, cause: this.#lastConnectError },
       ),
     );
   }
 
-  /** Opens sessions while requests wait and the pool has room. */
+  /** Opens sessions while requests wait and the pool has room (not while backing off). */
   #grow(): void {
     while (
       !this.#closing &&
+      this.#backoff === undefined &&
       this.#waiting.length > this.#attempts.size &&
       this.#all.size + this.#attempts.size < this.#options.size
     ) {
@@ -223,6 +231,8 @@ export class Pool implements LeaseOwner {
         next: (ready) => {
           settled = true;
           this.#attempts.delete(attempt);
+          this.#connectFailures = 0;
+          this.#lastConnectError = undefined;
           this.#all.add(ready);
           this.#emit(() => ({ type: 'connect', conn, processId: ready.processId, durationMillis: scheduler.now() - startedAt }));
           this.#offer(ready);
@@ -239,14 +249,26 @@ export class Pool implements LeaseOwner {
     if (!settled) this.#attempts.add(attempt);
   }
 
-  /** A connect failed: the oldest request learns why; the rest get their own attempt. */
+  /**
+   * A connect failed: the oldest request learns why. The next attempt waits 50 ms, doubling per
+   * failure in a row up to 2 s, so a refused server is not hammered by a queue of requests; the
+   * ones still waiting hear of it at the latest when their acquireTimeout ends.
+   */
   #failHead(error: RxpgError): void {
     const lease = this.#waiting.shift();
     if (lease) {
       lease.timeout?.unsubscribe();
       lease.fail(error);
     }
-    this.#grow();
+    this.#connectFailures++;
+    this.#lastConnectError = error;
+    if (!this.#closing && this.#backoff === undefined) {
+      const delay = Math.min(2000, 50 * 2 ** (this.#connectFailures - 1));
+      this.#backoff = timer(delay, this.#options.scheduler).subscribe(() => {
+        this.#backoff = undefined;
+        this.#grow();
+      });
+    }
     this.#checkClosed();
   }
 

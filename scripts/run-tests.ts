@@ -30,7 +30,7 @@ const selected = filter.length > 0 ? files.filter((file) => filter.some((part) =
 const code = await new Promise<number>((resolve) => {
   const child = spawn(
     process.execPath,
-    ['--expose-gc', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected],
+    ['--expose-gc', '--import', 'tsx', '--import', './spec/support/secret-watch.ts', '--test', '--test-reporter=spec', '--test-concurrency=2', ...selected],
     { stdio: 'inherit', env: { ...process.env, DATABASE_URL: database.url, MYSQL_URL: mysqlUrl ?? '' } },
   );
   // A test that fails while holding a lease keeps its process alive; never let that hang CI.

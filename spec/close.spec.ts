@@ -4,6 +4,7 @@ import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgManager, PoolError } from '../src/index.js';
 import { DATABASE_URL, noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
+import { testPassword } from './support/secrets.js';
 
 const user = decodeURIComponent(new URL(DATABASE_URL).username || 'postgres');
 
@@ -13,13 +14,13 @@ describe('connecting and closing', () => {
   it('bounds connecting with connectTimeout against a server that accepts and never answers', async () => {
     const silent = await TcpProxy.start();
     const pgm = new PgManager();
-    pgm.createConn({ host: '127.0.0.1', port: silent.port, user, connectTimeout: 0.3, password: 'hidden-pw-1' });
+    pgm.createConn({ host: '127.0.0.1', port: silent.port, user, connectTimeout: 0.3, password: testPassword('connect') });
     const started = Date.now();
     const error = await lastValueFrom(pgm.query('SELECT 1')).catch((caught: unknown) => caught);
     const elapsed = Date.now() - started;
     assert.ok(error instanceof ConnectionError, String(error));
     assert.match(error.message, /connectTimeout \(0\.3 s\)/);
-    assert.ok(!error.message.includes('hidden-pw-1'));
+    assert.ok(!error.message.includes(testPassword('connect')));
     assert.ok(elapsed >= 280 && elapsed < 2000, `took ${elapsed} ms`);
     await waitFor(() => silent.closedByClient === silent.accepted, 'the timed-out socket was closed, not kept as a zombie');
     await pgm.close();

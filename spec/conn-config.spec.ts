@@ -4,8 +4,9 @@ import { inspect } from 'node:util';
 import { ConfigurationError, PgManager, type ConnOptions } from '../src/index.js';
 import { resolveConnConfig, type ConnConfig } from '../src/manager/conn-config.js';
 import { resolvePostgresParams } from '../src/postgres/postgres-params.js';
+import { testPassword } from './support/secrets.js';
 
-const SECRET = 'pa55-w0rd-conn-config-spec';
+const SECRET = testPassword('config');
 
 function resolve(options: ConnOptions, others: Record<string, ConnConfig> = {}): ConnConfig {
   return resolveConnConfig(
@@ -26,7 +27,7 @@ function rejects(options: ConnOptions, pattern: RegExp): ConfigurationError {
   } catch (error) {
     caught = error;
   }
-  assert.ok(caught instanceof ConfigurationError, `expected a ConfigurationError for ${JSON.stringify(options)}`);
+  assert.ok(caught instanceof ConfigurationError, `expected a ConfigurationError for options ${Object.keys(options).join(", ")}`);
   assert.equal(caught.code, 'RXPG_CONFIGURATION');
   assert.equal(caught.reason, 'configuration');
   assert.match(caught.message, pattern);

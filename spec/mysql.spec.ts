@@ -14,20 +14,20 @@ describe('MyManager configuration (no database)', () => {
     assert.throws(() => mym.createConn({ name: 'a', dsn: 'host=x' }), /dsn is libpq's format/);
     assert.throws(() => mym.createConn({ name: 'b', connectionString: 'postgres://x/y' }), /starts with mysql:\/\/ or mariadb:\/\//);
     assert.throws(() => mym.createConn({ name: 'c', host: 'x', typeParsers: { int8: BigInt } }), /typeParsers is not supported for MySQL/);
-    assert.throws(() => mym.createConn({ name: 'd', connectionString: 'mysql://root:hunter2-secret@h:notaport/db' }), (error: unknown) =>
-      error instanceof ConfigurationError && !error.message.includes('hunter2-secret'));
-    mym.createConn({ name: 'e', connectionString: 'mysql://root:hunter2-secret@127.0.0.1:1/db' });
-    assert.ok(!inspect(mym, { depth: 10 }).includes('hunter2-secret'));
+    assert.throws(() => mym.createConn({ name: 'd', connectionString: 'mysql://root:rxpg-test-secret-mysql@h:notaport/db' }), (error: unknown) =>
+      error instanceof ConfigurationError && !error.message.includes('rxpg-test-secret-mysql'));
+    mym.createConn({ name: 'e', connectionString: 'mysql://root:rxpg-test-secret-mysql@127.0.0.1:1/db' });
+    assert.ok(!inspect(mym, { depth: 10 }).includes('rxpg-test-secret-mysql'));
     assert.throws(() => mym.transaction(() => [], { conn: 'e', deferrable: true }), /deferrable is a PostgreSQL option/);
   });
 
   it('reports a refused connection as a typed, retryable ConnectionError', async () => {
     const mym = new MyManager();
-    mym.createConn({ connectionString: 'mysql://root:hunter2-secret@127.0.0.1:1/test' });
+    mym.createConn({ connectionString: 'mysql://root:rxpg-test-secret-mysql@127.0.0.1:1/test' });
     const error = await lastValueFrom(mym.query('SELECT 1')).catch((caught: unknown) => caught);
     assert.ok(error instanceof ConnectionError, String(error));
     assert.equal(error.isRetryable, true);
-    assert.ok(!String(error.stack).includes('hunter2-secret') && !error.message.includes('hunter2-secret'));
+    assert.ok(!String(error.stack).includes('rxpg-test-secret-mysql') && !error.message.includes('rxpg-test-secret-mysql'));
     await mym.close();
   });
 });

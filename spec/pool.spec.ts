@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, switchMap, toArray, NEVER, timer, map } from 'rxjs';
 import { ConnectionError, PoolError, type DbEvent } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { testPassword } from './support/secrets.js';
 
 describe('pool', () => {
   const admin = useAdminClient();
@@ -130,13 +131,13 @@ describe('pool', () => {
 
   it('reports a refused connection as a typed, retryable ConnectionError without the password', async () => {
     const { pgm } = testManager();
-    pgm.createConn({ name: 'nowhere', host: '127.0.0.1', port: 1, password: 'never-printed-pw' });
+    pgm.createConn({ name: 'nowhere', host: '127.0.0.1', port: 1, password: testPassword('refused') });
     const error = await lastValueFrom(pgm.query('SELECT 1', [], { conn: 'nowhere' })).catch((caught: unknown) => caught);
     assert.ok(error instanceof ConnectionError, String(error));
     assert.equal(error.reason, 'connection');
     assert.equal(error.isRetryable, true);
     assert.match(error.message, /could not connect to .*@127\.0\.0\.1:1\/.*ECONNREFUSED/);
-    assert.ok(!String(error.stack).includes('never-printed-pw'));
+    assert.ok(!String(error.stack).includes(testPassword('refused')));
     assert.equal(pgm.poolState('nowhere').total, 0);
     await pgm.close();
   });

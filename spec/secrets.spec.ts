@@ -4,8 +4,9 @@ import { inspect } from 'node:util';
 import { concat, firstValueFrom, lastValueFrom, switchMap, take, toArray } from 'rxjs';
 import { PgManager, type DbEvent } from '../src/index.js';
 import { DATABASE_URL, uniqueName, useAdminClient } from './support/database.js';
+import { testPassword } from './support/secrets.js';
 
-const PASSWORD = `Sup3r-S3cret-${process.pid}`;
+const PASSWORD = testPassword(`role-${process.pid}`);
 const target = new URL(DATABASE_URL);
 
 describe('secrets never print', () => {

@@ -9,6 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConnectionError, PgManager, type ListenStatus } from '../src/index.js';
 import { waitFor } from './support/database.js';
+import { testPassword } from './support/secrets.js';
+
+const RESTART_PASSWORD = testPassword('restart');
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -30,7 +33,7 @@ describe('server restart (embedded PostgreSQL)', { timeout: 120_000 }, () => {
     chmodSync(dir, 0o777);
     port = await freePort();
     // persistent: the data survives stop(), so start() is a restart.
-    server = new EmbeddedPostgres({ databaseDir: join(dir, 'data'), port, user: 'postgres', password: 'restart-pw', persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} });
+    server = new EmbeddedPostgres({ databaseDir: join(dir, 'data'), port, user: 'postgres', password: RESTART_PASSWORD, persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} });
     await server.initialise();
     await server.start();
   });
@@ -41,7 +44,7 @@ describe('server restart (embedded PostgreSQL)', { timeout: 120_000 }, () => {
 
   it('pools and the listen connection recover after the server restarts', async () => {
     const pgm = new PgManager({ closeGraceMillis: 500 });
-    pgm.createConn({ host: '127.0.0.1', port, user: 'postgres', password: 'restart-pw', database: 'postgres', connectTimeout: 2, acquireTimeout: 5000 });
+    pgm.createConn({ host: '127.0.0.1', port, user: 'postgres', password: RESTART_PASSWORD, database: 'postgres', connectTimeout: 2, acquireTimeout: 5000 });
     pgm.createConnListen({ name: 'listen', copyDsn: 'default', reconnectDelay: 50, maxReconnectDelay: 300, healthCheckInterval: 500, healthCheckTimeout: 500 });
     const statuses: ListenStatus[] = [];
     const status = pgm.listenStatus$('listen').subscribe((entry) => statuses.push(entry));

@@ -99,4 +99,56 @@ describe('faults through a proxy', () => {
     await waitFor(async () => (await firstValueFrom(pgm.query<{ four: number }>('SELECT 4 AS four')).then((row) => row.four === 4, () => false)), 'served once the server accepts again', 5000);
     await pgm.close();
   });
+
+  it('a connection that dies mid-message (after N bytes) errors, never completes short', async () => {
+    proxy.thaw();
+    proxy.refuse(false);
+    const pgm = manager();
+    await lastValueFrom(pgm.query('SELECT 1'));
+    proxy.cutAfterBytes(20_000);
+    const error = await lastValueFrom(pgm.query('SELECT n, repeat($1, 50) AS pad FROM generate_series(1, 10000) AS n', ['x']).pipe(count())).catch((caught: unknown) => caught);
+    assert.ok(error instanceof ConnectionError, `expected an error, got ${String(error)}`);
+    proxy.thaw();
+    assert.equal((await firstValueFrom(pgm.query('SELECT 5 AS five'))).five, 5);
+    await pgm.close();
+  });
+
+  it('a slow network delays but never corrupts, and a timeout still fires on time', async () => {
+    const pgm = manager({ poolSize: 1 });
+    await lastValueFrom(pgm.query('SELECT 1'));
+    proxy.delay(30);
+    const rows = await lastValueFrom(pgm.query<{ n: number }>('SELECT n FROM generate_series(1, 2000) AS n').pipe(count()));
+    assert.equal(rows, 2000);
+    proxy.delay(1000);
+    const error = await lastValueFrom(pgm.query('SELECT 1', [], { timeout: 200 })).catch((caught: unknown) => caught);
+    assert.ok(error instanceof TimeoutError, String(error));
+    proxy.thaw();
+    await pgm.close();
+  });
+
+  it('a cut while COMMIT runs says the outcome is unknown, never rolled back', async () => {
+    const admin = manager();
+    const table = `commit_cut_${process.pid}_${Date.now()}`;
+    // A deferred constraint trigger makes COMMIT itself take a second, long enough to cut it.
+    await lastValueFrom(admin.query(`CREATE TABLE ${table} (id int)`), { defaultValue: null });
+    await lastValueFrom(admin.query(`CREATE FUNCTION ${table}_fn() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$`), { defaultValue: null });
+    await lastValueFrom(admin.query(`CREATE CONSTRAINT TRIGGER ${table}_tr AFTER INSERT ON ${table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${table}_fn()`), { defaultValue: null });
+    await admin.close();
+    const pgm = manager({ poolSize: 1 });
+    const seen: string[] = [];
+    pgm.events$.subscribe((event) => {
+      if (event.type === 'query') seen.push(event.sql);
+    });
+    const outcome = lastValueFrom(pgm.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (1)`)), { defaultValue: null }).catch((error: unknown) => error);
+    await waitFor(() => seen.some((sql) => sql.startsWith('INSERT')), 'the INSERT is done and COMMIT goes out');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    proxy.cut();
+    const error = await outcome;
+    assert.ok(error instanceof ConnectionError, String(error));
+    assert.equal(error.reason, 'outcome_unknown');
+    const cleanup = manager();
+    await lastValueFrom(cleanup.query(`DROP TABLE ${table}; DROP FUNCTION ${table}_fn()`), { defaultValue: null });
+    await cleanup.close();
+    await pgm.close();
+  });
 });

@@ -12,6 +12,9 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #frozen = false;
   #refusing = false;
+  #delayMillis = 0;
+  /** Bytes from the server still allowed through before every connection is cut. */
+  #bytesLeft = Infinity;
   port = 0;
   accepted = 0;
   closedByClient = 0;
@@ -43,8 +46,17 @@ export class TcpProxy {
       client.on('data', (chunk) => {
         if (!this.#frozen) upstream.write(chunk);
       });
-      upstream.on('data', (chunk) => {
-        if (!this.#frozen) client.write(chunk);
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.#frozen) return;
+        if (chunk.length >= this.#bytesLeft) {
+          // Forward exactly up to the limit, then cut both ways: a connection that dies mid-message.
+          client.write(chunk.subarray(0, this.#bytesLeft), () => this.cut());
+          this.#bytesLeft = 0;
+          return;
+        }
+        this.#bytesLeft -= chunk.length;
+        if (this.#delayMillis > 0) setTimeout(() => client.write(chunk), this.#delayMillis);
+        else client.write(chunk);
       });
     });
   }
@@ -62,6 +74,16 @@ export class TcpProxy {
     this.#frozen = true;
   }
 
+  /** Delays everything the server sends by `millis` (0: none). */
+  delay(millis: number): void {
+    this.#delayMillis = millis;
+  }
+
+  /** Lets `bytes` more bytes through from the server, then cuts every connection mid-stream. */
+  cutAfterBytes(bytes: number): void {
+    this.#bytesLeft = bytes;
+  }
+
   /** Drops every open connection, both ways, at once. */
   cut(): void {
     for (const socket of this.#sockets) socket.destroy();
@@ -72,9 +94,11 @@ export class TcpProxy {
     this.#refusing = on;
   }
 
-  /** Forwards again (what arrived while frozen stays dropped). */
+  /** Forwards again, with no delay or byte limit (what arrived while frozen stays dropped). */
   thaw(): void {
     this.#frozen = false;
+    this.#delayMillis = 0;
+    this.#bytesLeft = Infinity;
   }
 
   async stop(): Promise<void> {

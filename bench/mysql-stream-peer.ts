@@ -1,7 +1,7 @@
 // One MariaDB reader in a process of its own; prints { peer, rows, millis, maxRssMB, rssGrowthMB, checksum }.
 import mysql from 'mysql2';
 import { lastValueFrom, map } from 'rxjs';
-import { MyManager } from '../src/mysql.js';
+import { MyManager } from 'rxpg/mysql';
 
 const [peer, url, table] = process.argv.slice(2);
 const SQL = `SELECT id, label, score, created_at FROM ${table}`;

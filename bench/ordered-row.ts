@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { lastValueFrom, toArray } from 'rxjs';
-import { PgManager, RowShape } from '../src/index.js';
+import { PgManager, RowShape } from 'rxpg';
 import { findOrStartDatabase } from '../scripts/test-database.js';
 
 const ROWS = 1_000_000;

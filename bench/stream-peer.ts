@@ -1,3 +1,5 @@
+// Benchmarks import rxpg as users do, from the compiled dist/ (each bench script builds first):
+// TypeScript run through tsx is transformed differently and measured slower than the real thing.
 // One peer reading the benchmark table in a process of its own (so its peak RSS is its own).
 // Prints one JSON line: { peer, rows, millis, maxRssMB, rssGrowthMB, checksum }.
 import pg from 'pg';
@@ -5,7 +7,7 @@ import Cursor from 'pg-cursor';
 import QueryStream from 'pg-query-stream';
 import postgres from 'postgres';
 import { lastValueFrom, map, timer } from 'rxjs';
-import { PgManager } from '../src/index.js';
+import { PgManager } from 'rxpg';
 
 const [peer, url, table, sink = 'sync'] = process.argv.slice(2);
 const SQL = `SELECT id, label, score, created_at FROM ${table}`;

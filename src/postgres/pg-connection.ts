@@ -23,6 +23,7 @@ export interface PgClientInternals {
   readonly connection: ProtocolWriter & {
     readonly stream: { destroy(): void; cork?: () => void; uncork?: () => void };
     on(event: 'readyForQuery', listener: () => void): void;
+    on(event: 'notification', listener: (message: { channel: string; payload?: string; processId: number }) => void): void;
   };
   getTransactionStatus(): string | null;
 }
@@ -73,8 +74,9 @@ export class PgConnection implements DriverConnection {
     );
     if (hooks.onNotification) {
       const onNotification = hooks.onNotification;
-      // pg-protocol's message already has channel, payload and processId: pass it on as it is.
-      client.on('notification', (message: { channel: string; payload?: string; processId: number }) => {
+      // Straight from the protocol connection, one EventEmitter hop before pg's Client re-emits
+      // it; pg-protocol's message already has channel, payload and processId: pass it on as it is.
+      this.#internals.connection.on('notification', (message: { channel: string; payload?: string; processId: number }) => {
         if (message.payload === undefined) message.payload = '';
         onNotification(message as { channel: string; payload: string; processId: number });
       });

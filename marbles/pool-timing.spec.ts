@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { catchError, map, of } from 'rxjs';
+import { catchError, map, of, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { PgManager, RxpgError } from '../src/index.js';
 import { ScriptedDriver } from '../src/testing.js';
@@ -94,6 +94,19 @@ describe('pool timing (marbles, virtual time)', () => {
       expectObservable(pgm.query('c').pipe(reason)).toBe(`${'-'.repeat(153)}(c|)`, { c: 'connection' });
       flush();
       assert.equal(driver.connections.length, 0);
+    });
+  });
+
+  it('sends no cancel when the statement ended in the same chunk as the row that ended the subscription', () => {
+    scheduler().run(({ expectObservable, flush }) => {
+      const driver = new ScriptedDriver().on(/.*/, { frames: 2, rows: [[1], [2], [3]] });
+      const pgm = new PgManager({ driver });
+      pgm.createConn({ host: 'scripted', idleTimeout: 0, poolSize: 1 });
+      // take(1), as firstValueFrom does: the other rows and the completion arrive with the first.
+      expectObservable(pgm.query('s').pipe(take(1), map((row) => row.n))).toBe('---(a|)', { a: 1 });
+      flush();
+      assert.equal(driver.connections[0].cancels, 0, 'a CancelRequest per firstValueFrom would cost a TCP connection each');
+      assert.equal(pgm.poolState().idle, 1);
     });
   });
 });

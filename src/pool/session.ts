@@ -1,4 +1,4 @@
-import { timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { asapScheduler, timer, type SchedulerLike, type Subscription } from 'rxjs';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import type { CursorControl, RunOptions, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
@@ -97,6 +97,16 @@ export class Session {
       return;
     }
     if (this.#cancelling !== null) return;
+    // Often the statement has already ended on the server and its last messages sit in the same
+    // socket chunk as the row that made the consumer unsubscribe (firstValueFrom, take(1)): look
+    // again once that chunk is parsed, and send a cancel only if it is still running then.
+    asapScheduler.schedule(() => {
+      if (this.#running === job && this.#cancelling === null) this.#cancel(job);
+    });
+  }
+
+  /** Sends a cancel for the running `job` and holds the session until it has been delivered. */
+  #cancel(job: Job): void {
     this.#grace = timer(this.#cancelGraceMillis, this.#scheduler).subscribe(() => this.driver.destroy());
     let synchronous = true;
     let delivered = false;

@@ -1,0 +1,60 @@
+// The bar chart of BENCHMARKS.md: rxpg's ratio to the best peer per workload, with the goal.
+// `tsx bench/chart.ts` redraws bench/chart.svg from the tables already in BENCHMARKS.md.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** rxpg's ratio in a markdown table: the first ratio column of the row starting with `label`. */
+function ratioOf(output: string, label: string, section?: string): number {
+  const text = section ? output.slice(output.indexOf(section)) : output;
+  const row = text.split('\n').find((line) => line.startsWith(`| ${label} `));
+  const match = row ? /\|\s*([\d.]+)x\s*\|/.exec(row) : null;
+  return match ? Number(match[1]) : NaN;
+}
+export function renderChart(outputs: { queries: string; stream: string; notify: string; mysqlStream: string }): string {
+  const { queries, stream, notify, mysqlStream } = outputs;
+  const bars: { label: string; value: number; goal: number }[] = [
+  { label: 'point query vs best peer', value: ratioOf(queries, 'rxpg', '### Point'), goal: 1.1 },
+  { label: 'TPC-B vs best peer', value: ratioOf(queries, 'rxpg', '### TPC-B'), goal: 1.0 },
+  { label: 'stream 1M rows vs best peer', value: ratioOf(stream, 'rxpg'), goal: 1.3 },
+  { label: 'NOTIFY burst vs best peer', value: ratioOf(notify, 'rxpg'), goal: 1.0 },
+  { label: 'MariaDB stream vs mysql2', value: ratioOf(mysqlStream, 'rxpg MyManager'), goal: 1.0 },
+];
+  return chart(bars);
+}
+
+function chart(bars: { label: string; value: number; goal: number }[]): string {
+  const width = 720;
+  const rowHeight = 34;
+  const left = 230;
+  const scale = (value: number): number => (value / 2) * (width - left - 40);
+  const height = 60 + bars.length * rowHeight + 30;
+  const rows = bars
+    .map((bar, index) => {
+      const y = 50 + index * rowHeight;
+      const value = Number.isNaN(bar.value) ? 0 : bar.value;
+      const color = value >= bar.goal ? '#10b981' : '#f59e0b';
+      return [
+        `<text x="${left - 10}" y="${y + 17}" text-anchor="end" class="label">${bar.label}</text>`,
+        `<rect x="${left}" y="${y + 4}" width="${scale(value).toFixed(1)}" height="20" fill="${color}"/>`,
+        `<line x1="${(left + scale(bar.goal)).toFixed(1)}" y1="${y}" x2="${(left + scale(bar.goal)).toFixed(1)}" y2="${y + 28}" class="goal"/>`,
+        `<text x="${(left + scale(Math.max(value, bar.goal)) + 8).toFixed(1)}" y="${y + 18}" class="value">${Number.isNaN(bar.value) ? 'n/a' : `${bar.value.toFixed(2)}x`}</text>`,
+      ].join('\n  ');
+    })
+    .join('\n  ');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
+  <style>text { font-family: 'Helvetica Neue', Arial, sans-serif; fill: #0f172a; } .title { font-size: 16px; font-weight: bold; } .label { font-size: 12px; } .value { font-size: 12px; } .goal { stroke: #0f172a; stroke-width: 2; stroke-dasharray: 3 3; } .axis { stroke: #94a3b8; }</style>
+  <rect width="${width}" height="${height}" fill="#ffffff"/>
+  <text x="20" y="28" class="title">rxpg against the best peer in the same run (dashed line: the goal)</text>
+  <line x1="${left + scale(1)}" y1="44" x2="${left + scale(1)}" y2="${height - 24}" class="axis"/>
+  <text x="${left + scale(1)}" y="${height - 10}" text-anchor="middle" class="label">1.0x</text>
+  ${rows}
+</svg>
+`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const report = readFileSync('BENCHMARKS.md', 'utf8');
+  const section = (title: string): string => report.slice(report.indexOf(title));
+  writeFileSync('bench/chart.svg', renderChart({ queries: section('## Queries'), stream: section('## Streaming'), notify: section('## LISTEN/NOTIFY'), mysqlStream: section('## MariaDB') }));
+  console.log('redrew bench/chart.svg from BENCHMARKS.md');
+}

@@ -1,0 +1,233 @@
+// Query workloads for `npm run bench`: point queries, TPC-B transactions and the RxJS layer's
+// overhead, against pg.Pool, postgres.js, pg-promise and pgbench, in one run. Prints markdown.
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
+import pgPromise from 'pg-promise';
+import postgres from 'postgres';
+import { concat, count, firstValueFrom, lastValueFrom } from 'rxjs';
+import { PgManager } from 'rxpg';
+import { findOrStartDatabase } from '../scripts/test-database.js';
+
+const argument = (name: string, fallback: number): number => {
+  const index = process.argv.indexOf(`--${name}`);
+  return index >= 0 ? Number(process.argv[index + 1]) : fallback;
+};
+const SECONDS = argument('seconds', 5);
+const ROUNDS = argument('rounds', 3);
+const database = await findOrStartDatabase((line) => process.stderr.write(`${line}\n`));
+const url = database.url;
+const ROWS = 1_000_000;
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const randomId = (): number => 1 + Math.floor(Math.random() * ROWS);
+
+async function setup(): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const exists = await admin.query("SELECT 1 FROM pg_tables WHERE tablename = 'rxpg_bench_point'");
+  if (exists.rowCount === 0) {
+    await admin.query(`CREATE TABLE rxpg_bench_point AS SELECT n AS id, md5(n::text) AS payload FROM generate_series(1, ${ROWS}) AS n`);
+    await admin.query('ALTER TABLE rxpg_bench_point ADD PRIMARY KEY (id)');
+    await admin.query('VACUUM ANALYZE rxpg_bench_point');
+  }
+  const tpcb = await admin.query("SELECT 1 FROM pg_tables WHERE tablename = 'pgbench_accounts'");
+  await admin.end();
+  if (tpcb.rowCount === 0) execFileSync('pgbench', ['-i', '-s', '1', '-q', url], { stdio: 'ignore' });
+}
+
+/** Runs `op` in `concurrency` loops for SECONDS and returns operations per second. */
+async function loops(concurrency: number, op: () => Promise<unknown>): Promise<number> {
+  const deadline = Date.now() + SECONDS * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < deadline) {
+        await op();
+        done++;
+      }
+    }),
+  );
+  return done / SECONDS;
+}
+
+const POINT = 'SELECT id, payload FROM rxpg_bench_point WHERE id = $1';
+const TPCB = [
+  'UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2',
+  'SELECT abalance FROM pgbench_accounts WHERE aid = $1',
+  'UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2',
+  'UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2',
+  'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)',
+];
+const tpcbParams = () => {
+  const aid = 1 + Math.floor(Math.random() * 100_000);
+  const tid = 1 + Math.floor(Math.random() * 10);
+  const delta = Math.floor(Math.random() * 10_001) - 5000;
+  return { aid, tid, bid: 1, delta };
+};
+
+type Peer = { point: () => Promise<unknown>; tpcb: () => Promise<unknown>; close: () => Promise<void> };
+
+function rxpgPeer(poolSize: number): Peer {
+  const pgm = new PgManager();
+  pgm.createConn({ connectionString: url, poolSize });
+  return {
+    point: () => firstValueFrom(pgm.query(POINT, [randomId()])),
+    tpcb: () => {
+      const { aid, tid, bid, delta } = tpcbParams();
+      return lastValueFrom(
+        pgm
+          .transaction((tx) =>
+            concat(
+              tx.query(TPCB[0], [delta, aid]),
+              tx.query(TPCB[1], [aid]),
+              tx.query(TPCB[2], [delta, tid]),
+              tx.query(TPCB[3], [delta, bid]),
+              tx.query(TPCB[4], [tid, bid, aid, delta]),
+            ),
+          )
+          .pipe(count()),
+      );
+    },
+    close: () => pgm.close(),
+  };
+}
+
+function pgPoolPeer(max: number): Peer {
+  const pool = new pg.Pool({ connectionString: url, max });
+  return {
+    point: () => pool.query(POINT, [randomId()]),
+    tpcb: async () => {
+      const { aid, tid, bid, delta } = tpcbParams();
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(TPCB[0], [delta, aid]);
+        await client.query(TPCB[1], [aid]);
+        await client.query(TPCB[2], [delta, tid]);
+        await client.query(TPCB[3], [delta, bid]);
+        await client.query(TPCB[4], [tid, bid, aid, delta]);
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function postgresJsPeer(max: number): Peer {
+  const sql = postgres(url, { max });
+  return {
+    point: () => sql.unsafe(POINT, [randomId()]),
+    tpcb: () => {
+      const { aid, tid, bid, delta } = tpcbParams();
+      return sql.begin(async (tx) => {
+        await tx.unsafe(TPCB[0], [delta, aid]);
+        await tx.unsafe(TPCB[1], [aid]);
+        await tx.unsafe(TPCB[2], [delta, tid]);
+        await tx.unsafe(TPCB[3], [delta, bid]);
+        await tx.unsafe(TPCB[4], [tid, bid, aid, delta]);
+      });
+    },
+    close: () => sql.end(),
+  };
+}
+
+function pgPromisePeer(max: number): Peer {
+  const pgp = pgPromise();
+  const db = pgp({ connectionString: url, max });
+  return {
+    point: () => db.query(POINT, [randomId()]),
+    tpcb: () => {
+      const { aid, tid, bid, delta } = tpcbParams();
+      return db.tx(async (t) => {
+        await t.none(TPCB[0], [delta, aid]);
+        await t.one(TPCB[1], [aid]);
+        await t.none(TPCB[2], [delta, tid]);
+        await t.none(TPCB[3], [delta, bid]);
+        await t.none(TPCB[4], [tid, bid, aid, delta]);
+      });
+    },
+    close: async () => pgp.end(),
+  };
+}
+
+function pgbench(args: string[]): number {
+  const output = execFileSync('pgbench', [...args, '-T', String(SECONDS), '-n', url], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'], input: '' });
+  const match = /tps = ([\d.]+)/.exec(output);
+  return match ? Number(match[1]) : NaN;
+}
+
+function pgbenchPoint(): number {
+  const script = '/tmp/rxpg-bench-point.sql';
+  execFileSync('sh', ['-c', `printf '%s\\n' '\\set id random(1, ${ROWS})' 'SELECT id, payload FROM rxpg_bench_point WHERE id = :id;' > ${script}`]);
+  return pgbench(['-M', 'prepared', '-c', '10', '-j', '2', '-f', script]);
+}
+
+await setup();
+const point = new Map<string, number[]>();
+const tpcb = new Map<string, number[]>();
+const record = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
+const makers: Record<string, (size: number) => Peer> = {
+  rxpg: rxpgPeer,
+  'pg.Pool': pgPoolPeer,
+  'postgres.js': postgresJsPeer,
+  'pg-promise': pgPromisePeer,
+};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, make] of Object.entries(makers)) {
+    const peer = make(10);
+    await peer.point();
+    record(point, name, await loops(32, peer.point));
+    await peer.close();
+    if (name !== 'pg-promise') {
+      const transactional = make(8);
+      record(tpcb, name, await loops(16, transactional.tpcb));
+      await transactional.close();
+    }
+  }
+  record(point, 'pgbench -M prepared', pgbenchPoint());
+  record(tpcb, 'pgbench -M prepared', pgbench(['-M', 'prepared', '-c', '8', '-j', '2']));
+  process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
+}
+
+// The RxJS layer's overhead: rxpg query() against the raw pg Client it uses, same connection kind,
+// sequential point queries.
+const raw = new pg.Client({ connectionString: url });
+await raw.connect();
+const one = new PgManager();
+one.createConn({ connectionString: url, poolSize: 1 });
+await firstValueFrom(one.query('SELECT 1'));
+const overhead: { raw: number[]; rxpg: number[] } = { raw: [], rxpg: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  let started = performance.now();
+  for (let i = 0; i < 3000; i++) await raw.query(POINT, [randomId()]);
+  overhead.raw.push((performance.now() - started) / 3000);
+  started = performance.now();
+  for (let i = 0; i < 3000; i++) await firstValueFrom(one.query(POINT, [randomId()]));
+  overhead.rxpg.push((performance.now() - started) / 3000);
+}
+await raw.end();
+await one.close();
+
+const table = (title: string, results: Map<string, number[]>, limit: string) => {
+  const limitRate = median(results.get(limit) ?? [NaN]);
+  const bestPeer = Math.max(...[...results].filter(([name]) => name !== 'rxpg' && name !== limit).map(([, values]) => median(values)));
+  console.log(`\n### ${title}\n`);
+  console.log(`| client | per second | vs best peer | vs ${limit} |`);
+  console.log('|---|---|---|---|');
+  for (const [name, values] of results) {
+    const rate = median(values);
+    console.log(`| ${name} | ${Math.round(rate).toLocaleString('en')} | ${(rate / bestPeer).toFixed(2)}x | ${(rate / limitRate).toFixed(2)}x |`);
+  }
+};
+table(`Point query: 32 concurrent callers, pool of 10, ${SECONDS} s per run`, point, 'pgbench -M prepared');
+table(`TPC-B through transaction(): 16 pipelines, pool of 8, ${SECONDS} s per run`, tpcb, 'pgbench -M prepared');
+const rawMillis = median(overhead.raw);
+const rxpgMillis = median(overhead.rxpg);
+console.log('\n### RxJS layer overhead: sequential point queries on one session\n');
+console.log('| client | per query | vs raw pg |');
+console.log('|---|---|---|');
+console.log(`| raw pg Client | ${(rawMillis * 1000).toFixed(1)} µs | 1.00x |`);
+console.log(`| rxpg query() | ${(rxpgMillis * 1000).toFixed(1)} µs | ${(rxpgMillis / rawMillis).toFixed(2)}x |`);
+await database.stop();

@@ -143,4 +143,23 @@ describe('query()', () => {
     assert.deepEqual(rows.map((row) => row.toObject()), [{ a: 1 }, { b: 2 }]);
     await pgm.close();
   });
+
+  it('prepares a statement text once per session and recovers when its plan goes stale', async () => {
+    const { pgm } = testManager({ poolSize: 1 });
+    const table = uniqueName('prep');
+    await lastValueFrom(pgm.query(`CREATE TABLE ${table} (id int, v int)`), { defaultValue: null });
+    for (let i = 0; i < 5; i++) await lastValueFrom(pgm.query(`SELECT * FROM ${table} WHERE id = $1`, [i]), { defaultValue: null });
+    const prepared = await lastValueFrom(
+      pgm.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1', [`%${table}%`]).pipe(toArray()),
+    );
+    assert.equal(prepared.length, 1, 'parsed once, bound five times');
+    // A changed result type makes the server refuse the old plan once; the next run re-prepares.
+    await lastValueFrom(pgm.query(`ALTER TABLE ${table} ADD COLUMN w int`), { defaultValue: null });
+    const stale = await lastValueFrom(pgm.query(`SELECT * FROM ${table} WHERE id = $1`, [1]), { defaultValue: null }).catch((error: unknown) => error);
+    if (stale instanceof QueryError) assert.equal(stale.sqlState, '0A000');
+    const fresh = await lastValueFrom(pgm.query(`SELECT * FROM ${table} WHERE id = $1`, [1]).pipe(toArray()));
+    assert.deepEqual(fresh, []);
+    await lastValueFrom(pgm.query(`DROP TABLE ${table}`), { defaultValue: null });
+    await pgm.close();
+  });
 });

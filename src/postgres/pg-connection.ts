@@ -9,6 +9,7 @@ import { QueryError } from '../errors/query-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
 import { toRxpgError } from './pg-error.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
+import { PreparedStatements } from './prepared-statements.js';
 import { ResultShapes } from './result-shapes.js';
 // pg's own value serialisation (Dates, arrays, Buffers, JSON, toPostgres) keeps parameters
 // compatible with what pg users pass.
@@ -45,6 +46,7 @@ export class PgConnection implements DriverConnection {
   readonly #params: ConnectionParams;
   readonly #hooks: ConnectionHooks;
   readonly #shapes: ResultShapes;
+  readonly #prepared = new PreparedStatements();
   #current: PgStatement | null = null;
   #broken = false;
 
@@ -118,7 +120,13 @@ export class PgConnection implements DriverConnection {
             // In a transaction the local setting would outlive the statement.
             restore: this.transactionStatus === 'idle' ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
-    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields), options.batchSize ?? 0, timeout);
+    const batchSize = options.batchSize ?? 0;
+    const prepared = PgStatement.extended(values !== undefined, batchSize, timeout !== undefined) ? this.#prepared.use(sql) : undefined;
+    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields), batchSize, timeout, prepared && {
+      ...prepared,
+      // A failed statement is forgotten: its Parse may have failed, or its plan went stale.
+      forget: () => this.#prepared.forget(sql),
+    });
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
   }

@@ -1,5 +1,6 @@
 import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
+import type { PreparedUse } from './prepared-statements.js';
 import type { ResultShape } from './result-shapes.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
@@ -46,6 +47,8 @@ export class PgStatement {
   readonly #timeout: { readonly value: string; readonly restore: string | undefined } | undefined;
   /** Which of the pipelined statements the server is answering: set_config, the statement, the restore. */
   #phase: 'prefix' | 'main' | 'suffix';
+  /** The server-side prepared statement to bind, for the extended protocol. */
+  readonly #prepared: (PreparedUse & { readonly forget: () => void }) | undefined;
   /** Cursor mode: whether Sync has been sent (after the last batch, an error or a close). */
   #synced = false;
   #shape: RowShape | undefined;
@@ -61,6 +64,7 @@ export class PgStatement {
     shapes: (fields: readonly FieldDescription[]) => ResultShape,
     batchSize = 0,
     timeout?: { readonly value: string; readonly restore: string | undefined },
+    prepared?: PreparedUse & { readonly forget: () => void },
   ) {
     this.text = text;
     this.#values = values;
@@ -69,6 +73,12 @@ export class PgStatement {
     this.#batchSize = batchSize;
     this.#timeout = timeout;
     this.#phase = timeout ? 'prefix' : 'main';
+    this.#prepared = prepared;
+  }
+
+  /** Whether this statement goes through the extended protocol (and so may be prepared). */
+  static extended(hasValues: boolean, batchSize: number, timed: boolean): boolean {
+    return hasValues || batchSize > 0 || timed;
   }
 
   /** The first error the server or parsing reported; completion reports it. */
@@ -87,9 +97,11 @@ export class PgStatement {
     try {
       // With a timeout, set_config(…, true) runs in the same implicit transaction (same Sync),
       // so the setting covers this statement alone and lapses at Sync.
+      const prepared = this.#prepared;
+      for (const name of prepared?.closeFirst ?? []) connection.close({ type: 'S', name });
       if (this.#timeout) setStatementTimeout(connection, this.#timeout.value);
-      connection.parse({ text: this.text });
-      connection.bind({ values: this.#values ?? [] });
+      if (!prepared?.parsed) connection.parse({ text: this.text, name: prepared?.name });
+      connection.bind({ statement: prepared?.name, values: this.#values ?? [] });
       connection.describe({ type: 'P' });
       if (this.#batchSize > 0) {
         // A cursor: the unnamed portal yields batchSize rows per Execute; Flush (not Sync) keeps
@@ -209,12 +221,15 @@ export class PgStatement {
 
   /** Called by the connection once the server is ready again. */
   finish(toError: (error: unknown) => Error): void {
-    if (this.#error !== undefined) this.#sink.error(toError(this.#error));
-    else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
+    if (this.#error !== undefined) {
+      this.#prepared?.forget();
+      this.#sink.error(toError(this.#error));
+    } else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
   }
 
   /** Called by the connection when the session died before the server was ready again. */
   fail(error: Error): void {
+    this.#prepared?.forget();
     this.#sink.error(error);
   }
 }

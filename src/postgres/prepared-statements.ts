@@ -1,0 +1,51 @@
+/** What a statement needs to know to use (or create) its server-side prepared statement. */
+export interface PreparedUse {
+  /** The server-side name. */
+  readonly name: string;
+  /** False the first time: Parse it under `name` now. */
+  readonly parsed: boolean;
+  /** Statements to Close first (evicted from the cache, or failed). */
+  readonly closeFirst: readonly string[];
+}
+
+const MAX_PREPARED = 128;
+
+/**
+ * The named prepared statements of one session, so a statement text is parsed and planned by the
+ * server once and then only bound and executed, as pgbench -M prepared does. Names are never
+ * reused; an evicted or failed one is Closed before the next statement.
+ */
+export class PreparedStatements {
+  readonly #byText = new Map<string, string>();
+  #toClose: string[] = [];
+  #next = 1;
+
+  /** The prepared statement for `text`, creating its name on first use. */
+  use(text: string): PreparedUse {
+    const closeFirst = this.#toClose;
+    this.#toClose = [];
+    const known = this.#byText.get(text);
+    if (known !== undefined) {
+      // Most recently used last: eviction takes the oldest.
+      this.#byText.delete(text);
+      this.#byText.set(text, known);
+      return { name: known, parsed: true, closeFirst };
+    }
+    const name = `rxpg_${this.#next++}`;
+    this.#byText.set(text, name);
+    if (this.#byText.size > MAX_PREPARED) {
+      const [oldestText, oldestName] = this.#byText.entries().next().value as [string, string];
+      this.#byText.delete(oldestText);
+      closeFirst.push(oldestName);
+    }
+    return { name, parsed: false, closeFirst };
+  }
+
+  /** The statement failed: forget it (its plan may be stale, or its Parse may have failed). */
+  forget(text: string): void {
+    const name = this.#byText.get(text);
+    if (name === undefined) return;
+    this.#byText.delete(text);
+    this.#toClose.push(name);
+  }
+}

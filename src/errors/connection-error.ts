@@ -28,3 +28,8 @@ export class ConnectionError extends RxpgError {
     super('RXPG_CONNECTION', options.reason ?? 'connection', message, options);
   }
 }
+
+/** What a driver reports for a statement sent to a session already known to be dead: retryable, as nothing reached the server. */
+export function sessionClosedError(): ConnectionError {
+  return new ConnectionError('the session is closed', { isRetryable: true });
+}

@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { Observable } from 'rxjs';
-import { captureCallSite } from '../errors/call-site.js';
+import { captureCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
@@ -57,19 +57,7 @@ export class Connection {
     checkStatement(sql, params);
     checkOptionKeys(options, ['timeout'], 'query');
     const timeoutMillis = timeoutOf(options, 'query');
-    const site = captureCallSite(this.query);
-    return new Observable<Row<T>>((subscriber) => {
-      if (this.#ended) {
-        subscriber.error(leaseEnded(this.context.conn));
-        return;
-      }
-      const handle = runStatement<T>(this.session, sql, params, {
-        next: (row) => subscriber.next(row),
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }, this.context, { site, scoped: true, timeoutMillis, defaultTimeoutMillis: this.context.statementTimeoutMillis });
-      return () => handle.abandon();
-    });
+    return this.#statement<T>(sql, params, captureCallSite(this.query), { timeoutMillis });
   }
 
   /**
@@ -86,7 +74,16 @@ export class Connection {
     checkOptionKeys(options, ['batchSize', 'timeout'], 'stream');
     const batchSize = batchSizeOf(options, 'stream');
     const timeoutMillis = timeoutOf(options, 'stream');
-    const site = captureCallSite(this.stream);
+    return this.#statement<T>(sql, params, captureCallSite(this.stream), { batchSize, timeoutMillis });
+  }
+
+  /** One statement on this session, cancelled (or its cursor closed) on unsubscribe. */
+  #statement<T extends object>(
+    sql: string,
+    params: readonly unknown[],
+    site: CallSite,
+    options: { batchSize?: number; timeoutMillis?: number },
+  ): Observable<Row<T>> {
     return new Observable<Row<T>>((subscriber) => {
       if (this.#ended) {
         subscriber.error(leaseEnded(this.context.conn));
@@ -96,14 +93,9 @@ export class Connection {
         this.session,
         sql,
         params,
-        {
-          next: (row) => subscriber.next(row),
-          suspended: (control) => control.fetch(),
-          error: (error) => subscriber.error(error),
-          complete: () => subscriber.complete(),
-        },
+        { next: (row) => subscriber.next(row), error: (error) => subscriber.error(error), complete: () => subscriber.complete() },
         this.context,
-        { site, scoped: true, batchSize, timeoutMillis, defaultTimeoutMillis: this.context.statementTimeoutMillis },
+        { ...options, site, scoped: true, defaultTimeoutMillis: this.context.statementTimeoutMillis },
       );
       return () => handle.abandon();
     });

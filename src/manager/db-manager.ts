@@ -42,6 +42,11 @@ export interface ManagerOptions {
   readonly clientTimeoutGraceMillis?: number;
 }
 
+/** Rows to the subscriber, as they are parsed. */
+function rowsTo<T extends object>(subscriber: Subscriber<Row<T>>): StatementTarget<T> {
+  return { next: (row) => subscriber.next(row), error: (error) => subscriber.error(error), complete: () => subscriber.complete() };
+}
+
 const TRANSACTION_OPTION_KEYS = ['conn', 'isolationLevel', 'readOnly', 'deferrable'];
 const TRANSACTION_LEVELS = ['read_committed', 'repeatable_read', 'serializable'];
 
@@ -214,11 +219,7 @@ export class DbManager {
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.query);
-    return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, timeoutMillis }, (subscriber) => ({
-      next: (row) => subscriber.next(row),
-      error: (error) => subscriber.error(error),
-      complete: () => subscriber.complete(),
-    }));
+    return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, timeoutMillis }, rowsTo);
   }
 
   /**
@@ -250,19 +251,9 @@ export class DbManager {
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.stream);
-    return this.#leasedStatement<T, Row<T>>(
-      conn,
-      sql,
-      params,
-      { site, batchSize, timeoutMillis },
-      (subscriber) => ({
-        next: (row) => subscriber.next(row),
-        // Every row of the batch has been through the (synchronous) pipeline: ask for more.
-        suspended: (control) => control.fetch(),
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }),
-    );
+    // A cursor with no `suspended` handler fetches the next batch as soon as the (synchronous)
+    // pipeline has taken every row of the last one.
+    return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, batchSize, timeoutMillis }, rowsTo);
   }
 
   /**

@@ -2,9 +2,8 @@ import mysql from 'mysql2';
 import { Observable } from 'rxjs';
 import type { ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
-import type { ConnectionParams } from '../driver/connection-params.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
-import { ConnectionError } from '../errors/connection-error.js';
+import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { RowShape } from '../rows/ordered-row.js';
 import { toRxpgMysqlError } from './mysql-error.js';
 
@@ -32,14 +31,13 @@ export class MysqlConnection implements DriverConnection {
   #broken = false;
   #current: { readonly sink: StatementSink; readonly sql: string; done: boolean; draining: boolean } | null = null;
 
-  constructor(connection: mysql.Connection, connectOptions: MysqlConnectOptions, params: ConnectionParams, hooks: ConnectionHooks) {
+  constructor(connection: mysql.Connection, connectOptions: MysqlConnectOptions, hooks: ConnectionHooks) {
     this.#connection = connection;
     this.#connectOptions = connectOptions;
     this.#hooks = hooks;
     this.processId = connection.threadId ?? 0;
     const version = (connection as unknown as { serverVersion?: string; _handshakePacket?: { serverVersion?: string } })._handshakePacket?.serverVersion ?? '';
     this.#mariadb = /mariadb/i.test(version);
-    void params;
     connection.on('error', (error: Error) => this.#lost(error));
     connection.on('end', () => this.#lost(new Error('the server closed the connection')));
   }
@@ -59,7 +57,7 @@ export class MysqlConnection implements DriverConnection {
 
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.#broken) {
-      sink.error(new ConnectionError('the session is closed', { isRetryable: true }));
+      sink.error(sessionClosedError());
       return;
     }
     const current = { sink, sql, done: false, draining: false };

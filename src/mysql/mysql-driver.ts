@@ -68,7 +68,7 @@ export class MysqlDriver implements Driver {
           );
           return;
         }
-        const session = new MysqlConnection(connection, options, params, hooks);
+        const session = new MysqlConnection(connection, options, hooks);
         connection.removeListener('error', swallow);
         const setup = sessionSetup(params, session.isMariaDb);
         if (setup.length === 0) {

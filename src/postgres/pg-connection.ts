@@ -4,7 +4,7 @@ import type { ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
-import { ConnectionError } from '../errors/connection-error.js';
+import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
 import { toRxpgError } from './pg-error.js';
@@ -98,7 +98,7 @@ export class PgConnection implements DriverConnection {
 
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.#broken) {
-      sink.error(new ConnectionError('the session is closed', { isRetryable: true }));
+      sink.error(sessionClosedError());
       return;
     }
     let values: (string | Buffer | null)[] | undefined;
@@ -120,13 +120,7 @@ export class PgConnection implements DriverConnection {
             // In a transaction the local setting would outlive the statement.
             restore: this.transactionStatus === 'idle' ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
-    const batchSize = options.batchSize ?? 0;
-    const prepared = PgStatement.extended(values !== undefined, batchSize, timeout !== undefined) ? this.#prepared.use(sql) : undefined;
-    const statement = new PgStatement(sql, values, sink, (fields) => this.#shapes.for(fields), batchSize, timeout, prepared && {
-      ...prepared,
-      // A failed statement is forgotten: its Parse may have failed, or its plan went stale.
-      forget: () => this.#prepared.forget(sql),
-    });
+    const statement = new PgStatement(sql, values, sink, this.#shapes, options.batchSize ?? 0, timeout, this.#prepared);
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
   }

@@ -1,7 +1,7 @@
 import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
-import type { PreparedUse } from './prepared-statements.js';
-import type { ResultShape } from './result-shapes.js';
+import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
+import type { ResultShapes } from './result-shapes.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
 export interface ProtocolWriter {
@@ -40,15 +40,16 @@ export class PgStatement {
   readonly text: string;
   readonly #values: (string | Buffer | null)[] | undefined;
   readonly #sink: StatementSink;
-  readonly #shapes: (fields: readonly FieldDescription[]) => ResultShape;
+  readonly #shapes: ResultShapes;
   /** Rows per Execute when read through the unnamed portal as a cursor; 0 for all at once. */
   readonly #batchSize: number;
   /** `statement_timeout` for this statement alone, and the value to restore inside a transaction. */
   readonly #timeout: { readonly value: string; readonly restore: string | undefined } | undefined;
   /** Which of the pipelined statements the server is answering: set_config, the statement, the restore. */
   #phase: 'prefix' | 'main' | 'suffix';
-  /** The server-side prepared statement to bind, for the extended protocol. */
-  readonly #prepared: (PreparedUse & { readonly forget: () => void }) | undefined;
+  /** The server-side prepared statement to bind, for the extended protocol, and its cache. */
+  readonly #prepared: PreparedUse | undefined;
+  readonly #cache: PreparedStatements | undefined;
   /** Cursor mode: whether Sync has been sent (after the last batch, an error or a close). */
   #synced = false;
   #shape: RowShape | undefined;
@@ -61,10 +62,10 @@ export class PgStatement {
     text: string,
     values: (string | Buffer | null)[] | undefined,
     sink: StatementSink,
-    shapes: (fields: readonly FieldDescription[]) => ResultShape,
+    shapes: ResultShapes,
     batchSize = 0,
     timeout?: { readonly value: string; readonly restore: string | undefined },
-    prepared?: PreparedUse & { readonly forget: () => void },
+    cache?: PreparedStatements,
   ) {
     this.text = text;
     this.#values = values;
@@ -73,7 +74,9 @@ export class PgStatement {
     this.#batchSize = batchSize;
     this.#timeout = timeout;
     this.#phase = timeout ? 'prefix' : 'main';
-    this.#prepared = prepared;
+    // Statements sent with the extended protocol are prepared once per session and then bound.
+    this.#cache = cache;
+    this.#prepared = cache && PgStatement.extended(values !== undefined, batchSize, timeout !== undefined) ? cache.use(text) : undefined;
   }
 
   /** Whether this statement goes through the extended protocol (and so may be prepared). */
@@ -120,7 +123,7 @@ export class PgStatement {
   }
 
   handleRowDescription(message: { fields: FieldDescription[] }): void {
-    const { shape, parsers } = this.#shapes(message.fields);
+    const { shape, parsers } = this.#shapes.for(message.fields);
     this.#shape = shape;
     this.#parsers = parsers;
   }
@@ -222,14 +225,19 @@ export class PgStatement {
   /** Called by the connection once the server is ready again. */
   finish(toError: (error: unknown) => Error): void {
     if (this.#error !== undefined) {
-      this.#prepared?.forget();
+      this.#forget();
       this.#sink.error(toError(this.#error));
     } else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
   }
 
+  /** A failed statement is forgotten: its Parse may have failed, or its plan went stale. */
+  #forget(): void {
+    if (this.#prepared) this.#cache?.forget(this.text);
+  }
+
   /** Called by the connection when the session died before the server was ready again. */
   fail(error: Error): void {
-    this.#prepared?.forget();
+    this.#forget();
     this.#sink.error(error);
   }
 }

@@ -3,7 +3,7 @@ import type { ConnectionParams } from '../driver/connection-params.js';
 import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
-import { ConnectionError } from '../errors/connection-error.js';
+import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { reasonForSqlState } from '../postgres/sqlstate-reason.js';
 import { RowShape } from '../rows/ordered-row.js';
@@ -162,7 +162,7 @@ export class ScriptedConnection implements DriverConnection {
 
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.isBroken) {
-      sink.error(new ConnectionError('the session is closed', { isRetryable: true }));
+      sink.error(sessionClosedError());
       return;
     }
     this.#driver.statements.push({ sql, params, processId: this.processId, at: asyncScheduler.now() });

@@ -78,6 +78,24 @@ for (const name of BACKEND_NAMES) {
       await db.close();
     });
 
+    it('begins with the first statement, and keeps what follows a statement that ended the transaction inside one', async () => {
+      const { db } = backend.manager({ poolSize: 1 });
+      const p = backend.param;
+      const seen: string[] = [];
+      const events = db.events$.subscribe((event) => {
+        if (event.type === 'query') seen.push(...(event.prelude ?? []), event.sql);
+      });
+      const error = await lastValueFrom(
+        db.transaction((tx) => concat(tx.query('COMMIT'), tx.query(`INSERT INTO ${table} (id, v) VALUES (${p(1)}, 1)`, [4]), throwError(() => new Error('undo')))),
+      ).catch((caught: unknown) => caught);
+      events.unsubscribe();
+      assert.equal((error as Error).message, 'undo');
+      assert.equal(await countRows(4), 0, 'the INSERT was rolled back, not autocommitted');
+      assert.match(seen[0], /^(BEGIN|START TRANSACTION)/, 'BEGIN went out with the first statement');
+      assert.equal(seen.filter((sql) => /^(BEGIN|START TRANSACTION)/.test(sql)).length, 2, 'and again with the one after COMMIT');
+      await db.close();
+    });
+
     it('rolls back a failed savepoint alone and the transaction goes on', async () => {
       const { db } = backend.manager();
       const p = backend.param;

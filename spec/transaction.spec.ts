@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchError, concat, defer, EMPTY, firstValueFrom, from, ignoreElements, lastValueFrom, NEVER, of, Subject, take, takeUntil, throwError, toArray } from 'rxjs';
-import { ConnectionError, QueryError, retryTransaction, RxpgError } from '../src/index.js';
+import { ConnectionError, PgManager, QueryError, retryTransaction, RxpgError } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { PgMessageCounter } from './support/pg-message-counter.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 describe('transaction()', () => {
   let table: string;
@@ -22,7 +24,7 @@ describe('transaction()', () => {
     const { pgm } = testManager();
     const seen: string[] = [];
     const sub = pgm.events$.subscribe((event) => {
-      if (event.type === 'query') seen.push(event.sql);
+      if (event.type === 'query') seen.push(...(event.prelude ?? []), event.sql);
     });
     const rows = await lastValueFrom(
       pgm.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (1, 10) RETURNING value`)).pipe(toArray()),
@@ -76,6 +78,63 @@ describe('transaction()', () => {
     const level = await firstValueFrom(defaulted.pgm.transaction((tx) => tx.query('SHOW transaction_isolation')));
     assert.equal(level.get(0), 'repeatable read', 'the config isolation level is the default');
     await defaulted.pgm.close();
+    await pgm.close();
+  });
+
+  it('sends BEGIN with the first statement in one round trip, and that statement runs inside the transaction', async () => {
+    const proxy = await TcpProxy.start(databaseTarget());
+    const messages = new PgMessageCounter();
+    proxy.onServerChunk = (chunk, connection) => messages.feed(chunk, connection);
+    const pgm = new PgManager();
+    pgm.createConn({ ...throughProxy(proxy), poolSize: 1 });
+    await firstValueFrom(pgm.query('SELECT 1'));
+    const seen: { sql: string; prelude?: readonly string[] }[] = [];
+    const events = pgm.events$.subscribe((event) => {
+      if (event.type === 'query') seen.push({ sql: event.sql, prelude: event.prelude });
+    });
+    const roundTripsBefore = messages.count('Z');
+    const rows = await lastValueFrom(
+      pgm
+        .transaction(
+          (tx) =>
+            concat(
+              tx.query('SELECT current_setting($1) AS level, pg_current_xact_id()::text AS xact', ['transaction_isolation']),
+              tx.query('SELECT pg_current_xact_id()::text AS xact, $1::int AS n', [2]),
+            ),
+          { isolationLevel: 'serializable' },
+        )
+        .pipe(toArray()),
+    );
+    events.unsubscribe();
+    assert.equal(messages.count('Z') - roundTripsBefore, 3, 'BEGIN with the first statement, the second statement, COMMIT');
+    assert.equal(rows[0].level, 'serializable', 'BEGIN ISOLATION LEVEL ran before the first statement');
+    assert.equal(rows[0].xact, rows[1].xact, 'both statements ran in one transaction');
+    assert.deepEqual(seen.map((event) => event.prelude), [['BEGIN ISOLATION LEVEL SERIALIZABLE'], undefined, undefined]);
+    await pgm.close();
+    await proxy.stop();
+  });
+
+  it('keeps the statements after one that ended the transaction inside a transaction of their own', async () => {
+    const { pgm } = testManager({ poolSize: 1 });
+    const error = await lastValueFrom(
+      pgm.transaction((tx) => concat(tx.query('COMMIT'), tx.query(`INSERT INTO ${table} VALUES ($1, $2)`, [41, 90]), throwError(() => new Error('abort')))),
+      { defaultValue: null },
+    ).catch((caught: unknown) => caught);
+    assert.equal((error as Error).message, 'abort');
+    assert.equal(await count(41), 0, 'the INSERT was rolled back with the transaction, not autocommitted');
+    await pgm.close();
+  });
+
+  it('forgets a BEGIN no statement took when the transaction ends before its first statement', async () => {
+    const { pgm } = testManager({ poolSize: 1 });
+    const error = await lastValueFrom(pgm.transaction(() => throwError(() => new Error('before any statement'))), { defaultValue: null }).catch(
+      (caught: unknown) => caught,
+    );
+    assert.equal((error as Error).message, 'before any statement');
+    await lastValueFrom(pgm.query(`INSERT INTO ${table} VALUES ($1, $2)`, [42, 100]), { defaultValue: null });
+    assert.equal(await count(42), 1, 'the next plain statement on the session committed on its own');
+    assert.equal(await lastValueFrom(pgm.transaction(() => EMPTY), { defaultValue: 'empty' }), 'empty');
+    assert.equal(pgm.poolState().idle, 1);
     await pgm.close();
   });
 

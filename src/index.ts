@@ -24,4 +24,5 @@ export type { Driver, ConnectionHooks, ServerNotification, TransactionSettings }
 export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';
 export type { ConnectionParams } from './driver/connection-params.js';
 export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';
+export { runPreludeFirst } from './driver/run-prelude.js';
 export type { ServerNotice } from './driver/server-notice.js';

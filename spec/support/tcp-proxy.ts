@@ -18,6 +18,8 @@ export class TcpProxy {
   port = 0;
   accepted = 0;
   closedByClient = 0;
+  /** Called with each chunk the server sends, and the connection's number (from 1), before forwarding. */
+  onServerChunk: ((chunk: Buffer, connection: number) => void) | undefined;
 
   private constructor(target: { host: string; port: number } | undefined) {
     this.#server = createServer((client) => {
@@ -37,6 +39,7 @@ export class TcpProxy {
         client.resume();
         return;
       }
+      const connection = this.accepted;
       const upstream = connect(target.port, target.host);
       this.#sockets.add(upstream);
       upstream.on('error', () => client.destroy());
@@ -48,6 +51,7 @@ export class TcpProxy {
       });
       upstream.on('data', (chunk: Buffer) => {
         if (this.#frozen) return;
+        this.onServerChunk?.(chunk, connection);
         if (chunk.length >= this.#bytesLeft) {
           // Forward exactly up to the limit, then cut both ways: a connection that dies mid-message.
           client.write(chunk.subarray(0, this.#bytesLeft), () => this.cut());

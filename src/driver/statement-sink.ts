@@ -6,6 +6,8 @@ export interface StatementSummary {
   readonly command: string;
   /** Rows returned or affected, as the server counted them (null when it did not say). */
   readonly rowCount: number | null;
+  /** Statements that ran ahead of it as its prelude (see {@link RunOptions.prelude}). */
+  readonly prelude?: readonly string[];
 }
 
 /**
@@ -47,4 +49,12 @@ export interface RunOptions {
    * transaction.
    */
   readonly timeoutMillis?: number;
+  /**
+   * Statements without parameters to run first, in order, as part of this statement (the
+   * BEGIN of a transaction travels with its first statement). Their results are not reported;
+   * the first of them to fail is this statement's error and the statement is not run. A driver
+   * that can pipelines them with the statement in one round trip; {@link runPreludeFirst} runs
+   * them one by one for one that cannot.
+   */
+  readonly prelude?: readonly string[];
 }

@@ -10,6 +10,11 @@ export interface QueryEvent {
   readonly paramCount: number;
   readonly durationMillis: number;
   readonly rowCount: number | null;
+  /**
+   * Statements that ran ahead of `sql` as part of it, in the same round trip where the driver
+   * can pipeline them: a transaction's BEGIN travels with its first statement.
+   */
+  readonly prelude?: readonly string[];
 }
 
 /** A statement, connect or lease failed. */

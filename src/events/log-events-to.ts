@@ -47,7 +47,7 @@ export function logEventsTo(logger: Logger): (event: DbEvent) => void {
   return (event) => {
     switch (event.type) {
       case 'query':
-        log('pgmanager_sql', 'debug', `[${event.conn}] ${event.sql} (${event.durationMillis} ms, ${event.rowCount ?? 0} rows)`, {
+        log('pgmanager_sql', 'debug', `[${event.conn}] ${event.prelude ? `${event.prelude.join('; ')}; ` : ''}${event.sql} (${event.durationMillis} ms, ${event.rowCount ?? 0} rows)`, {
           conn: event.conn,
           processId: event.processId,
           paramCount: event.paramCount,

@@ -100,6 +100,7 @@ export function runStatement<T extends object>(
           paramCount: params.length,
           durationMillis: scheduler.now() - startedAt,
           rowCount: summary.rowCount,
+          ...(summary.prelude && { prelude: summary.prelude }),
         }));
         beforeEnd?.();
         wrap(() => target.complete(summary));

@@ -135,5 +135,12 @@ export function transactionBody<R>(
       ),
     ),
   );
-  return concat(...begin.map((sql) => runCommand(session, sql, context).pipe(ignoreElements())), defer(() => from(fn(tx))), commitOrLost);
+  // BEGIN is not a round trip of its own: it travels with the transaction's first statement.
+  return concat(
+    defer(() => {
+      session.beginWithNextStatement(begin);
+      return from(fn(tx));
+    }),
+    commitOrLost,
+  );
 }

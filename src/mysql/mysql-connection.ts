@@ -3,6 +3,7 @@ import { Observable } from 'rxjs';
 import type { ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
+import { runPreludeFirst } from '../driver/run-prelude.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { RowShape } from '../rows/ordered-row.js';
 import { toRxpgMysqlError } from './mysql-error.js';
@@ -58,6 +59,11 @@ export class MysqlConnection implements DriverConnection {
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.#broken) {
       sink.error(sessionClosedError());
+      return;
+    }
+    // One statement per round trip: the prelude (a transaction's BEGIN) runs first on its own.
+    if (options.prelude?.length) {
+      runPreludeFirst(this, sql, params, sink, options);
       return;
     }
     const current = { sink, sql, done: false, draining: false };

@@ -299,6 +299,7 @@ export class Pool implements LeaseOwner {
   #reset(session: Session): void {
     this.#leased.delete(session);
     session.whenIdle(() => {
+      session.forgetPendingBegin();
       if (session.isBroken) return this.#released(session, 'broken');
       if (session.driver.transactionStatus === 'idle') return this.#released(session, 'pooled');
       session.execute('ROLLBACK', [], {

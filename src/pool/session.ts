@@ -16,6 +16,8 @@ interface Job {
   abandoned: boolean;
   /** Set while a cursor statement waits between batches for the consumer. */
   paused: CursorControl | undefined;
+  /** The pending BEGIN this statement carries as its prelude, if it took it. */
+  begin: readonly string[] | undefined;
 }
 
 /**
@@ -37,6 +39,8 @@ export class Session {
   #running: Job | null = null;
   #cancelling: Subscription | null = null;
   #grace: Subscription | undefined;
+  /** A transaction's BEGIN, waiting to travel with the next statement. */
+  #pendingBegin: readonly string[] | undefined;
 
   constructor(driver: DriverConnection, options: { scheduler: SchedulerLike; cancelGraceMillis: number }) {
     this.driver = driver;
@@ -60,10 +64,26 @@ export class Session {
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
   execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, abandoned: false, paused: undefined };
+    const job: Job = { sql, params, sink, options, abandoned: false, paused: undefined, begin: undefined };
     this.#queue.push(job);
     this.#pump();
     return { abandon: () => this.#abandon(job) };
+  }
+
+  /**
+   * Begins a transaction with the next statement that runs: `begin` goes as that statement's
+   * prelude, in the same round trip where the driver can pipeline it. If the session is still
+   * outside a transaction after that statement (the BEGIN never ran, or the statement ended the
+   * transaction), the next statement carries it again, so nothing meant for the transaction
+   * runs outside one.
+   */
+  beginWithNextStatement(begin: readonly string[]): void {
+    this.#pendingBegin = begin;
+  }
+
+  /** Drops a BEGIN no statement has taken yet: the lease that wanted it is over. */
+  forgetPendingBegin(): void {
+    this.#pendingBegin = undefined;
   }
 
   /** Calls `callback` once every statement queued so far has ended (at once if none). */
@@ -133,6 +153,9 @@ export class Session {
     while (this.#running === null && this.#cancelling === null && this.#queue.length > 0) {
       const job = this.#queue.shift() as Job;
       this.#running = job;
+      const begin = this.#pendingBegin;
+      this.#pendingBegin = undefined;
+      job.begin = begin;
       this.driver.run(job.sql, job.params, {
         row: (shape: RowShape, values: unknown[]) => {
           if (!job.abandoned) job.sink.row(shape, values);
@@ -161,15 +184,19 @@ export class Session {
             },
           });
         },
-        complete: (summary: StatementSummary) => this.#ended(job, () => job.sink.complete(summary)),
+        complete: (summary: StatementSummary) =>
+          this.#ended(job, () => job.sink.complete(job.begin === undefined ? summary : { ...summary, prelude: job.begin })),
         error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
-      }, job.options);
+      }, begin === undefined ? job.options : { ...job.options, prelude: begin });
     }
     this.#settle();
   }
 
   #ended(job: Job, report: () => void): void {
     if (this.#running === job) this.#running = null;
+    if (job.begin !== undefined && this.#pendingBegin === undefined && !this.driver.isBroken && this.driver.transactionStatus === 'idle') {
+      this.#pendingBegin = job.begin;
+    }
     job.paused = undefined;
     if (this.#cancelling === null) this.#grace?.unsubscribe();
     if (!job.abandoned) report();

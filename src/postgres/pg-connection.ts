@@ -3,6 +3,7 @@ import { EMPTY, Observable } from 'rxjs';
 import type { ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
+import { runPreludeFirst } from '../driver/run-prelude.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
@@ -62,7 +63,7 @@ export class PgConnection implements DriverConnection {
       const statement = this.#current;
       if (statement === null) return;
       this.#current = null;
-      statement.finish((error) => toRxpgError(error, { statement: statement.text }));
+      statement.finish((error) => toRxpgError(error, { statement: statement.errorText }));
     });
     client.on('notice', (notice: NoticeFields) =>
       hooks.onNotice({
@@ -112,15 +113,23 @@ export class PgConnection implements DriverConnection {
         return;
       }
     }
+    const batchSize = options.batchSize ?? 0;
+    const prelude = options.prelude;
+    if (prelude !== undefined && prelude.length > 0 && !PgStatement.extended(values !== undefined, batchSize, options.timeoutMillis !== undefined)) {
+      // A text without parameters goes by the simple protocol, which may hold several statements
+      // and so cannot share a pipeline: the prelude takes a round trip of its own.
+      runPreludeFirst(this, sql, params, sink, options);
+      return;
+    }
     const timeout =
       options.timeoutMillis === undefined
         ? undefined
         : {
             value: `${Math.max(1, Math.ceil(options.timeoutMillis))}ms`,
-            // In a transaction the local setting would outlive the statement.
-            restore: this.transactionStatus === 'idle' ? undefined : `${this.#params.statementTimeoutMillis}ms`,
+            // In a transaction (or one the prelude begins) the local setting would outlive the statement.
+            restore: this.transactionStatus === 'idle' && !prelude?.length ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
-    const statement = new PgStatement(sql, values, sink, this.#shapes, options.batchSize ?? 0, timeout, this.#prepared);
+    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, this.#prepared, prelude);
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
   }
@@ -160,7 +169,7 @@ export class PgConnection implements DriverConnection {
     if (statement) {
       // Never a completion: a statement cut off is an error even if no row was missing yet. A
       // FATAL message the server sent before closing says why; prefer it over the socket error.
-      const rxpgError = toRxpgError(statement.error ?? error, { statement: statement.text });
+      const rxpgError = toRxpgError(statement.error ?? error, { statement: statement.errorText });
       statement.fail(
         rxpgError instanceof ConnectionError
           ? rxpgError

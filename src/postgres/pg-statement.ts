@@ -45,8 +45,15 @@ export class PgStatement {
   readonly #batchSize: number;
   /** `statement_timeout` for this statement alone, and the value to restore inside a transaction. */
   readonly #timeout: { readonly value: string; readonly restore: string | undefined } | undefined;
-  /** Which of the pipelined statements the server is answering: set_config, the statement, the restore. */
+  /** Statements sent ahead of this one in the same pipeline (a transaction's BEGIN). */
+  readonly #prelude: readonly string[];
+  /**
+   * Which of the pipelined statements the server is answering: the prelude and set_config, the
+   * statement, the restore.
+   */
   #phase: 'prefix' | 'main' | 'suffix';
+  /** Results still to come before the statement's own: the prelude's and set_config's. */
+  #leading: number;
   /** The server-side prepared statement to bind, for the extended protocol, and its cache. */
   readonly #prepared: PreparedUse | undefined;
   readonly #cache: PreparedStatements | undefined;
@@ -66,6 +73,7 @@ export class PgStatement {
     batchSize = 0,
     timeout?: { readonly value: string; readonly restore: string | undefined },
     cache?: PreparedStatements,
+    prelude: readonly string[] = [],
   ) {
     this.text = text;
     this.#values = values;
@@ -73,7 +81,9 @@ export class PgStatement {
     this.#shapes = shapes;
     this.#batchSize = batchSize;
     this.#timeout = timeout;
-    this.#phase = timeout ? 'prefix' : 'main';
+    this.#prelude = prelude;
+    this.#leading = prelude.length + (timeout ? 1 : 0);
+    this.#phase = this.#leading > 0 ? 'prefix' : 'main';
     // Statements sent with the extended protocol are prepared once per session and then bound.
     this.#cache = cache;
     this.#prepared = cache && PgStatement.extended(values !== undefined, batchSize, timeout !== undefined) ? cache.use(text) : undefined;
@@ -89,6 +99,12 @@ export class PgStatement {
     return this.#error;
   }
 
+  /** The text the error belongs to: a prelude statement's when that is what failed. */
+  get errorText(): string {
+    const index = this.#prelude.length - this.#leading + (this.#timeout ? 1 : 0);
+    return this.#phase === 'prefix' && index >= 0 && index < this.#prelude.length ? this.#prelude[index] : this.text;
+  }
+
   submit(connection: ProtocolWriter): null {
     if (this.#values === undefined && this.#batchSize === 0 && this.#timeout === undefined) {
       // No parameters: the simple protocol, which also allows several statements in one text.
@@ -102,6 +118,13 @@ export class PgStatement {
       // so the setting covers this statement alone and lapses at Sync.
       const prepared = this.#prepared;
       for (const name of prepared?.closeFirst ?? []) connection.close({ type: 'S', name });
+      // The prelude runs in the same implicit transaction; a BEGIN there turns it into the
+      // transaction block the statements after it run in.
+      for (const text of this.#prelude) {
+        connection.parse({ text });
+        connection.bind({ values: [] });
+        connection.execute({ rows: 0 });
+      }
       if (this.#timeout) setStatementTimeout(connection, this.#timeout.value);
       if (!prepared?.parsed) connection.parse({ text: this.text, name: prepared?.name });
       connection.bind({ statement: prepared?.name, values: this.#values ?? [] });
@@ -149,8 +172,8 @@ export class PgStatement {
 
   handleCommandComplete(message: { text: string }, connection: ProtocolWriter): void {
     if (this.#phase !== 'main') {
-      // set_config's own result (or the restore's): not the user's.
-      if (this.#phase === 'prefix') this.#phase = 'main';
+      // The prelude's or set_config's own result (or the restore's): not the user's.
+      if (this.#phase === 'prefix' && --this.#leading === 0) this.#phase = 'main';
       return;
     }
     // A simple-protocol text may hold several statements, each with its own CommandComplete;

@@ -3,6 +3,7 @@ import type { ConnectionParams } from '../driver/connection-params.js';
 import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
+import { runPreludeFirst } from '../driver/run-prelude.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { reasonForSqlState } from '../postgres/sqlstate-reason.js';
@@ -163,6 +164,11 @@ export class ScriptedConnection implements DriverConnection {
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.isBroken) {
       sink.error(sessionClosedError());
+      return;
+    }
+    // As a real server would run them: the prelude (a transaction's BEGIN) first, as statements of their own.
+    if (options.prelude?.length) {
+      runPreludeFirst(this, sql, params, sink, options);
       return;
     }
     this.#driver.statements.push({ sql, params, processId: this.processId, at: asyncScheduler.now() });

@@ -9,6 +9,8 @@ export interface ServerNotification {
   readonly payload: string;
   /** The process id of the session that sent it. */
   readonly processId: number;
+  /** When the driver read it off the socket, by {@link ConnectionHooks.now}. */
+  readonly receivedAt: number;
 }
 
 /** What a driver tells the manager about a session after it opened. */
@@ -19,6 +21,8 @@ export interface ConnectionHooks {
   readonly onLost: (error: Error) => void;
   /** A notification arrived (only backends with LISTEN/NOTIFY call it). */
   readonly onNotification?: (notification: ServerNotification) => void;
+  /** The clock that stamps notifications' `receivedAt` (`Date.now` when absent). */
+  readonly now?: () => number;
 }
 
 /** How a transaction should begin; each backend writes its own statements for it. */

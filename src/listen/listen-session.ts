@@ -13,6 +13,8 @@ interface Channel {
   /** Each subscriber, and whether it asked for in-band gap markers. A plain map, not a Subject:
    * a burst of notifications goes straight to the subscribers. */
   readonly subscribers: Map<Subscriber<Notification | ListenGap>, boolean>;
+  /** The same subscribers as an array, rebuilt when they change: a burst loops over it without an iterator per notification. */
+  receivers: Subscriber<Notification | ListenGap>[];
 }
 
 /** How to open the session. */
@@ -65,15 +67,18 @@ export class ListenSession {
   acquire(channel: string, subscriber: Subscriber<Notification | ListenGap>, gaps: boolean): () => void {
     let entry = this.#channels.get(channel);
     if (entry === undefined) {
-      entry = { subscribers: new Map() };
+      entry = { subscribers: new Map(), receivers: [] };
       this.#channels.set(channel, entry);
     }
     entry.subscribers.set(subscriber, gaps);
+    entry.receivers = [...entry.subscribers.keys()];
     if (entry.subscribers.size === 1 && !this.#options.settings.channels.includes(channel)) this.#command(`LISTEN ${quoteChannel(channel)}`);
     this.start();
     const held = entry;
     return () => {
-      if (!held.subscribers.delete(subscriber) || held.subscribers.size > 0 || this.#channels.get(channel) !== held) return;
+      if (!held.subscribers.delete(subscriber)) return;
+      held.receivers = [...held.subscribers.keys()];
+      if (held.subscribers.size > 0 || this.#channels.get(channel) !== held) return;
       this.#channels.delete(channel);
       if (!this.#options.settings.channels.includes(channel)) this.#command(`UNLISTEN ${quoteChannel(channel)}`);
     };
@@ -142,7 +147,8 @@ export class ListenSession {
       .connect(params, {
         onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: opened?.processId ?? 0, ...notice })),
         onLost: (error) => this.#lost(opened, error),
-        onNotification: (message) => this.#deliver(message),
+        onNotification: (notification) => this.#deliver(notification),
+        now: () => scheduler.now(),
       })
       .pipe(timeout({ first: connectTimeoutMillis, scheduler }))
       .subscribe({
@@ -202,11 +208,13 @@ export class ListenSession {
     session.execute(sql, [], { row: () => {}, complete: () => {}, error: (error) => this.#broken(session, error) });
   }
 
-  /** The hot path of a burst: one object per notification, no work for nobody. */
-  #deliver(message: { channel: string; payload: string; processId: number }): void {
-    const notification: Notification = { channel: message.channel, payload: message.payload, processId: message.processId, receivedAt: this.#options.scheduler.now() };
-    const entry = this.#channels.get(message.channel);
-    if (entry !== undefined) for (const subscriber of entry.subscribers.keys()) subscriber.next(notification);
+  /** The hot path of a burst: the driver's object is the notification, no work for nobody. */
+  #deliver(notification: Notification): void {
+    const entry = this.#channels.get(notification.channel);
+    if (entry !== undefined) {
+      const receivers = entry.receivers;
+      for (let index = 0; index < receivers.length; index++) receivers[index].next(notification);
+    }
     if (this.all$.observed) this.all$.next(notification);
   }
 

@@ -16,7 +16,7 @@ export interface Notification {
   readonly payload: string;
   /** The server process id of the session that sent it. */
   readonly processId: number;
-  /** When it was received, in milliseconds since the epoch (the manager's scheduler clock). */
+  /** When it was read off the socket, in milliseconds since the epoch (the manager's scheduler clock; notifications read together share it). */
   readonly receivedAt: number;
 }
 

@@ -8,6 +8,7 @@ import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
+import { tapNotifications, type TappableStream } from './notification-tap.js';
 import { toRxpgError } from './pg-error.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
 import { PreparedStatements } from './prepared-statements.js';
@@ -23,7 +24,7 @@ export interface PgClientInternals {
   readonly processID: number;
   readonly secretKey: number;
   readonly connection: ProtocolWriter & {
-    readonly stream: { destroy(): void; cork?: () => void; uncork?: () => void };
+    readonly stream: TappableStream & { destroy(): void; cork?: () => void; uncork?: () => void };
     on(event: 'readyForQuery', listener: () => void): void;
     on(event: 'notification', listener: (message: { channel: string; payload?: string; processId: number }) => void): void;
   };
@@ -77,12 +78,14 @@ export class PgConnection implements DriverConnection {
     );
     if (hooks.onNotification) {
       const onNotification = hooks.onNotification;
-      // Straight from the protocol connection, one EventEmitter hop before pg's Client re-emits
-      // it; pg-protocol's message already has channel, payload and processId: pass it on as it is.
-      this.#internals.connection.on('notification', (message: { channel: string; payload?: string; processId: number }) => {
-        if (message.payload === undefined) message.payload = '';
-        onNotification(message as { channel: string; payload: string; processId: number });
-      });
+      const now = hooks.now ?? Date.now;
+      // Notifications are read off the socket ahead of pg's parser; should pg's socket ever look
+      // different from what the tap expects, they come through pg's own event instead.
+      if (!tapNotifications(this.#internals.connection.stream, now, onNotification)) {
+        this.#internals.connection.on('notification', (message: { channel: string; payload?: string; processId: number }) =>
+          onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId, receivedAt: now() }),
+        );
+      }
     }
     client.on('error', (error: Error) => this.#lost(error));
     client.on('end', () => this.#lost(new Error('the server closed the connection')));

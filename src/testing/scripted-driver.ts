@@ -258,7 +258,7 @@ export class ScriptedConnection implements DriverConnection {
 
   /** @internal */
   deliver(channel: string, payload: string, processId: number): void {
-    if (!this.isBroken && this.listening.has(channel)) this.#hooks.onNotification?.({ channel, payload, processId });
+    if (!this.isBroken && this.listening.has(channel)) this.#hooks.onNotification?.({ channel, payload, processId, receivedAt: (this.#hooks.now ?? Date.now)() });
   }
 
   #fail(sink: StatementSink, error: { sqlState: string; message: string }): void {

@@ -1,0 +1,121 @@
+// The listen session's notification tap against pg-protocol's own parser as the oracle: any
+// mix of NotificationResponse and other messages, cut into chunks anywhere, must come out as
+// the same messages in the same order, with pg handed whole messages only.
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { Parser } from 'pg-protocol/dist/parser.js';
+import type { ServerNotification } from '../src/driver/driver.js';
+import { tapNotifications, type TappableStream } from '../src/postgres/notification-tap.js';
+
+type Seen = { kind: 'notification'; channel: string; payload: string; processId: number } | { kind: string };
+
+function message(type: string, body: Buffer): Buffer {
+  const header = Buffer.alloc(5);
+  header.write(type, 0, 'latin1');
+  header.writeInt32BE(body.length + 4, 1);
+  return Buffer.concat([header, body]);
+}
+
+const notification = (processId: number, channel: string, payload: string): Buffer => {
+  const pid = Buffer.alloc(4);
+  pid.writeInt32BE(processId);
+  return message('A', Buffer.concat([pid, Buffer.from(`${channel}\0${payload}\0`, 'utf8')]));
+};
+const commandComplete = (tag: string): Buffer => message('C', Buffer.from(`${tag}\0`, 'utf8'));
+const readyForQuery = (): Buffer => message('Z', Buffer.from('I', 'latin1'));
+const notice = (text: string): Buffer => message('N', Buffer.from(`SNOTICE\0M${text}\0\0`, 'utf8'));
+
+/** What pg-protocol makes of these bytes, notifications reduced to the fields rxpg delivers. */
+function oracle(bytes: Buffer): Seen[] {
+  const seen: Seen[] = [];
+  new Parser().parse(bytes, (parsed) => seen.push(reduce(parsed as unknown as Record<string, unknown>)));
+  return seen;
+}
+
+function reduce(parsed: Record<string, unknown>): Seen {
+  return parsed.name === 'notification'
+    ? { kind: 'notification', channel: parsed.channel as string, payload: parsed.payload as string, processId: parsed.processId as number }
+    : { kind: parsed.name as string };
+}
+
+/** Feeds `chunks` through a tap over a socket whose one data listener is a real pg-protocol parser. */
+function throughTap(chunks: Buffer[]): { seen: Seen[]; clockReadings: number; wholeMessagesOnly: boolean } {
+  const seen: Seen[] = [];
+  const parser = new Parser();
+  let wholeMessagesOnly = true;
+  const socket = new EventEmitter();
+  socket.on('data', (chunk: Buffer) => {
+    let offset = 0;
+    while (offset + 5 <= chunk.length) offset += 1 + chunk.readInt32BE(offset + 1);
+    if (offset !== chunk.length) wholeMessagesOnly = false;
+    parser.parse(chunk, (parsed) => seen.push(reduce(parsed as unknown as Record<string, unknown>)));
+  });
+  let clockReadings = 0;
+  const tapped = tapNotifications(socket as unknown as TappableStream, () => ++clockReadings, (note: ServerNotification) => {
+    assert.equal(note.receivedAt, clockReadings, 'stamped with this read’s clock reading');
+    seen.push({ kind: 'notification', channel: note.channel, payload: note.payload, processId: note.processId });
+  });
+  assert.ok(tapped);
+  for (const chunk of chunks) socket.emit('data', chunk);
+  return { seen, clockReadings, wholeMessagesOnly };
+}
+
+function cut(bytes: Buffer, points: number[]): Buffer[] {
+  const sorted = [...new Set(points.map((point) => point % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (const point of [...sorted, bytes.length]) {
+    chunks.push(bytes.subarray(from, point));
+    from = point;
+  }
+  return chunks;
+}
+
+describe('notification tap', () => {
+  const text = fc.string({ unit: 'grapheme', maxLength: 30 }).map((value) => value.replace(/\0/g, ''));
+  const anyMessage = fc.oneof(
+    fc.tuple(fc.integer({ min: 1, max: 2 ** 31 - 1 }), text, fc.oneof(text, fc.constant('é'.repeat(3999)))).map(([pid, channel, payload]) => notification(pid, channel, payload)),
+    text.map((tag) => commandComplete(tag)),
+    fc.constant(readyForQuery()),
+    text.map((body) => notice(body)),
+  );
+
+  it('gives the same messages in the same order as pg-protocol, however the stream is cut', () => {
+    fc.assert(
+      fc.property(fc.array(anyMessage, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 12 }), (messages, points) => {
+        const bytes = Buffer.concat(messages);
+        const chunks = cut(bytes, points);
+        const { seen, clockReadings, wholeMessagesOnly } = throughTap(chunks);
+        assert.deepEqual(seen, oracle(bytes));
+        assert.ok(wholeMessagesOnly, 'pg was handed a partial message');
+        assert.ok(clockReadings <= chunks.length, 'at most one clock reading per read');
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('handles a message cut inside its header, one byte per read', () => {
+    const bytes = Buffer.concat([notification(7, 'Chan"nel', 'ü payload'), commandComplete('LISTEN'), readyForQuery(), notification(8, 'x', '')]);
+    const chunks = [...bytes].map((byte) => Buffer.from([byte]));
+    assert.deepEqual(throughTap(chunks).seen, oracle(bytes));
+  });
+
+  it('tells apart channels of the same length that differ in one byte, across reads', () => {
+    const bytes = Buffer.concat([notification(1, 'chan_a', '1'), notification(1, 'chan_b', '2'), notification(1, 'chan_a', '3'), notification(1, 'Chan_a', '4')]);
+    const { seen } = throughTap([bytes.subarray(0, 20), bytes.subarray(20)]);
+    assert.deepEqual(
+      seen.map((note) => ('channel' in note ? note.channel : note.kind)),
+      ['chan_a', 'chan_b', 'chan_a', 'Chan_a'],
+    );
+  });
+
+  it('leaves a socket it does not recognise to pg’s own notification event', () => {
+    const socket = new EventEmitter();
+    socket.on('data', () => {});
+    socket.on('data', () => {});
+    assert.equal(tapNotifications(socket as unknown as TappableStream, Date.now, () => {}), false);
+    assert.equal(socket.listenerCount('data'), 2);
+  });
+});

@@ -24,9 +24,11 @@ if (peer === 'rxpg MyManager') {
   await mym.close();
 } else {
   const connection = mysql.createConnection({ uri: url });
-  if (peer === 'mysql2 stream') {
+  if (peer === 'mysql2 stream' || peer === 'mysql2 execute stream') {
     await new Promise<void>((resolve, reject) => {
-      const stream = connection.query(SQL).stream({ highWaterMark: 5000 });
+      // execute() is the binary protocol (a prepared statement); mysql2 types its stream() on query() only.
+      const command = (peer === 'mysql2 stream' ? connection.query(SQL) : connection.execute(SQL, [])) as ReturnType<typeof connection.query>;
+      const stream = command.stream({ highWaterMark: 5000 });
       stream.on('data', (row: { id: number; label: string; score: number; created_at: Date }) => touch(row.id, row.label, row.score, row.created_at));
       stream.on('end', resolve);
       stream.on('error', reject);

@@ -1,6 +1,7 @@
-// `npm run bench:mysql`: 1M rows of (int, text, double, datetime) from MariaDB through MyManager's
-// stream(), mysql2's own query stream and mysql2's buffered query, each in a process of its
-// own, rounds interleaved, medians.
+// `npm run bench:mysql`: 1M rows of (bigint, text, double, datetime) from MariaDB through
+// MyManager's stream(), mysql2's own query stream (text protocol), its execute stream (binary
+// protocol, as MyManager's stream() uses) and its buffered query, each in a process of its own,
+// rounds interleaved, medians.
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import mysql from 'mysql2/promise';
@@ -26,7 +27,7 @@ if ((existing as unknown[]).length === 0) {
 const [[{ version }]] = (await admin.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
 await admin.end();
 
-const PEERS = ['rxpg MyManager', 'mysql2 stream', 'mysql2 buffered'];
+const PEERS = ['rxpg MyManager', 'mysql2 stream', 'mysql2 execute stream', 'mysql2 buffered'];
 const results = new Map<string, { millis: number; maxRssMB: number; rssGrowthMB: number; checksum: number }[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const peer of PEERS) {

@@ -10,6 +10,16 @@ import { toRxpgMysqlError } from './mysql-error.js';
 
 const SERVER_STATUS_IN_TRANS = 1;
 const MAX_SHAPES = 256;
+/** MySQL's BIGINT column type. */
+const LONGLONG = 8;
+/** ER_UNSUPPORTED_PS: the statement cannot be prepared, so it cannot go by the binary protocol. */
+const ER_UNSUPPORTED_PS = 1295;
+
+/** A result's shape and the columns whose safe integers become strings. */
+interface ResultLayout {
+  readonly shape: RowShape;
+  readonly bigints: readonly number[];
+}
 
 interface FieldPacket {
   readonly name: string;
@@ -27,7 +37,7 @@ export class MysqlConnection implements DriverConnection {
   readonly #connectOptions: MysqlConnectOptions;
   readonly #hooks: ConnectionHooks;
   readonly #mariadb: boolean;
-  readonly #shapes = new Map<string, RowShape>();
+  readonly #layouts = new Map<string, ResultLayout>();
   #inTransaction = false;
   #broken = false;
   #current: { readonly sink: StatementSink; readonly sql: string; done: boolean; draining: boolean } | null = null;
@@ -68,23 +78,49 @@ export class MysqlConnection implements DriverConnection {
     }
     const current = { sink, sql, done: false, draining: false };
     this.#current = current;
+    const batchSize = options.batchSize ?? 0;
+    // Streams and statements with parameters go by the binary protocol (a prepared statement):
+    // the server sends numbers and dates unformatted, far less work on both ends for a big result.
+    this.#start(current, sql, params, options, params.length > 0 || batchSize > 0);
+  }
+
+  #start(
+    current: { readonly sink: StatementSink; readonly sql: string; done: boolean; draining: boolean },
+    sql: string,
+    params: readonly unknown[],
+    options: RunOptions,
+    binary: boolean,
+  ): void {
+    const sink = current.sink;
     const text = options.timeoutMillis === undefined ? sql : this.#withServerTimeout(sql, options.timeoutMillis);
     const batchSize = options.batchSize ?? 0;
-    let shape: RowShape | undefined;
+    let layout: ResultLayout | undefined;
     let rows = 0;
     let affected: number | null = null;
-    const command = params.length > 0
+    const command = binary
       ? this.#connection.execute({ sql: text, values: params as unknown[], rowsAsArray: true })
       : this.#connection.query({ sql: text, rowsAsArray: true });
+    // Set when this command failed to prepare and a text-protocol command took over.
+    let superseded = false;
     command.on('fields', (fields: FieldPacket[] | undefined) => {
-      shape = fields ? this.#shapeFor(fields) : undefined;
+      if (superseded) return;
+      layout = fields ? this.#layoutFor(fields) : undefined;
     });
     command.on('result', (row: unknown) => {
       // Closed early: what the server still sends is read and dropped, never paused for.
-      if (current.done || current.draining) return;
+      if (current.done || current.draining || superseded) return;
       if (Array.isArray(row)) {
         rows++;
-        if (shape) sink.row(shape, row);
+        if (layout) {
+          // BIGINT comes exact and always as a string, as int8 does from pg: mysql2 gives safe
+          // ones as numbers (cheaper than its own 64-bit-to-string) and the rest as strings.
+          const bigints = layout.bigints;
+          for (let index = 0; index < bigints.length; index++) {
+            const value = row[bigints[index]];
+            if (typeof value === 'number') row[bigints[index]] = String(value);
+          }
+          sink.row(layout.shape, row);
+        }
         if (batchSize > 0 && rows % batchSize === 0 && sink.suspended) {
           // Stop reading the socket until the consumer asks for more: mysql2 queues what arrived.
           this.#connection.pause();
@@ -112,8 +148,17 @@ export class MysqlConnection implements DriverConnection {
         if (header.serverStatus !== undefined) this.#inTransaction = (header.serverStatus & SERVER_STATUS_IN_TRANS) !== 0;
       }
     });
-    command.on('error', (error: Error) => this.#finish(current, () => sink.error(toRxpgMysqlError(error, { statement: sql }))));
-    command.on('end', () => this.#finish(current, () => sink.complete({ command: sql.trim().split(/\s+/)[0]?.toUpperCase() ?? '', rowCount: affected ?? rows })));
+    command.on('error', (error: Error) => {
+      if (superseded) return;
+      if (binary && params.length === 0 && (error as { errno?: number }).errno === ER_UNSUPPORTED_PS && !current.done) {
+        // Not preparable (EXECUTE, some administrative statements): the text protocol runs it.
+        superseded = true;
+        this.#start(current, sql, params, options, false);
+        return;
+      }
+      this.#finish(current, () => sink.error(toRxpgMysqlError(error, { statement: sql })));
+    });
+    command.on('end', () => superseded || this.#finish(current, () => sink.complete({ command: sql.trim().split(/\s+/)[0]?.toUpperCase() ?? '', rowCount: affected ?? rows })));
   }
 
   cancel(): Observable<void> {
@@ -160,16 +205,20 @@ export class MysqlConnection implements DriverConnection {
     });
   }
 
-  #shapeFor(fields: readonly FieldPacket[]): RowShape {
+  #layoutFor(fields: readonly FieldPacket[]): ResultLayout {
     let key = '';
     for (const field of fields) key += `${field.name}\u0000${field.columnType ?? field.type ?? 0}\u0001`;
-    let shape = this.#shapes.get(key);
-    if (shape === undefined) {
-      if (this.#shapes.size >= MAX_SHAPES) this.#shapes.clear();
-      shape = new RowShape(fields.map((field) => ({ name: field.name, typeOid: field.columnType ?? field.type ?? 0, tableOid: 0, columnNumber: 0 })));
-      this.#shapes.set(key, shape);
+    let layout = this.#layouts.get(key);
+    if (layout === undefined) {
+      if (this.#layouts.size >= MAX_SHAPES) this.#layouts.clear();
+      const types = fields.map((field) => field.columnType ?? field.type ?? 0);
+      layout = {
+        shape: new RowShape(fields.map((field, index) => ({ name: field.name, typeOid: types[index], tableOid: 0, columnNumber: 0 }))),
+        bigints: types.flatMap((type, index) => (type === LONGLONG ? [index] : [])),
+      };
+      this.#layouts.set(key, layout);
     }
-    return shape;
+    return layout;
   }
 
   #finish(current: { sink: StatementSink; done: boolean }, report: () => void): void {

@@ -42,9 +42,13 @@ export class MysqlDriver implements Driver {
         password: params.password,
         database: params.database || undefined,
         ssl: params.ssl === false ? undefined : params.ssl === true ? {} : (params.ssl as MysqlConnectOptions['ssl']),
-        // Exact integers as strings, as pg gives int8: never a silently rounded number.
+        // Exact integers: mysql2 gives unsafe ones as strings and MysqlConnection turns the safe
+        // ones of BIGINT columns into strings too, as pg gives int8: never a rounded number.
         supportBigNumbers: true,
-        bigNumberStrings: true,
+        bigNumberStrings: false,
+        // Prepared statements are cached per session (closed when evicted). The server's limit,
+        // max_prepared_stmt_count (16,382 by default), is shared by every session it has.
+        maxPreparedStatements: 128,
         enableKeepAlive: params.keepAlive,
         keepAliveInitialDelay: params.keepAliveInitialDelayMillis,
         connectAttributes: params.applicationName ? { program_name: params.applicationName } : undefined,

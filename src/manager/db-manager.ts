@@ -340,8 +340,11 @@ export class DbManager {
       let handle: StatementHandle | undefined;
       const granted = lease.granted$.subscribe({
         next: (session) => {
+          // Spelled out rather than spread: this runs once per query.
           handle = runStatement<T>(session, sql, params, target(subscriber), context, {
-            ...options,
+            site: options.site,
+            batchSize: options.batchSize,
+            timeoutMillis: options.timeoutMillis,
             defaultTimeoutMillis: context.statementTimeoutMillis,
             beforeEnd: () => lease.unsubscribe(),
           });

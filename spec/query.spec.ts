@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, toArray, filter, map } from 'rxjs';
-import { QueryError, type DbEvent } from '../src/index.js';
+import { ConfigurationError, PgManager, QueryError, type DbEvent } from '../src/index.js';
 import { noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient } from './support/database.js';
 
 describe('query()', () => {
@@ -70,6 +70,19 @@ describe('query()', () => {
     const row = await firstValueFrom(pgm.query('SELECT 9007199254740993::int8 AS big'));
     assert.equal(row.big, 9007199254740993n);
     await pgm.close();
+  });
+
+  it('skips the call-site stack walk with callSites: false, and refuses a value that is not a boolean', async () => {
+    const { pgm } = testManager({}, { callSites: false });
+    const error = await lastValueFrom(pgm.query('SELEC 1')).catch((caught: unknown) => caught);
+    assert.ok(error instanceof QueryError);
+    assert.equal(error.reason, 'syntax');
+    assert.doesNotMatch(error.stack ?? '', /query\.spec\.ts/, 'no caller frames were captured');
+    const inTransaction = await lastValueFrom(pgm.transaction((tx) => tx.query('SELEC 2'))).catch((caught: unknown) => caught);
+    assert.ok(inTransaction instanceof QueryError);
+    assert.doesNotMatch(inTransaction.stack ?? '', /query\.spec\.ts/);
+    await pgm.close();
+    assert.throws(() => new PgManager({ callSites: 'yes' as unknown as boolean }), (thrown: unknown) => thrown instanceof ConfigurationError && /callSites/.test(thrown.message));
   });
 
   it('errors with a typed QueryError carrying the server fields, the statement and the caller stack', async () => {

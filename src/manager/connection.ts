@@ -57,7 +57,7 @@ export class Connection {
     checkStatement(sql, params);
     checkOptionKeys(options, ['timeout'], 'query');
     const timeoutMillis = timeoutOf(options, 'query');
-    return this.#statement<T>(sql, params, captureCallSite(this.query), { timeoutMillis });
+    return this.#statement<T>(sql, params, captureCallSite(this.query, this.context.callSites), { timeoutMillis });
   }
 
   /**
@@ -74,7 +74,7 @@ export class Connection {
     checkOptionKeys(options, ['batchSize', 'timeout'], 'stream');
     const batchSize = batchSizeOf(options, 'stream');
     const timeoutMillis = timeoutOf(options, 'stream');
-    return this.#statement<T>(sql, params, captureCallSite(this.stream), { batchSize, timeoutMillis });
+    return this.#statement<T>(sql, params, captureCallSite(this.stream, this.context.callSites), { batchSize, timeoutMillis });
   }
 
   /** One statement on this session, cancelled (or its cursor closed) on unsubscribe. */
@@ -95,7 +95,14 @@ export class Connection {
         params,
         { next: (row) => subscriber.next(row), error: (error) => subscriber.error(error), complete: () => subscriber.complete() },
         this.context,
-        { ...options, site, scoped: true, defaultTimeoutMillis: this.context.statementTimeoutMillis },
+        // Spelled out rather than spread: this runs once per statement.
+        {
+          site,
+          scoped: true,
+          batchSize: options.batchSize,
+          timeoutMillis: options.timeoutMillis,
+          defaultTimeoutMillis: this.context.statementTimeoutMillis,
+        },
       );
       return () => handle.abandon();
     });

@@ -10,4 +10,6 @@ export interface StatementContext {
   readonly statementTimeoutMillis: number;
   /** How much later than the server the client-side timer of a `timeout` fires. */
   readonly clientTimeoutGraceMillis: number;
+  /** Whether statements capture their caller's stack for their errors (the `callSites` option). */
+  readonly callSites: boolean;
 }

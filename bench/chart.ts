@@ -3,18 +3,31 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** rxpg's ratio in a markdown table: the first ratio column of the row starting with `label`. */
-function ratioOf(output: string, label: string, section?: string): number {
+/** The cells of the row starting with `label` in a markdown table (after `section`, if given). */
+function cellsOf(output: string, label: string, section?: string): string[] {
   const text = section ? output.slice(output.indexOf(section)) : output;
   const row = text.split('\n').find((line) => line.startsWith(`| ${label} `));
-  const match = row ? /\|\s*([\d.]+)x\s*\|/.exec(row) : null;
-  return match ? Number(match[1]) : NaN;
+  return row ? row.split('|').slice(1, -1).map((cell) => cell.trim()) : [];
+}
+
+/** rxpg's ratio in a markdown table: the first ratio column (or the `nth`) of the row starting with `label`. */
+function ratioOf(output: string, label: string, section?: string, nth = 0): number {
+  const ratios = cellsOf(output, label, section).filter((cell) => /^[\d.]+x$/.test(cell));
+  return ratios[nth] === undefined ? NaN : Number.parseFloat(ratios[nth]);
+}
+
+/** The ratio of two rows' per-second figures (the second column) in the same table. */
+function rateRatio(output: string, label: string, other: string, section: string): number {
+  const rate = (name: string): number => Number((cellsOf(output, name, section)[1] ?? '').replace(/,/g, ''));
+  return rate(label) / rate(other);
 }
 export function renderChart(outputs: { queries: string; stream: string; notify: string; mysqlStream: string }): string {
   const { queries, stream, notify, mysqlStream } = outputs;
   const bars: { label: string; value: number; goal: number }[] = [
-  { label: 'point query vs best peer', value: ratioOf(queries, 'rxpg', '### Point'), goal: 1.1 },
+  { label: 'point query vs postgres.js', value: rateRatio(queries, 'rxpg', 'postgres.js', '### Point query: 32'), goal: 1.1 },
+  { label: 'point query vs pgbench', value: ratioOf(queries, 'rxpg', '### Point query: 32', 1), goal: 0.9 },
   { label: 'TPC-B vs best peer', value: ratioOf(queries, 'rxpg', '### TPC-B'), goal: 1.0 },
+  { label: 'TPC-B vs pgbench', value: ratioOf(queries, 'rxpg', '### TPC-B', 1), goal: 0.8 },
   { label: 'stream 1M rows vs best peer', value: ratioOf(stream, 'rxpg'), goal: 1.3 },
   { label: 'NOTIFY burst vs best peer', value: ratioOf(notify, 'rxpg'), goal: 1.0 },
   { label: 'MariaDB stream vs mysql2', value: ratioOf(mysqlStream, 'rxpg MyManager'), goal: 1.0 },
@@ -26,7 +39,9 @@ function chart(bars: { label: string; value: number; goal: number }[]): string {
   const width = 720;
   const rowHeight = 34;
   const left = 230;
-  const scale = (value: number): number => (value / 2) * (width - left - 40);
+  // Room for the longest bar (and its label) or 2x, whichever is more.
+  const top = Math.max(2, ...bars.map((bar) => (Number.isNaN(bar.value) ? 0 : bar.value * 1.15)));
+  const scale = (value: number): number => (value / top) * (width - left - 40);
   const height = 60 + bars.length * rowHeight + 30;
   const rows = bars
     .map((bar, index) => {
@@ -44,7 +59,7 @@ function chart(bars: { label: string; value: number; goal: number }[]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">
   <style>text { font-family: 'Helvetica Neue', Arial, sans-serif; fill: #0f172a; } .title { font-size: 16px; font-weight: bold; } .label { font-size: 12px; } .value { font-size: 12px; } .goal { stroke: #0f172a; stroke-width: 2; stroke-dasharray: 3 3; } .axis { stroke: #94a3b8; }</style>
   <rect width="${width}" height="${height}" fill="#ffffff"/>
-  <text x="20" y="28" class="title">rxpg against the best peer in the same run (dashed line: the goal)</text>
+  <text x="20" y="28" class="title">rxpg against its peers in the same run (dashed line: the goal)</text>
   <line x1="${left + scale(1)}" y1="44" x2="${left + scale(1)}" y2="${height - 24}" class="axis"/>
   <text x="${left + scale(1)}" y="${height - 10}" text-anchor="middle" class="label">1.0x</text>
   ${rows}

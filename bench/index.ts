@@ -33,7 +33,7 @@ Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 
 These machines are shared and noisy: compare ratios within one run, not absolute figures
 across runs.
 
-![rxpg against the best peer](bench/chart.svg)
+![rxpg against its peers](bench/chart.svg)
 
 ## Queries
 
@@ -66,15 +66,37 @@ ${tables(mysqlStream)}
   1.30x → 1.0x raw pg.
 - Measuring the compiled build instead of TypeScript through tsx: MyManager's stream 0.37x →
   1.03x mysql2's stream (the code did not change; the transform was slow).
+- A transaction's \`BEGIN\` sent with its first statement, before one Sync: TPC-B takes 6 round
+  trips instead of 7. A first version handed each statement a handle object with a getter,
+  which gave V8 a new hidden class per call and cost more than the round trip saved (Node CPU
+  per transaction up from ~245 to ~290 µs); without it, 5–15 % less CPU per transaction.
+- Building the per-statement options field by field instead of with an object spread: Node CPU
+  per point query 24.4 → 19.5 µs (~37,600 → ~43,000 queries/s), per TPC-B transaction
+  292 → 238 µs, in interleaved A/B runs.
+- Reading notifications off the socket ahead of pg's parser, with one clock reading per socket
+  read and each channel name decoded once per run: about 170 → 105 ns of CPU per notification
+  (raw pg: 170 ns); the burst went from 0.83–1.13x to 1.07–1.12x raw pg.
+- MyManager's \`stream()\` through the binary protocol: MariaDB formatting every value as text
+  held every text-protocol reader near 1.85M rows/s; 0.95–1.03x → 1.35–1.45x mysql2's stream.
+- \`callSites: false\` (not the default) skips the V8 stack walk that gives errors the caller's
+  stack: Node CPU per point query 22 → 19 µs, per TPC-B transaction 205 → 176 µs.
 
 ## Not there yet
 
-Point queries beat every Node peer (goal: at least 1.1x postgres.js, met). They reach about 0.3x
-pgbench, against a goal of 0.9x. TPC-B leads pg.Pool and postgres.js but reaches about 0.65x
-pgbench, against a goal of 0.8x. pgbench is C with one connection per client thread. Closing
-that gap needs pipelining (sending the next statement of a transaction without waiting) and a
-leaner protocol path than pg's Client behind the driver seam. Streaming and NOTIFY ratios vary
-by ±15 % between runs on these shared machines; see the README for the spread.
+Point queries beat every Node peer (goal: at least 1.1x postgres.js, met) but reach under half
+of pgbench, against a goal of 0.9x. TPC-B leads pg.Pool and postgres.js and reaches 0.70–0.76x
+pgbench over this session's runs, against a goal of 0.8x. The CPU table above shows why pgbench
+stays ahead on these two shared cores. Throughput is bounded by the cores divided by the CPU
+that the client and the server spend per query. The server spends about the same per query for
+rxpg as for pgbench, about 20 µs. The client does not: pgbench spends under 8 µs per query, and
+rxpg 20–25 µs, of which about half is the kernel's socket work (one \`writev\` and one read per
+query, as pgbench does). At 20 µs of server CPU per query, 0.9x pgbench needs the client to
+spend no more than pgbench itself does. The only way there is to cut the per-query cost on both
+ends by batching several queries per syscall and per wakeup: pipelining independent callers'
+statements on one session, as postgres.js does. Pipelining would also let a CancelRequest (which
+cancels whatever the backend is running) hit a neighbour's statement. rxpg keeps one statement
+in flight per session and keeps its cancel guarantee. Streaming and NOTIFY ratios vary by ±15 %
+between runs on these shared machines; see the README for the spread.
 `;
 writeFileSync('BENCHMARKS.md', report);
 console.log('wrote BENCHMARKS.md and bench/chart.svg');

@@ -1,11 +1,13 @@
 // Query workloads for `npm run bench`: point queries, TPC-B transactions and the RxJS layer's
 // overhead, against pg.Pool, postgres.js, pg-promise and pgbench, in one run. Prints markdown.
 import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import pgPromise from 'pg-promise';
 import postgres from 'postgres';
 import { concat, count, firstValueFrom, lastValueFrom } from 'rxjs';
 import { PgManager } from 'rxpg';
+import { cpus } from 'node:os';
 import { findOrStartDatabase } from '../scripts/test-database.js';
 
 const argument = (name: string, fallback: number): number => {
@@ -35,9 +37,45 @@ async function setup(): Promise<void> {
   if (tpcb.rowCount === 0) execFileSync('pgbench', ['-i', '-s', '1', '-q', url], { stdio: 'ignore' });
 }
 
+/**
+ * CPU seconds used so far by the server: every process called `postgres`, plus what its reaped
+ * children used (pgbench's backends exit before the second reading and would otherwise vanish
+ * from the sum). From /proc; NaN where there is none. The clock tick is 100 Hz on Linux.
+ */
+function serverCpuSeconds(): number {
+  try {
+    let ticks = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (!stat.includes('(postgres)')) continue;
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime, stime, cutime, cstime (fields 14–17 of proc(5)).
+        ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      } catch {
+        // the process ended meanwhile
+      }
+    }
+    return ticks / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Where the CPU of a point-query run went, per query: the client's and the server's. */
+const cpuPerQuery = new Map<string, { client: number[]; server: number[] }>();
+const recordCpu = (name: string, clientSeconds: number, serverSeconds: number, queries: number) => {
+  const entry = cpuPerQuery.get(name) ?? { client: [], server: [] };
+  entry.client.push((clientSeconds * 1e6) / queries);
+  entry.server.push((serverSeconds * 1e6) / queries);
+  cpuPerQuery.set(name, entry);
+};
+
 /** Runs `op` in `concurrency` loops for SECONDS and returns operations per second. */
-async function loops(concurrency: number, op: () => Promise<unknown>): Promise<number> {
+async function loops(concurrency: number, op: () => Promise<unknown>, cpuName?: string): Promise<number> {
   const deadline = Date.now() + SECONDS * 1000;
+  const cpuBefore = process.cpuUsage();
+  const serverBefore = serverCpuSeconds();
   let done = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -47,6 +85,10 @@ async function loops(concurrency: number, op: () => Promise<unknown>): Promise<n
       }
     }),
   );
+  if (cpuName) {
+    const cpu = process.cpuUsage(cpuBefore);
+    recordCpu(cpuName, (cpu.user + cpu.system) / 1e6, serverCpuSeconds() - serverBefore, done);
+  }
   return done / SECONDS;
 }
 
@@ -152,16 +194,26 @@ function pgPromisePeer(max: number): Peer {
   };
 }
 
-function pgbench(args: string[]): number {
-  const output = execFileSync('pgbench', [...args, '-T', String(SECONDS), '-n', url], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'ignore'], input: '' });
+function pgbench(args: string[], cpuName?: string): number {
+  const serverBefore = serverCpuSeconds();
+  // The shell's `times` prints its children's user and system CPU after pgbench has run.
+  const output = execFileSync('sh', ['-c', 'pgbench "$@"; times', 'sh', ...args, '-T', String(SECONDS), '-n', url], {
+    encoding: 'utf8',
+    stdio: ['pipe', 'pipe', 'ignore'],
+    input: '',
+  });
   const match = /tps = ([\d.]+)/.exec(output);
-  return match ? Number(match[1]) : NaN;
+  const tps = match ? Number(match[1]) : NaN;
+  const times = [...output.matchAll(/(\d+)m([\d.]+)s/g)].map((time) => Number(time[1]) * 60 + Number(time[2]));
+  const [childUser, childSystem] = times.slice(-2);
+  if (cpuName && times.length >= 4) recordCpu(cpuName, childUser + childSystem, serverCpuSeconds() - serverBefore, tps * SECONDS);
+  return tps;
 }
 
 function pgbenchPoint(): number {
   const script = '/tmp/rxpg-bench-point.sql';
   execFileSync('sh', ['-c', `printf '%s\\n' '\\set id random(1, ${ROWS})' 'SELECT id, payload FROM rxpg_bench_point WHERE id = :id;' > ${script}`]);
-  return pgbench(['-M', 'prepared', '-c', '10', '-j', '2', '-f', script]);
+  return pgbench(['-M', 'prepared', '-c', '10', '-j', '2', '-f', script], 'pgbench -M prepared');
 }
 
 await setup();
@@ -178,7 +230,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [name, make] of Object.entries(makers)) {
     const peer = make(10);
     await peer.point();
-    record(point, name, await loops(32, peer.point));
+    record(point, name, await loops(32, peer.point, name));
     await peer.close();
     if (name !== 'pg-promise') {
       const transactional = make(8);
@@ -223,6 +275,17 @@ const table = (title: string, results: Map<string, number[]>, limit: string) => 
 };
 table(`Point query: 32 concurrent callers, pool of 10, ${SECONDS} s per run`, point, 'pgbench -M prepared');
 table(`TPC-B through transaction(): 16 pipelines, pool of 8, ${SECONDS} s per run`, tpcb, 'pgbench -M prepared');
+// On a machine where client and server share the cores, CPU per query bounds throughput:
+// at most cores / (client + server) queries per second, whatever the client's design.
+console.log(`\n### Point query: CPU per query (the client's process, every postgres process), ${cpus().length} cores shared\n`);
+console.log('| client | client CPU | server CPU | bound: cores / (client + server) |');
+console.log('|---|---|---|---|');
+for (const [name, entry] of cpuPerQuery) {
+  const client = median(entry.client);
+  const server = median(entry.server);
+  const bound = (cpus().length * 1e6) / (client + server);
+  console.log(`| ${name} | ${client.toFixed(1)} µs | ${Number.isNaN(server) ? 'n/a' : `${server.toFixed(1)} µs`} | ${Number.isNaN(bound) ? 'n/a' : Math.round(bound).toLocaleString('en')}/s |`);
+}
 const rawMillis = median(overhead.raw);
 const rxpgMillis = median(overhead.rxpg);
 console.log('\n### RxJS layer overhead: sequential point queries on one session\n');

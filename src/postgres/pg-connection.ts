@@ -8,7 +8,7 @@ import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
-import { tapNotifications, type TappableStream } from './notification-tap.js';
+import { tapMessages, type TappableStream } from './message-tap.js';
 import { toRxpgError } from './pg-error.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
 import { PreparedStatements } from './prepared-statements.js';
@@ -76,16 +76,18 @@ export class PgConnection implements DriverConnection {
         where: notice.where,
       }),
     );
-    if (hooks.onNotification) {
-      const onNotification = hooks.onNotification;
-      const now = hooks.now ?? Date.now;
-      // Notifications are read off the socket ahead of pg's parser; should pg's socket ever look
-      // different from what the tap expects, they come through pg's own event instead.
-      if (!tapNotifications(this.#internals.connection.stream, now, onNotification)) {
-        this.#internals.connection.on('notification', (message: { channel: string; payload?: string; processId: number }) =>
-          onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId, receivedAt: now() }),
-        );
-      }
+    // Rows and notifications are read off the socket ahead of pg's parser; should pg's socket
+    // ever look different from what the tap expects, they come through pg's own events instead.
+    const onNotification = hooks.onNotification;
+    const now = hooks.now ?? Date.now;
+    const tapped = tapMessages(this.#internals.connection.stream, now, {
+      notification: onNotification,
+      dataRow: (buffer, start) => this.#current !== null && this.#current.takeDataRow(buffer, start),
+    });
+    if (!tapped && onNotification) {
+      this.#internals.connection.on('notification', (message: { channel: string; payload?: string; processId: number }) =>
+        onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId, receivedAt: now() }),
+      );
     }
     client.on('error', (error: Error) => this.#lost(error));
     client.on('end', () => this.#lost(new Error('the server closed the connection')));

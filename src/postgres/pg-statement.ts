@@ -1,5 +1,6 @@
 import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
+import { readDataRow } from './message-tap.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { ResultShapes } from './result-shapes.js';
 
@@ -149,6 +150,22 @@ export class PgStatement {
     const { shape, parsers } = this.#shapes.for(message.fields);
     this.#shape = shape;
     this.#parsers = parsers;
+  }
+
+  /**
+   * A DataRow the message tap read off the socket: parsed straight from its bytes into the
+   * row's values. False when this statement does not want it now (pg then passes it to
+   * {@link PgStatement.handleDataRow}, which drops it).
+   */
+  takeDataRow(buffer: Buffer, start: number): boolean {
+    if (this.#error !== undefined || this.#shape === undefined || this.#phase !== 'main') return false;
+    try {
+      this.#sink.row(this.#shape, readDataRow(buffer, start, this.#parsers));
+    } catch (error) {
+      // A parser (or a consumer) threw: drain the result and report the failure at completion.
+      this.#error = error;
+    }
+    return true;
   }
 
   handleDataRow(message: { fields: unknown[] }): void {

@@ -1,15 +1,18 @@
-// The listen session's notification tap against pg-protocol's own parser as the oracle: any
-// mix of NotificationResponse and other messages, cut into chunks anywhere, must come out as
-// the same messages in the same order, with pg handed whole messages only.
+// The message tap against pg-protocol's own parser as the oracle: any mix of NotificationResponse,
+// DataRow and other messages, cut into chunks anywhere, must come out as the same messages in
+// the same order, with pg handed whole messages only.
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Parser } from 'pg-protocol/dist/parser.js';
 import type { ServerNotification } from '../src/driver/driver.js';
-import { tapNotifications, type TappableStream } from '../src/postgres/notification-tap.js';
+import { readDataRow, tapMessages, type TappableStream } from '../src/postgres/message-tap.js';
 
-type Seen = { kind: 'notification'; channel: string; payload: string; processId: number } | { kind: string };
+type Seen =
+  | { kind: 'notification'; channel: string; payload: string; processId: number }
+  | { kind: 'dataRow'; fields: unknown[] }
+  | { kind: string };
 
 function message(type: string, body: Buffer): Buffer {
   const header = Buffer.alloc(5);
@@ -25,6 +28,21 @@ const notification = (processId: number, channel: string, payload: string): Buff
 };
 const commandComplete = (tag: string): Buffer => message('C', Buffer.from(`${tag}\0`, 'utf8'));
 const readyForQuery = (): Buffer => message('Z', Buffer.from('I', 'latin1'));
+const dataRow = (fields: (string | null)[]): Buffer => {
+  const count = Buffer.alloc(2);
+  count.writeInt16BE(fields.length);
+  const columns = fields.map((field) => {
+    const length = Buffer.alloc(4);
+    if (field === null) {
+      length.writeInt32BE(-1);
+      return length;
+    }
+    const bytes = Buffer.from(field, 'utf8');
+    length.writeInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  });
+  return message('D', Buffer.concat([count, ...columns]));
+};
 const notice = (text: string): Buffer => message('N', Buffer.from(`SNOTICE\0M${text}\0\0`, 'utf8'));
 
 /** What pg-protocol makes of these bytes, notifications reduced to the fields rxpg delivers. */
@@ -35,12 +53,16 @@ function oracle(bytes: Buffer): Seen[] {
 }
 
 function reduce(parsed: Record<string, unknown>): Seen {
+  if (parsed.name === 'dataRow') return { kind: 'dataRow', fields: parsed.fields as unknown[] };
   return parsed.name === 'notification'
     ? { kind: 'notification', channel: parsed.channel as string, payload: parsed.payload as string, processId: parsed.processId as number }
     : { kind: parsed.name as string };
 }
 
-/** Feeds `chunks` through a tap over a socket whose one data listener is a real pg-protocol parser. */
+/**
+ * Feeds `chunks` through a tap over a socket whose one data listener is a real pg-protocol
+ * parser. The tap's DataRow handler takes every other row and leaves the rest to pg.
+ */
 function throughTap(chunks: Buffer[]): { seen: Seen[]; clockReadings: number; wholeMessagesOnly: boolean } {
   const seen: Seen[] = [];
   const parser = new Parser();
@@ -53,9 +75,17 @@ function throughTap(chunks: Buffer[]): { seen: Seen[]; clockReadings: number; wh
     parser.parse(chunk, (parsed) => seen.push(reduce(parsed as unknown as Record<string, unknown>)));
   });
   let clockReadings = 0;
-  const tapped = tapNotifications(socket as unknown as TappableStream, () => ++clockReadings, (note: ServerNotification) => {
-    assert.equal(note.receivedAt, clockReadings, 'stamped with this read’s clock reading');
-    seen.push({ kind: 'notification', channel: note.channel, payload: note.payload, processId: note.processId });
+  let rows = 0;
+  const tapped = tapMessages(socket as unknown as TappableStream, () => ++clockReadings, {
+    notification: (note: ServerNotification) => {
+      assert.equal(note.receivedAt, clockReadings, 'stamped with this read’s clock reading');
+      seen.push({ kind: 'notification', channel: note.channel, payload: note.payload, processId: note.processId });
+    },
+    dataRow: (buffer, start) => {
+      if (rows++ % 2 === 1) return false;
+      seen.push({ kind: 'dataRow', fields: readDataRow(buffer, start) });
+      return true;
+    },
   });
   assert.ok(tapped);
   for (const chunk of chunks) socket.emit('data', chunk);
@@ -73,13 +103,14 @@ function cut(bytes: Buffer, points: number[]): Buffer[] {
   return chunks;
 }
 
-describe('notification tap', () => {
+describe('message tap', () => {
   const text = fc.string({ unit: 'grapheme', maxLength: 30 }).map((value) => value.replace(/\0/g, ''));
   const anyMessage = fc.oneof(
     fc.tuple(fc.integer({ min: 1, max: 2 ** 31 - 1 }), text, fc.oneof(text, fc.constant('é'.repeat(3999)))).map(([pid, channel, payload]) => notification(pid, channel, payload)),
     text.map((tag) => commandComplete(tag)),
     fc.constant(readyForQuery()),
     text.map((body) => notice(body)),
+    fc.array(fc.oneof(text, fc.constant(null), fc.constant('ü'.repeat(5000))), { maxLength: 6 }).map((fields) => dataRow(fields)),
   );
 
   it('gives the same messages in the same order as pg-protocol, however the stream is cut', () => {
@@ -97,7 +128,7 @@ describe('notification tap', () => {
   });
 
   it('handles a message cut inside its header, one byte per read', () => {
-    const bytes = Buffer.concat([notification(7, 'Chan"nel', 'ü payload'), commandComplete('LISTEN'), readyForQuery(), notification(8, 'x', '')]);
+    const bytes = Buffer.concat([notification(7, 'Chan"nel', 'ü payload'), commandComplete('LISTEN'), dataRow(['1', null, 'ü']), dataRow([]), readyForQuery(), notification(8, 'x', '')]);
     const chunks = [...bytes].map((byte) => Buffer.from([byte]));
     assert.deepEqual(throughTap(chunks).seen, oracle(bytes));
   });
@@ -115,7 +146,7 @@ describe('notification tap', () => {
     const socket = new EventEmitter();
     socket.on('data', () => {});
     socket.on('data', () => {});
-    assert.equal(tapNotifications(socket as unknown as TappableStream, Date.now, () => {}), false);
+    assert.equal(tapMessages(socket as unknown as TappableStream, Date.now, { notification: () => {} }), false);
     assert.equal(socket.listenerCount('data'), 2);
   });
 });

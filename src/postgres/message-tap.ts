@@ -2,7 +2,43 @@ import type { ServerNotification } from '../driver/driver.js';
 
 /** NotificationResponse: type byte 'A', int32 length, int32 sender pid, channel\0, payload\0. */
 const NOTIFICATION = 0x41;
+/** DataRow: type byte 'D', int32 length, int16 column count, per column int32 length (-1: NULL) and bytes. */
+const DATA_ROW = 0x44;
 const HEADER = 5;
+
+/** What the tap takes off pg's hands. */
+export interface TapHandlers {
+  /** Every notification, decoded; without it notifications go to pg. */
+  readonly notification?: (notification: ServerNotification) => void;
+  /**
+   * A DataRow, between `start` (after the header) and `end`: returns true when it consumed
+   * the row (see {@link readDataRow}), false to hand it to pg as usual.
+   */
+  readonly dataRow?: (buffer: Buffer, start: number, end: number) => boolean;
+}
+
+/**
+ * The values of the DataRow that starts at `start` (after the header), in text format, each
+ * passed through its column's parser (none: the text itself). pg-protocol reads them the same
+ * way, as UTF-8 strings, NULL as null.
+ */
+export function readDataRow(buffer: Buffer, start: number, parsers?: readonly ((text: string) => unknown)[]): unknown[] {
+  const count = buffer.readInt16BE(start);
+  const values: unknown[] = new Array(count);
+  let offset = start + 2;
+  for (let index = 0; index < count; index++) {
+    const length = buffer.readInt32BE(offset);
+    offset += 4;
+    if (length < 0) {
+      values[index] = null;
+    } else {
+      const text = buffer.toString('utf8', offset, offset + length);
+      values[index] = parsers === undefined ? text : parsers[index](text);
+      offset += length;
+    }
+  }
+  return values;
+}
 
 type DataListener = (chunk: Buffer) => void;
 
@@ -14,32 +50,34 @@ export interface TappableStream {
 }
 
 /**
- * Reads NotificationResponse messages straight off a listen session's socket, ahead of pg's
- * parser: a burst of NOTIFYs is almost all such messages, and pg would build a message object
- * and emit two events for each before rxpg saw it. The tap frames the stream itself, decodes
- * the notifications, stamps them with one clock reading per socket read (they arrived
- * together), and hands every other message to pg's parser unchanged, whole messages only and
- * in order, with the notifications before them delivered first.
+ * Reads the two messages that come by the thousand straight off a session's socket, ahead of
+ * pg's parser: NotificationResponse (a burst of NOTIFYs) and DataRow (a big result). For each,
+ * pg would build a message object and emit two events before rxpg saw it. The tap frames the
+ * stream itself, decodes those messages for its handlers, stamps notifications with one clock
+ * reading per socket read (they arrived together), and hands every other message to pg's
+ * parser unchanged, whole messages only and in order; what came before a message the tap
+ * handles reaches pg first.
  *
  * Installed once the startup has ended with ReadyForQuery and before anything is sent, when
  * pg's parser holds no partial message. Returns false (and changes nothing) if the socket does
  * not have exactly pg's one data listener.
  */
-export function tapNotifications(stream: TappableStream, now: () => number, deliver: (notification: ServerNotification) => void): boolean {
+export function tapMessages(stream: TappableStream, now: () => number, handlers: TapHandlers): boolean {
   const listeners = stream.listeners('data');
   if (listeners.length !== 1) return false;
   const pgParse = listeners[0] as DataListener;
   stream.removeListener('data', pgParse);
-  const reader = new MessageReader(pgParse, now, deliver);
+  const reader = new MessageReader(pgParse, now, handlers);
   stream.on('data', (chunk: Buffer) => reader.read(chunk));
   return true;
 }
 
-/** Frames the socket's bytes into messages: notifications are decoded, the rest go to pg. */
+/** Frames the socket's bytes into messages: the handlers take theirs, the rest go to pg. */
 class MessageReader {
   readonly #pgParse: DataListener;
   readonly #now: () => number;
-  readonly #deliver: (notification: ServerNotification) => void;
+  readonly #deliver: ((notification: ServerNotification) => void) | undefined;
+  readonly #dataRow: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
   /** The start of a message the last read cut off (a copy: chunks are not kept). */
   #pending: Buffer | undefined;
   #receivedAt = -1;
@@ -47,10 +85,11 @@ class MessageReader {
   #channelBytes: Buffer = Buffer.alloc(0);
   #channel = '';
 
-  constructor(pgParse: DataListener, now: () => number, deliver: (notification: ServerNotification) => void) {
+  constructor(pgParse: DataListener, now: () => number, handlers: TapHandlers) {
     this.#pgParse = pgParse;
     this.#now = now;
-    this.#deliver = deliver;
+    this.#deliver = handlers.notification;
+    this.#dataRow = handlers.dataRow;
   }
 
   read(chunk: Buffer): void {
@@ -80,10 +119,16 @@ class MessageReader {
     while (offset + HEADER <= buffer.length) {
       const end = offset + 1 + buffer.readInt32BE(offset + 1);
       if (end > buffer.length) break;
-      if (buffer[offset] === NOTIFICATION) {
+      const type = buffer[offset];
+      if (type === DATA_ROW && this.#dataRow !== undefined) {
+        // pg must have seen everything before the row (its RowDescription) first.
+        if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
+        forwardFrom = offset;
+        if (this.#dataRow(buffer, offset + HEADER, end)) forwardFrom = end;
+      } else if (type === NOTIFICATION && this.#deliver !== undefined) {
         if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
         forwardFrom = end;
-        this.#notification(buffer, offset + HEADER, end);
+        this.#notification(this.#deliver, buffer, offset + HEADER, end);
       }
       offset = end;
     }
@@ -92,14 +137,14 @@ class MessageReader {
   }
 
   /** Decodes the notification between `start` (after the header) and `end` (its last byte + 1). */
-  #notification(buffer: Buffer, start: number, end: number): void {
+  #notification(deliver: (notification: ServerNotification) => void, buffer: Buffer, start: number, end: number): void {
     // Channel and payload are short: a loop finds their ends faster than indexOf's native call.
     let channelEnd = start + 4;
     while (channelEnd < end && buffer[channelEnd] !== 0) channelEnd++;
     let payloadEnd = Math.min(channelEnd + 1, end);
     while (payloadEnd < end && buffer[payloadEnd] !== 0) payloadEnd++;
     if (this.#receivedAt < 0) this.#receivedAt = this.#now();
-    this.#deliver({
+    deliver({
       channel: this.#channelName(buffer, start + 4, channelEnd),
       payload: buffer.toString('utf8', channelEnd + 1, payloadEnd),
       processId: buffer.readInt32BE(start),

@@ -85,16 +85,17 @@ ${tables(mysqlStream)}
 
 ## Not there yet
 
-Point queries beat every Node peer (goal: at least 1.1x postgres.js, met) but reach under half
-of pgbench, against a goal of 0.9x. TPC-B leads pg.Pool and postgres.js and reaches 0.70–0.76x
-pgbench over this session's runs, against a goal of 0.8x. The CPU table above shows why pgbench
-stays ahead on these two shared cores. Throughput is bounded by the cores divided by the CPU
-that the client and the server spend per query. The server spends about the same per query for
-rxpg as for pgbench, about 20 µs. The client does not: pgbench spends under 8 µs per query, and
-rxpg 20–25 µs, of which about half is the kernel's socket work (one \`writev\` and one read per
-query, as pgbench does). At 20 µs of server CPU per query, 0.9x pgbench needs the client to
-spend no more than pgbench itself does. The only way there is to cut the per-query cost on both
-ends by batching several queries per syscall and per wakeup: pipelining independent callers'
+Point queries are level with or ahead of every Node peer (goal: at least 1.1x postgres.js, met)
+but reach under half of pgbench, against a goal of 0.9x. TPC-B leads pg.Pool and postgres.js;
+against pgbench it measured 0.82x in this run and 0.70x and 0.76x in the two runs before, around
+its goal of 0.8x. The CPU table above shows why pgbench stays ahead on point queries on these
+two shared cores. Throughput is bounded by the cores divided by the CPU that the client and the
+server spend per query. The server spent 14–20 µs per pgbench query and 19–21 µs per rxpg query
+across this session's runs. The clients differ more: pgbench spends about 8 µs per query, rxpg
+20–25 µs, of which about half is the kernel's socket work (one \`writev\` and one read per
+query, as pgbench does). At these server costs, 0.9x pgbench needs rxpg's client to spend less
+per query than pgbench itself does. The only way there is to cut the per-query cost on both ends
+by batching several queries per syscall and per wakeup: pipelining independent callers'
 statements on one session, as postgres.js does. Pipelining would also let a CancelRequest (which
 cancels whatever the backend is running) hit a neighbour's statement. rxpg keeps one statement
 in flight per session and keeps its cancel guarantee. Streaming and NOTIFY ratios vary by ±15 %

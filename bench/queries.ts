@@ -2,12 +2,12 @@
 // overhead, against pg.Pool, postgres.js, pg-promise and pgbench, in one run. Prints markdown.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import pg from 'pg';
 import pgPromise from 'pg-promise';
 import postgres from 'postgres';
 import { concat, count, firstValueFrom, lastValueFrom } from 'rxjs';
 import { PgManager } from 'rxpg';
-import { cpus } from 'node:os';
 import { findOrStartDatabase } from '../scripts/test-database.js';
 
 const argument = (name: string, fallback: number): number => {

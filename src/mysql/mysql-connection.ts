@@ -15,6 +15,14 @@ const LONGLONG = 8;
 /** ER_UNSUPPORTED_PS: the statement cannot be prepared, so it cannot go by the binary protocol. */
 const ER_UNSUPPORTED_PS = 1295;
 
+/** The statement in flight: where its results go, and whether it ended or is being drained. */
+interface Running {
+  readonly sink: StatementSink;
+  readonly sql: string;
+  done: boolean;
+  draining: boolean;
+}
+
 /** A result's shape and the columns whose safe integers become strings. */
 interface ResultLayout {
   readonly shape: RowShape;
@@ -40,7 +48,7 @@ export class MysqlConnection implements DriverConnection {
   readonly #layouts = new Map<string, ResultLayout>();
   #inTransaction = false;
   #broken = false;
-  #current: { readonly sink: StatementSink; readonly sql: string; done: boolean; draining: boolean } | null = null;
+  #current: Running | null = null;
 
   constructor(connection: mysql.Connection, connectOptions: MysqlConnectOptions, hooks: ConnectionHooks) {
     this.#connection = connection;
@@ -76,16 +84,15 @@ export class MysqlConnection implements DriverConnection {
       runPreludeFirst(this, sql, params, sink, options);
       return;
     }
-    const current = { sink, sql, done: false, draining: false };
+    const current: Running = { sink, sql, done: false, draining: false };
     this.#current = current;
-    const batchSize = options.batchSize ?? 0;
     // Streams and statements with parameters go by the binary protocol (a prepared statement):
     // the server sends numbers and dates unformatted, far less work on both ends for a big result.
-    this.#start(current, sql, params, options, params.length > 0 || batchSize > 0);
+    this.#start(current, sql, params, options, params.length > 0 || (options.batchSize ?? 0) > 0);
   }
 
   #start(
-    current: { readonly sink: StatementSink; readonly sql: string; done: boolean; draining: boolean },
+    current: Running,
     sql: string,
     params: readonly unknown[],
     options: RunOptions,
@@ -221,7 +228,7 @@ export class MysqlConnection implements DriverConnection {
     return layout;
   }
 
-  #finish(current: { sink: StatementSink; done: boolean }, report: () => void): void {
+  #finish(current: Running, report: () => void): void {
     if (current.done) return;
     current.done = true;
     if (this.#current === current) this.#current = null;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { catchError, map, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { PgManager, QueryError } from '../src/index.js'; // users write: from 'rxpg'
+import { PgManager, QueryError, reasonForSqlState } from '../src/index.js'; // users write: from 'rxpg'
 import { ScriptedDriver } from '../src/testing.js'; // users write: from 'rxpg/testing'
 
 // The code under test: names of active users, or [] when the table is missing.
@@ -30,7 +30,7 @@ test('activeUserNames emits each name as its row arrives', () => {
 
 test('activeUserNames copes with a missing table', () => {
   scheduler().run(({ expectObservable }) => {
-    const driver = new ScriptedDriver().on('FROM users', { error: { sqlState: '42P01', message: 'relation "users" does not exist' } });
+    const driver = new ScriptedDriver({ reasonFor: reasonForSqlState }).on('FROM users', { error: { code: '42P01', message: 'relation "users" does not exist' } });
     const pgm = new PgManager({ driver });
     pgm.createConn({ host: 'scripted' });
     expectObservable(activeUserNames(pgm)).toBe('--(n|)', { n: 'none' });

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
 import { ConfigurationError, PgManager, type ConnOptions } from '../src/index.js';
 import { resolveConnConfig, type ConnConfig } from '../src/manager/conn-config.js';
-import { resolvePostgresParams } from '../src/postgres/postgres-params.js';
+import { PostgresDriver } from '../src/postgres/postgres-driver.js';
+import { firstValueFrom } from 'rxjs';
+import { DATABASE_URL, uniqueName, useAdminClient } from './support/database.js';
 import { testPassword } from './support/secrets.js';
 
 const SECRET = testPassword('config');
@@ -16,7 +18,7 @@ function resolve(options: ConnOptions, others: Record<string, ConnConfig> = {}):
       if (!found) throw new ConfigurationError(`Unknown connection '${name}'`);
       return found;
     },
-    resolvePostgresParams,
+    (source, settings, conn) => new PostgresDriver().resolveConnection(source, settings, conn),
   );
 }
 
@@ -65,7 +67,26 @@ describe('createConn options (no database)', () => {
     assert.equal(config.params.database, 'd/b');
     assert.equal(config.params.password, SECRET);
     assert.equal(config.params.ssl, false);
-    assert.equal(config.params.applicationName, 'rxpg', 'an explicit applicationName option wins (default rxpg)');
+    assert.equal(config.params.applicationName, 'app1', "the URL's application_name beats rxpg's default");
+  });
+
+  it("names the application with libpq's precedence: field, then string, then PGAPPNAME, then fallback", () => {
+    const saved = process.env.PGAPPNAME;
+    const name = (options: ConnOptions): string | undefined => resolve(options).params.applicationName;
+    try {
+      delete process.env.PGAPPNAME;
+      assert.equal(name({ host: 'h' }), 'rxpg', 'the default when nothing names it');
+      assert.equal(name({ connectionString: 'postgres://h/d?fallback_application_name=fb' }), 'fb', "the string's fallback beats rxpg's");
+      assert.equal(name({ dsn: 'host=h application_name=dsn_app' }), 'dsn_app', "a keyword dsn's value beats the default");
+      process.env.PGAPPNAME = 'env_app';
+      assert.equal(name({ host: 'h' }), 'env_app', 'PGAPPNAME beats the default');
+      assert.equal(name({ connectionString: 'postgres://h/d?fallback_application_name=fb' }), 'env_app', 'PGAPPNAME beats a fallback');
+      assert.equal(name({ connectionString: 'postgres://h/d?application_name=url_app' }), 'url_app', 'the string beats PGAPPNAME');
+      assert.equal(name({ connectionString: 'postgres://h/d?application_name=url_app', applicationName: 'field_app' }), 'field_app', 'an explicit field beats the string');
+    } finally {
+      if (saved === undefined) delete process.env.PGAPPNAME;
+      else process.env.PGAPPNAME = saved;
+    }
   });
 
   it('suggests the nearest name for an unknown key', () => {
@@ -136,5 +157,27 @@ describe('createConn options (no database)', () => {
     pgm.createConn({ host: '127.0.0.1', port: 1 });
     assert.deepEqual(pgm.poolState(), { size: 10, total: 0, inUse: 0, idle: 0, waiting: 0 });
     await pgm.close();
+  });
+});
+
+describe('application_name on the server', () => {
+  const admin = useAdminClient();
+
+  const appOnServer = async (options: ConnOptions): Promise<string[]> => {
+    const pgm = new PgManager();
+    pgm.createConn(options);
+    const pid = Number((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid);
+    const { rows } = await admin.query<{ application_name: string }>('SELECT application_name FROM pg_stat_activity WHERE pid = $1', [pid]);
+    await pgm.close();
+    return rows.map((row) => row.application_name);
+  };
+
+  it("shows the connection string's application_name, and an explicit applicationName over it", async () => {
+    const url = new URL(DATABASE_URL);
+    const fromUrl = uniqueName('url_app');
+    url.searchParams.set('application_name', fromUrl);
+    assert.deepEqual(await appOnServer({ connectionString: url.toString() }), [fromUrl]);
+    const explicit = uniqueName('field_app');
+    assert.deepEqual(await appOnServer({ connectionString: url.toString(), applicationName: explicit }), [explicit]);
   });
 });

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConfigurationError, PgManager, RowShape, RxpgError, type ConnOptions } from '../src/index.js';
-import { checkChannel, quoteChannel } from '../src/listen/quote-channel.js';
+import { checkChannel, quoteChannel } from '../src/postgres/listen/quote-channel.js';
 import { testManager } from './support/database.js';
 
 describe('properties', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isRetryableReason, type ErrorReason } from '../src/index.js';
-import { reasonForSqlState } from '../src/postgres/sqlstate-reason.js';
+import pg from 'pg';
+import { isRetryableReason, QueryError, reasonForSqlState, type ErrorReason } from '../src/index.js';
+import { toRxpgError } from '../src/postgres/pg-error.js';
 
 describe('SQLSTATE → reason (no database)', () => {
   const cases: [string, ErrorReason][] = [
@@ -36,9 +37,15 @@ describe('SQLSTATE → reason (no database)', () => {
     it(`${sqlState} is ${reason}`, () => assert.equal(reasonForSqlState(sqlState), reason));
   }
 
-  it('tells a statement timeout from a cancel by the server message', () => {
-    assert.equal(reasonForSqlState('57014', 'canceling statement due to statement timeout'), 'statement_timeout');
-    assert.equal(reasonForSqlState('57014', 'canceling statement due to user request'), 'canceled');
+  it('reads the code alone: 57014 is canceled in any language, a timeout is decided by who set the limit', () => {
+    // The server translates its messages (lc_messages); nothing may depend on their text.
+    for (const message of ['canceling statement due to statement timeout', 'Abbruch der Anweisung wegen Zeitüberschreitung', 'canceling statement due to user request']) {
+      const error = Object.assign(new pg.DatabaseError(message, 0, 'error'), { code: '57014', severity: 'ERROR' });
+      const converted = toRxpgError(error);
+      assert.ok(converted instanceof QueryError, String(converted));
+      assert.equal(converted.reason, 'canceled', message);
+    }
+    assert.equal(reasonForSqlState('57014'), 'canceled');
   });
 
   it('treats a missing or malformed SQLSTATE as unknown', () => {

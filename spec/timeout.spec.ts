@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, map, takeUntil, timer, toArray } from 'rxjs';
-import { PgManager, TimeoutError } from '../src/index.js';
+import { PgManager, QueryError, TimeoutError } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
@@ -105,6 +105,22 @@ describe('timeouts: enforced by the server and by the client', () => {
       assert.equal(next.round, round, `round ${round}: the statement after a cancel succeeded`);
     }
     assert.ok(cancelled > 200, `enough rounds were cancelled (${cancelled})`);
+    await pgm.close();
+  });
+
+  it('a cancel from another session before the limit is reported as canceled, not as a timeout', async () => {
+    const { pgm, app } = testManager({ poolSize: 1 });
+    const started = Date.now();
+    const outcome = lastValueFrom(pgm.query('SELECT pg_sleep(5)', [], { timeout: 4000 })).catch((caught: unknown) => caught);
+    let pids: number[] = [];
+    await waitFor(async () => (pids = (await sessionsOf(admin, app)).filter((s) => s.query.includes('pg_sleep')).map((s) => s.pid)).length === 1, 'the statement runs');
+    await admin.query('SELECT pg_cancel_backend($1)', [pids[0]]);
+    const error = await outcome;
+    const elapsed = Date.now() - started;
+    assert.ok(!(error instanceof TimeoutError), `not a timeout: ${String(error)}`);
+    assert.ok(error instanceof QueryError, String(error));
+    assert.equal(error.reason, 'canceled');
+    assert.ok(elapsed < 3500, `ended by the cancel, before the limit (${elapsed} ms)`);
     await pgm.close();
   });
 

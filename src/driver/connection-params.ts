@@ -1,6 +1,8 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+
 /**
- * Where and how to open a session, as parsed from a connection config. The password is kept
- * non-enumerable by whoever builds this so that logging the params never prints it.
+ * Where and how to open a session, as a driver resolved it from a connection config. The password
+ * is kept non-enumerable by whoever builds this so that logging the params never prints it.
  */
 export interface ConnectionParams {
   readonly host: string;
@@ -20,6 +22,49 @@ export interface ConnectionParams {
   readonly defaultIsolation: 'read committed' | 'repeatable read' | 'serializable' | undefined;
   /** Value parsers by type OID, overriding the driver's defaults for this config. */
   readonly typeParsers: ReadonlyMap<number, (text: string) => unknown>;
+}
+
+/**
+ * Where to connect, as one config gave it before any default: a URL, a keyword string, or
+ * fields. What `copyDsn` copies. The password is non-enumerable.
+ */
+export interface ConnectionSource {
+  readonly connectionString?: string;
+  readonly dsn?: string;
+  readonly host?: string;
+  readonly hostaddr?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+  readonly dbname?: string;
+  readonly sslmode?: string;
+  readonly ssl?: boolean | TlsConnectionOptions;
+}
+
+/**
+ * Settings of a config that shape every session but do not say where to connect. `undefined`
+ * means the config did not set it: the connection string, then the environment, then the
+ * driver's default decide.
+ */
+export interface SessionSettings {
+  /** The config's explicit `applicationName`, which beats a connection string's. */
+  readonly applicationName: string | undefined;
+  /** What to report when neither the config, its connection string nor the environment names the application (libpq's `fallback_application_name`). */
+  readonly fallbackApplicationName: string;
+  readonly keepAlive: boolean;
+  readonly keepAliveInitialDelayMillis: number;
+  readonly statementTimeoutMillis: number;
+  readonly defaultIsolation: ConnectionParams['defaultIsolation'];
+  /** Value parsers by type name or OID, as `createConn` took them. */
+  readonly typeParsers: Readonly<Record<string, (text: string) => unknown>> | undefined;
+}
+
+/** A config's connection, resolved by its driver. */
+export interface ResolvedConnection {
+  readonly params: ConnectionParams;
+  /** A connect timeout the connection string gave (libpq's `connect_timeout`), in seconds. */
+  readonly connectTimeoutSeconds: number | undefined;
 }
 
 /** A description of a target that is safe to print: never the password. */

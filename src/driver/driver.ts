@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
-import type { ConnectionParams } from './connection-params.js';
+import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from './connection-params.js';
 import type { DriverConnection } from './driver-connection.js';
 import type { ServerNotice } from './server-notice.js';
+import type { StatementSummary } from './statement-sink.js';
 
 /** A NOTIFY delivered to a session that LISTENs on its channel. */
 export interface ServerNotification {
@@ -13,6 +14,14 @@ export interface ServerNotification {
   readonly receivedAt: number;
 }
 
+/** What a driver has to say about a session that is not the answer to a statement. */
+export type DriverEvent =
+  /**
+   * The driver could not use its fast path on this session and fell back to a slower,
+   * equally correct one (for pg: its own parser instead of rxpg's message tap), and why.
+   */
+  { readonly type: 'fallback'; readonly feature: string; readonly detail: string };
+
 /** What a driver tells the manager about a session after it opened. */
 export interface ConnectionHooks {
   /** A NOTICE, WARNING or INFO message from the server, on any statement. */
@@ -21,6 +30,8 @@ export interface ConnectionHooks {
   readonly onLost: (error: Error) => void;
   /** A notification arrived (only backends with LISTEN/NOTIFY call it). */
   readonly onNotification?: (notification: ServerNotification) => void;
+  /** Something worth logging about how the driver runs this session (see {@link DriverEvent}). */
+  readonly onDriverEvent?: (event: DriverEvent) => void;
   /** The clock that stamps notifications' `receivedAt` (`Date.now` when absent). */
   readonly now?: () => number;
 }
@@ -34,18 +45,39 @@ export interface TransactionSettings {
 
 /**
  * The backend seam: everything the managers need from a database client library, so that
- * `src/manager` and `src/pool` never import `pg` or `mysql2`. Each backend folder implements it.
+ * `src/manager` and `src/pool` never import `pg` or `mysql2`, and never write a backend's SQL. A
+ * third backend is a folder that implements this interface (and {@link DriverConnection}) and
+ * builds a manager with it, as `src/postgres` and `src/mysql` do.
  */
 export interface Driver {
   /** Backend name used in messages and events (`postgres`, `mysql`). */
   readonly dialect: string;
+  /**
+   * Reads a config's connection source (URL, keyword string or fields) with this backend's
+   * meaning and defaults (its environment variables, its default port). Throws a
+   * ConfigurationError that says how to fix a mistake, never containing the password.
+   */
+  resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection;
   /** The statements that begin a transaction with these settings (run in order). */
   beginTransaction(settings: TransactionSettings): string[];
+  /** The statement that commits the open transaction. */
+  commitTransaction(): string;
+  /** The statement that rolls the open transaction back (also how a returned session is reset). */
+  rollbackTransaction(): string;
+  /** Statements for a savepoint called `name` (an identifier rxpg made: letters, digits, `_`). */
+  savepoint(name: string): string;
+  releaseSavepoint(name: string): string;
+  rollbackToSavepoint(name: string): string;
+  /**
+   * Whether a COMMIT that completed without error really committed. Postgres answers COMMIT of
+   * a failed transaction with the command tag ROLLBACK and no error.
+   */
+  committed(summary: StatementSummary): boolean;
   /**
    * Opens one session when subscribed and runs nothing but the protocol's startup on it: emits
    * the session once and completes, or errors with an RxpgError (`ConnectionError`, reason
    * `connection` or `authentication`). Unsubscribing abandons the attempt: its socket is
-   * destroyed, and a session that opens late is closed, never leaked.
+   * destroyed, and a session that opens late is closed, never leaked. Never throws.
    */
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection>;
 }

@@ -1,7 +1,7 @@
-import type { ConnectionParams } from '../driver/connection-params.js';
+import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { didYouMean } from '../util/nearest-name.js';
-import { CONN_OPTION_KEYS, CONNECTION_FIELD_KEYS, type ConnectionSource, type ConnOptions, type IsolationLevel } from './conn-options.js';
+import { CONN_OPTION_KEYS, CONNECTION_FIELD_KEYS, type ConnOptions, type IsolationLevel } from './conn-options.js';
 
 /** A validated, frozen connection config: what `createConn` registered. */
 export interface ConnConfig {
@@ -19,19 +19,8 @@ export interface ConnConfig {
   readonly maxLifetimeMillis: number;
 }
 
-/** Turns connection-source options plus session settings into driver params (driver-specific). */
-export type ResolveParams = (
-  source: ConnectionSource,
-  settings: {
-    applicationName: string | undefined;
-    keepAlive: boolean;
-    keepAliveInitialDelayMillis: number;
-    statementTimeoutMillis: number;
-    defaultIsolation: ConnectionParams['defaultIsolation'];
-    typeParsers: ConnOptions['typeParsers'];
-  },
-  conn: string,
-) => { params: ConnectionParams; connectTimeoutSeconds: number | undefined };
+/** How a backend reads a config's connection source: its driver's `resolveConnection`. */
+export type ResolveConnection = (source: ConnectionSource, settings: SessionSettings, conn: string) => ResolvedConnection;
 
 export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['autocommit', 'read_committed', 'repeatable_read', 'serializable'];
 
@@ -42,7 +31,7 @@ export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['autocommit', 'read_
 export function resolveConnConfig(
   options: ConnOptions,
   lookup: (name: string) => ConnConfig,
-  resolveParams: ResolveParams,
+  resolveConnection: ResolveConnection,
 ): ConnConfig {
   if (options === null || typeof options !== 'object') {
     throw new ConfigurationError('createConn expects an options object, e.g. { connectionString: "postgres://…" }.');
@@ -143,10 +132,11 @@ export function resolveConnConfig(
   }
   Object.freeze(source);
 
-  const { params, connectTimeoutSeconds } = resolveParams(
+  const { params, connectTimeoutSeconds } = resolveConnection(
     source,
     {
-      applicationName: options.applicationName ?? 'rxpg',
+      applicationName: options.applicationName,
+      fallbackApplicationName: 'rxpg',
       keepAlive: options.keepAlive ?? true,
       keepAliveInitialDelayMillis,
       statementTimeoutMillis,

@@ -46,7 +46,11 @@ export interface ConnOptions {
   readonly connectTimeout?: number;
   /** Server-side `statement_timeout` for every statement of this config, in milliseconds. Default none. */
   readonly statementTimeout?: number;
-  /** Shown in `pg_stat_activity.application_name`. Default `rxpg`. */
+  /**
+   * Shown in `pg_stat_activity.application_name`. Beats the connection string's
+   * `application_name`, which beats `PGAPPNAME`; `rxpg` when none of them says (libpq's
+   * `fallback_application_name`).
+   */
   readonly applicationName?: string;
   /** Maximum sessions of this config's pool. Default 10. */
   readonly poolSize?: number;
@@ -80,5 +84,3 @@ export const CONN_OPTION_KEYS: readonly (keyof ConnOptions)[] = [
 /** The keys that say where to connect; `copyDsn` copies exactly these. */
 export const CONNECTION_FIELD_KEYS = ['host', 'hostaddr', 'port', 'user', 'password', 'database', 'dbname', 'sslmode', 'ssl'] as const;
 
-/** Connection parameters as given by one config, before defaults: what `copyDsn` copies. */
-export type ConnectionSource = Pick<ConnOptions, 'connectionString' | 'dsn' | (typeof CONNECTION_FIELD_KEYS)[number]>;

@@ -11,7 +11,7 @@ import { Pool } from '../pool/pool.js';
 import type { StatementHandle } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
-import { resolveConnConfig, type ConnConfig, type ResolveParams } from './conn-config.js';
+import { resolveConnConfig, type ConnConfig } from './conn-config.js';
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
 import { Connection, type Cursor } from './connection.js';
@@ -80,7 +80,6 @@ export class DbManager {
    */
   readonly events$: Observable<DbEvent>;
   readonly #driver: Driver;
-  readonly #resolveParams: ResolveParams;
   readonly #registry = new ConnRegistry();
   /** One pool per config name, with the statement context its sessions run with. */
   readonly #pools = new Map<string, { readonly pool: Pool; readonly context: StatementContext }>();
@@ -95,13 +94,12 @@ export class DbManager {
   };
 
   /** @internal */
-  protected constructor(driver: Driver, resolveParams: ResolveParams, options: ManagerOptions = {}) {
+  protected constructor(driver: Driver, options: ManagerOptions = {}) {
     checkOptionKeys(options, ['driver', 'scheduler', 'cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis', 'callSites'], 'new PgManager');
     if (options.callSites !== undefined && typeof options.callSites !== 'boolean') {
       throw new ConfigurationError(`new PgManager: callSites must be true or false, not ${JSON.stringify(options.callSites)}.`);
     }
     this.#driver = driver;
-    this.#resolveParams = resolveParams;
     this.#scheduler = options.scheduler ?? asyncScheduler;
     this.#cancelGraceMillis = options.cancelGraceMillis ?? 5000;
     this.#closeGraceMillis = options.closeGraceMillis ?? 5000;
@@ -132,7 +130,7 @@ export class DbManager {
 
   /** @internal Validates and resolves connection options as `createConn` does, registering nothing. */
   protected resolveConn(options: ConnOptions): ConnConfig {
-    return resolveConnConfig(options, (name) => this.#registry.get(name), this.#resolveParams);
+    return resolveConnConfig(options, (name) => this.#registry.get(name), (source, settings, conn) => this.#driver.resolveConnection(source, settings, conn));
   }
 
   /** @internal Throws when `name` is taken by something other than a pooled config (a listen config). */
@@ -541,6 +539,7 @@ export class DbManager {
       );
       const context: StatementContext = {
         conn: name,
+        driver: this.#driver,
         emit: this.#emit,
         scheduler: this.#scheduler,
         statementTimeoutMillis: config.params.statementTimeoutMillis,

@@ -106,8 +106,9 @@ export function runStatement<T extends object>(
         wrap(() => target.complete(summary));
       },
       error: (error) => {
-        if (limit !== undefined && error instanceof RxpgError && error.reason === 'statement_timeout') {
-          fail(new TimeoutError('server', limit, scheduler.now() - startedAt, { conn, statement: sql, cause: error }));
+        const elapsedMillis = scheduler.now() - startedAt;
+        if (limit !== undefined && error instanceof RxpgError && isServerTimeout(error, limit, elapsedMillis)) {
+          fail(new TimeoutError('server', limit, elapsedMillis, { conn, statement: sql, cause: error }));
         } else {
           fail(error);
         }
@@ -117,4 +118,16 @@ export function runStatement<T extends object>(
   );
   startClock();
   return handle;
+}
+
+/**
+ * Whether the server stopped a statement because of the time limit rxpg set for it. A backend
+ * that has a code of its own for it (MySQL, MariaDB) says `statement_timeout`. Postgres says only
+ * `canceled` (57014, whatever the language of its message): rxpg sent no cancel for this statement
+ * (an abandoned statement reports nothing), so a cancel that came once the limit had passed is the
+ * limit's. The client's clock starts before the server's, so its elapsed time is never shorter;
+ * 1 ms allows for the clock's granularity.
+ */
+function isServerTimeout(error: RxpgError, limitMillis: number, elapsedMillis: number): boolean {
+  return error.reason === 'statement_timeout' || (error.reason === 'canceled' && elapsedMillis >= limitMillis - 1);
 }

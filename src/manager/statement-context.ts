@@ -1,9 +1,12 @@
 import type { SchedulerLike } from 'rxjs';
+import type { Driver } from '../driver/driver.js';
 import type { EmitEvent } from '../events/db-event.js';
 
 /** What running a statement needs to know besides the statement. */
 export interface StatementContext {
   readonly conn: string;
+  /** The backend: how its transactions and savepoints are written. */
+  readonly driver: Driver;
   readonly emit: EmitEvent;
   readonly scheduler: SchedulerLike;
   /** The config's statementTimeout (0: none): the default `timeout` of user statements. */

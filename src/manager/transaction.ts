@@ -51,25 +51,26 @@ export class Transaction extends Connection {
   savepoint<R>(fn: (tx: Transaction) => ObservableInput<R>): Observable<R> {
     const session = this.session;
     const context = this.context;
+    const { driver } = context;
     return new Observable<R>((subscriber) => {
       const name = `rxpg_sp_${nextSavepoint++}`;
       let settled = false;
       const body = concat(
-        runCommand(session, `SAVEPOINT ${name}`, context).pipe(ignoreElements()),
+        runCommand(session, driver.savepoint(name), context).pipe(ignoreElements()),
         defer(() => inScope(session, () => from(fn(this)))),
       );
       const inner = body.subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           settled = true;
-          runCommand(session, `ROLLBACK TO SAVEPOINT ${name}`, context).subscribe({
+          runCommand(session, driver.rollbackToSavepoint(name), context).subscribe({
             complete: () => subscriber.error(error),
             error: () => subscriber.error(error),
           });
         },
         complete: () => {
           settled = true;
-          runCommand(session, `RELEASE SAVEPOINT ${name}`, context).subscribe({
+          runCommand(session, driver.releaseSavepoint(name), context).subscribe({
             complete: () => subscriber.complete(),
             error: (error: unknown) => subscriber.error(error),
           });
@@ -79,7 +80,7 @@ export class Transaction extends Connection {
         inner.unsubscribe();
         // Unsubscribed mid-savepoint: undo its work. Queued on the session, this runs after the
         // cancelled statement ends and before anything the transaction does next.
-        if (!settled && !this.ended) runCommand(session, `ROLLBACK TO SAVEPOINT ${name}`, context).subscribe({ error: () => {} });
+        if (!settled && !this.ended) runCommand(session, driver.rollbackToSavepoint(name), context).subscribe({ error: () => {} });
       };
     });
   }
@@ -111,13 +112,15 @@ export function transactionBody<R>(
         )
       : commit,
   );
-  const commit = runCommand(session, 'COMMIT', context).pipe(
+  const commitSql = context.driver.commitTransaction();
+  const commit = runCommand(session, commitSql, context).pipe(
     map((summary) => {
-      if (summary.command === 'ROLLBACK') {
+      if (!context.driver.committed(summary)) {
+        // The server sent no error to carry: no SQLSTATE is made up for it.
         throw new QueryError(
           'invalid_transaction_state',
           'COMMIT rolled the transaction back because a statement in it failed; nothing was committed.',
-          { sqlState: '25P02', statement: 'COMMIT' },
+          { statement: commitSql },
           { conn: context.conn },
         );
       }

@@ -1,12 +1,13 @@
 import mysql from 'mysql2';
 import { Observable } from 'rxjs';
-import { describeTarget, type ConnectionParams } from '../driver/connection-params.js';
+import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
 import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { MysqlConnection, type MysqlConnectOptions } from './mysql-connection.js';
 import { toRxpgMysqlError } from './mysql-error.js';
+import { resolveMysqlParams } from './mysql-params.js';
 
 /**
  * The MySQL/MariaDB backend over mysql2's connection (rxpg pools, cancels and streams itself).
@@ -23,6 +24,10 @@ import { toRxpgMysqlError } from './mysql-error.js';
 export class MysqlDriver implements Driver {
   readonly dialect = 'mysql';
 
+  resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
+    return resolveMysqlParams(source, settings, conn);
+  }
+
   beginTransaction(settings: TransactionSettings): string[] {
     if (settings.deferrable !== undefined) {
       throw new ConfigurationError('transaction: deferrable is a PostgreSQL option; MySQL has no deferrable transactions.');
@@ -31,6 +36,31 @@ export class MysqlDriver implements Driver {
     if (settings.isolationLevel) statements.push(`SET TRANSACTION ISOLATION LEVEL ${settings.isolationLevel.replace('_', ' ').toUpperCase()}`);
     statements.push(`START TRANSACTION${settings.readOnly === undefined ? '' : settings.readOnly ? ' READ ONLY' : ' READ WRITE'}`);
     return statements;
+  }
+
+  commitTransaction(): string {
+    return 'COMMIT';
+  }
+
+  rollbackTransaction(): string {
+    return 'ROLLBACK';
+  }
+
+  savepoint(name: string): string {
+    return `SAVEPOINT ${name}`;
+  }
+
+  releaseSavepoint(name: string): string {
+    return `RELEASE SAVEPOINT ${name}`;
+  }
+
+  rollbackToSavepoint(name: string): string {
+    return `ROLLBACK TO SAVEPOINT ${name}`;
+  }
+
+  /** MySQL reports a COMMIT that could not commit as an error, never as a success. */
+  committed(): boolean {
+    return true;
   }
 
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {

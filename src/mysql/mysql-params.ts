@@ -1,15 +1,13 @@
 import { userInfo } from 'node:os';
-import type { ConnectionParams } from '../driver/connection-params.js';
+import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
-import type { ConnectionSource } from '../manager/conn-options.js';
-import type { ResolveParams } from '../manager/conn-config.js';
 import { redactSecrets } from '../util/redact.js';
 
 /**
  * Connection params for MySQL/MariaDB from a config's source: a `mysql://` (or `mariadb://`) URL
  * or fields. libpq's keyword `dsn` has no MySQL form. Errors never contain the password.
  */
-export const resolveMysqlParams: ResolveParams = (source: ConnectionSource, settings, conn) => {
+export function resolveMysqlParams(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
   if (source.dsn !== undefined) {
     throw new ConfigurationError(`Connection '${conn}': dsn is libpq's format; for MySQL give a connectionString (mysql://user@host:3306/db) or fields.`, { conn });
   }
@@ -55,7 +53,7 @@ export const resolveMysqlParams: ResolveParams = (source: ConnectionSource, sett
     user,
     password: undefined,
     database: str(fields.database) ?? str(fields.dbname) ?? '',
-    applicationName: settings.applicationName,
+    applicationName: settings.applicationName ?? settings.fallbackApplicationName,
     ssl,
     keepAlive: settings.keepAlive,
     keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMillis,
@@ -65,4 +63,4 @@ export const resolveMysqlParams: ResolveParams = (source: ConnectionSource, sett
   };
   Object.defineProperty(params, 'password', { value: str(fields.password) ?? process.env.MYSQL_PWD, enumerable: false });
   return { params: Object.freeze(params), connectTimeoutSeconds: undefined };
-};
+}

@@ -1,13 +1,13 @@
-import { Observable, of, switchMap, timeout, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { timeout, timer, type SchedulerLike } from 'rxjs';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import type { Driver } from '../driver/driver.js';
-import { ConnectionError } from '../errors/connection-error.js';
 import { PoolError, type PoolState } from '../errors/pool-error.js';
-import { RxpgError } from '../errors/rxpg-error.js';
+import type { RxpgError } from '../errors/rxpg-error.js';
 import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
+import { Connector } from './connector.js';
 import { isHeldByRunningScope } from './lease-scope.js';
 import { Lease, type LeaseOwner } from './lease.js';
-import { Session } from './session.js';
+import type { Session } from './session.js';
 
 /** How a pool behaves; built from a connection config. */
 export interface PoolOptions {
@@ -28,40 +28,44 @@ type ReleaseReason = ReleaseEvent['reason'];
 
 /**
  * The sessions of one connection config. Lease requests queue FIFO in a bounded queue under one
- * deadline (`acquireTimeoutMillis`) that covers waiting, connecting and `initStatement`.
- * Sessions come back through a reset (cancel what runs, roll back what is open) and are pooled
- * only when idle with no transaction; broken ones are discarded. A session that opens after its
- * requester gave up serves the next requester or waits idle: nothing is leaked.
+ * deadline (`acquireTimeoutMillis`) that covers waiting, connecting and `initStatement`; the
+ * {@link Connector} opens sessions while requests wait. Sessions come back through a reset
+ * (cancel what runs, roll back what is open) and are pooled only when idle with no transaction;
+ * broken ones are discarded. A session that opens after its requester gave up serves the next
+ * requester or waits idle: nothing is leaked.
  */
 export class Pool implements LeaseOwner {
   readonly #driver: Driver;
-  readonly #params: ConnectionParams;
   readonly #options: PoolOptions;
   readonly #emit: EmitEvent;
+  readonly #connector: Connector;
   readonly #all = new Set<Session>();
   readonly #idle: Session[] = [];
   readonly #leased = new Set<Session>();
   readonly #waiting: Lease[] = [];
-  readonly #attempts = new Set<Subscription>();
-  /** Connect failures in a row, and the pause before the next attempt (exponential, capped). */
-  #connectFailures = 0;
-  #backoff: Subscription | undefined;
-  #lastConnectError: RxpgError | undefined;
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
 
   constructor(driver: Driver, params: ConnectionParams, options: PoolOptions, emit: EmitEvent) {
     this.#driver = driver;
-    this.#params = params;
     this.#options = options;
     this.#emit = emit;
+    this.#connector = new Connector(driver, params, options, emit, {
+      opened: (session) => {
+        this.#all.add(session);
+        this.#offer(session);
+      },
+      failed: (error) => this.#failHead(error),
+      ready: () => this.#grow(),
+      lost: (session) => this.#lost(session),
+    });
   }
 
   /** What the pool looks like now. */
   get state(): PoolState {
     return {
       size: this.#options.size,
-      total: this.#all.size + this.#attempts.size,
+      total: this.#all.size + this.#connector.attempts,
       inUse: this.#all.size - this.#idle.length,
       idle: this.#idle.length,
       waiting: this.#waiting.length,
@@ -138,12 +142,7 @@ export class Pool implements LeaseOwner {
       lease.timeout?.unsubscribe();
       lease.fail(new PoolError('closed', `Connection '${conn}' was closed while this lease request waited.`, this.state, { conn }));
     }
-    for (const attempt of [...this.#attempts]) {
-      attempt.unsubscribe();
-      this.#attempts.delete(attempt);
-    }
-    this.#backoff?.unsubscribe();
-    this.#backoff = undefined;
+    this.#connector.close();
     for (const session of this.#idle.splice(0)) this.#discard(session, 'closing');
     const force = timer(closeGraceMillis, scheduler).subscribe(() => {
       for (const session of this.#all) session.destroy();
@@ -172,7 +171,7 @@ export class Pool implements LeaseOwner {
   }
 
   #isSelfDeadlock(): boolean {
-    if (this.#all.size + this.#attempts.size < this.#options.size || this.#leased.size === 0) return false;
+    if (this.#all.size + this.#connector.attempts < this.#options.size || this.#leased.size === 0) return false;
     for (const session of this.#leased) if (!isHeldByRunningScope(session)) return false;
     return true;
   }
@@ -188,86 +187,36 @@ export class Pool implements LeaseOwner {
       new PoolError(
         'pool_timeout',
         `Connection '${conn}': no session within acquireTimeout (${acquireTimeoutMillis} ms); pool size ${state.size}, ` +
-          `${state.inUse} in use, ${state.idle} idle, ${state.waiting} waiting, ${this.#attempts.size} connecting` +
-          (this.#lastConnectError ? `; the last connect failed: ${this.#lastConnectError.message}` : '.'),
+          `${state.inUse} in use, ${state.idle} idle, ${state.waiting} waiting, ${this.#connector.attempts} connecting` +
+          (this.#connector.lastError ? `; the last connect failed: ${this.#connector.lastError.message}` : '.'),
         state,
-        { conn, cause: this.#lastConnectError },
+        { conn, cause: this.#connector.lastError },
       ),
     );
   }
 
-  /** Opens sessions while requests wait and the pool has room (not while backing off). */
+  /** Opens sessions while requests wait and the pool has room (not while the connector backs off). */
   #grow(): void {
+    const connector = this.#connector;
     while (
       !this.#closing &&
-      this.#backoff === undefined &&
-      this.#waiting.length > this.#attempts.size &&
-      this.#all.size + this.#attempts.size < this.#options.size
+      !connector.backingOff &&
+      this.#waiting.length > connector.attempts &&
+      this.#all.size + connector.attempts < this.#options.size
     ) {
-      this.#open();
+      connector.open();
     }
   }
 
-  #open(): void {
-    const { conn, connectTimeoutMillis, scheduler, initStatement, cancelGraceMillis } = this.#options;
-    const startedAt = scheduler.now();
-    let session: Session | undefined;
-    let settled = false;
-    const attempt: Subscription = this.#driver
-      .connect(this.#params, {
-        onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: session?.processId ?? 0, ...notice })),
-        onLost: () => this.#lost(session),
-      })
-      .pipe(
-        switchMap((driverConnection) => {
-          session = new Session(driverConnection, { scheduler, cancelGraceMillis });
-          return initStatement === undefined ? of(session) : runInit(session, initStatement);
-        }),
-        // One deadline for TCP, TLS, authentication and initStatement; giving up unsubscribes,
-        // which makes the driver drop the socket.
-        timeout({ first: connectTimeoutMillis, scheduler, with: () => { throw timeoutError(conn, connectTimeoutMillis); } }),
-      )
-      .subscribe({
-        next: (ready) => {
-          settled = true;
-          this.#attempts.delete(attempt);
-          this.#connectFailures = 0;
-          this.#lastConnectError = undefined;
-          this.#all.add(ready);
-          this.#emit(() => ({ type: 'connect', conn, processId: ready.processId, durationMillis: scheduler.now() - startedAt }));
-          this.#offer(ready);
-        },
-        error: (error: unknown) => {
-          settled = true;
-          this.#attempts.delete(attempt);
-          session?.destroy();
-          const reported = toRxpgError(error, conn);
-          this.#emit(() => ({ type: 'error', conn, sql: undefined, error: reported }));
-          this.#failHead(reported);
-        },
-      });
-    if (!settled) this.#attempts.add(attempt);
-  }
-
   /**
-   * A connect failed: the oldest request learns why. The next attempt waits 50 ms, doubling per
-   * failure in a row up to 2 s, so a refused server is not hammered by a queue of requests; the
-   * ones still waiting hear of it at the latest when their acquireTimeout ends.
+   * A connect failed: the oldest request learns why. The ones still waiting hear of it at the
+   * latest when their acquireTimeout ends; the connector tries again after its backoff.
    */
   #failHead(error: RxpgError): void {
     const lease = this.#waiting.shift();
     if (lease) {
       lease.timeout?.unsubscribe();
       lease.fail(error);
-    }
-    this.#connectFailures++;
-    this.#lastConnectError = error;
-    if (!this.#closing && this.#backoff === undefined) {
-      const delay = Math.min(2000, 50 * 2 ** (this.#connectFailures - 1));
-      this.#backoff = timer(delay, this.#options.scheduler).subscribe(() => {
-        this.#backoff = undefined;
-        this.#grow();
-      });
     }
     this.#checkClosed();
   }
@@ -302,7 +251,7 @@ export class Pool implements LeaseOwner {
       session.forgetPendingBegin();
       if (session.isBroken) return this.#released(session, 'broken');
       if (session.driver.transactionStatus === 'idle') return this.#released(session, 'pooled');
-      session.execute('ROLLBACK', [], {
+      session.execute(this.#driver.rollbackTransaction(), [], {
         row: () => {},
         complete: () => this.#released(session, session.driver.transactionStatus === 'idle' ? 'pooled' : 'reset_failed'),
         error: () => this.#released(session, 'reset_failed'),
@@ -340,8 +289,7 @@ export class Pool implements LeaseOwner {
   }
 
   /** The driver says a session died; an idle one is dropped now, a leased one when it comes back. */
-  #lost(session: Session | undefined): void {
-    if (session === undefined) return;
+  #lost(session: Session): void {
     const index = this.#idle.indexOf(session);
     if (index >= 0) {
       this.#idle.splice(index, 1);
@@ -350,41 +298,6 @@ export class Pool implements LeaseOwner {
   }
 
   #checkClosed(): void {
-    if (this.#closing && this.#all.size === 0 && this.#attempts.size === 0) this.#closed?.();
+    if (this.#closing && this.#all.size === 0 && this.#connector.attempts === 0) this.#closed?.();
   }
-}
-
-/** Runs `initStatement` on a new session; the session is destroyed if it fails or is given up on. */
-function runInit(session: Session, initStatement: string): Observable<Session> {
-  return new Observable<Session>((subscriber) => {
-    let done = false;
-    session.execute(initStatement, [], {
-      row: () => {},
-      complete: () => {
-        done = true;
-        subscriber.next(session);
-        subscriber.complete();
-      },
-      error: (error) => {
-        done = true;
-        subscriber.error(error);
-      },
-    });
-    return () => {
-      if (!done) session.destroy();
-    };
-  });
-}
-
-function timeoutError(conn: string, millis: number, cause?: unknown): ConnectionError {
-  return new ConnectionError(`Connection '${conn}': could not connect within connectTimeout (${millis / 1000} s).`, {
-    conn,
-    cause,
-    isRetryable: true,
-  });
-}
-
-function toRxpgError(error: unknown, conn: string): RxpgError {
-  if (error instanceof RxpgError) return error;
-  return new ConnectionError(`Connection '${conn}': ${error instanceof Error ? error.message : String(error)}`, { conn, cause: error });
 }

@@ -17,7 +17,7 @@ export function isServerError(error: unknown): error is pg.DatabaseError {
 export function toRxpgError(error: unknown, options: { statement?: string; conn?: string } = {}): RxpgError {
   if (error instanceof RxpgError) return error;
   if (isServerError(error)) {
-    const reason = reasonForSqlState(error.code, error.message);
+    const reason = reasonForSqlState(error.code);
     // Only a FATAL message ends the session; an ERROR of class 08 (a protocol violation such as
     // a wrong parameter count) leaves it usable and is the statement's error.
     if (error.severity === 'FATAL' || error.severity === 'PANIC') {

@@ -1,11 +1,13 @@
 import pg from 'pg';
 import { Observable } from 'rxjs';
-import { describeTarget, type ConnectionParams } from '../driver/connection-params.js';
+import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
 import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
+import type { StatementSummary } from '../driver/statement-sink.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { toRxpgError } from './pg-error.js';
 import { PgConnection, type PgClientInternals } from './pg-connection.js';
+import { resolvePostgresParams } from './postgres-params.js';
 
 /**
  * The Postgres backend over `pg`'s Client (its protocol and auth; rxpg does its own pooling,
@@ -14,12 +16,41 @@ import { PgConnection, type PgClientInternals } from './pg-connection.js';
 export class PostgresDriver implements Driver {
   readonly dialect = 'postgres';
 
+  resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
+    return resolvePostgresParams(source, settings, conn);
+  }
+
   beginTransaction(settings: TransactionSettings): string[] {
     let sql = 'BEGIN';
     if (settings.isolationLevel) sql += ` ISOLATION LEVEL ${settings.isolationLevel.replace('_', ' ').toUpperCase()}`;
     if (settings.readOnly !== undefined) sql += settings.readOnly ? ' READ ONLY' : ' READ WRITE';
     if (settings.deferrable !== undefined) sql += settings.deferrable ? ' DEFERRABLE' : ' NOT DEFERRABLE';
     return [sql];
+  }
+
+  commitTransaction(): string {
+    return 'COMMIT';
+  }
+
+  rollbackTransaction(): string {
+    return 'ROLLBACK';
+  }
+
+  savepoint(name: string): string {
+    return `SAVEPOINT ${name}`;
+  }
+
+  releaseSavepoint(name: string): string {
+    return `RELEASE SAVEPOINT ${name}`;
+  }
+
+  rollbackToSavepoint(name: string): string {
+    return `ROLLBACK TO SAVEPOINT ${name}`;
+  }
+
+  /** COMMIT of a transaction in which a statement failed completes with the tag ROLLBACK. */
+  committed(summary: StatementSummary): boolean {
+    return summary.command !== 'ROLLBACK';
   }
 
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {

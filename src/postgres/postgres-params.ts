@@ -1,42 +1,28 @@
 import { userInfo } from 'node:os';
-import type { ConnectionParams } from '../driver/connection-params.js';
+import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
-import type { ConnectionSource, SslMode } from '../manager/conn-options.js';
+import type { SslMode } from '../manager/conn-options.js';
 import { didYouMean } from '../util/nearest-name.js';
 import { redactSecrets } from '../util/redact.js';
 import { parseKeywordDsn } from './keyword-dsn.js';
 import { typeOidFor } from './type-oids.js';
 
-/** Connection-level settings that are not where-to-connect but still shape the session. */
-export interface SessionSettings {
-  readonly applicationName: string | undefined;
-  readonly keepAlive: boolean;
-  readonly keepAliveInitialDelayMillis: number;
-  readonly statementTimeoutMillis: number;
-  readonly defaultIsolation: ConnectionParams['defaultIsolation'];
-  readonly typeParsers: Readonly<Record<string, (text: string) => unknown>> | undefined;
-}
-
-/** What a connection string or dsn may say beyond where to connect. */
-export interface ParsedSource {
-  readonly params: ConnectionParams;
-  /** `connect_timeout` from a URL or dsn, in seconds. */
-  readonly connectTimeoutSeconds: number | undefined;
-}
-
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-const URL_KEYS = ['host', 'hostaddr', 'port', 'user', 'password', 'dbname', 'sslmode', 'application_name', 'connect_timeout'];
+const URL_KEYS = ['host', 'hostaddr', 'port', 'user', 'password', 'dbname', 'sslmode', 'application_name', 'fallback_application_name', 'connect_timeout'];
 
 /**
  * Turns a config's connection source (URL, libpq keyword string or fields) into the params a
  * session is opened with, applying libpq's environment defaults (`PGHOST`, `PGPORT`, `PGUSER`,
- * `PGDATABASE`, `PGPASSWORD`). Errors never contain the password.
+ * `PGDATABASE`, `PGPASSWORD`, `PGAPPNAME`) with libpq's precedence: the config's own field, then
+ * the connection string, then the environment, then the default. Errors never contain the
+ * password.
  */
-export function resolvePostgresParams(source: ConnectionSource, settings: SessionSettings, conn: string): ParsedSource {
+export function resolvePostgresParams(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
   // The password is non-enumerable on the source, so it is copied by name.
   const fields = { ...source, password: source.password } as Record<string, unknown>;
   let connectTimeoutSeconds: number | undefined;
-  let applicationName = settings.applicationName;
+  let fromTextApplicationName: string | undefined;
+  let fallbackApplicationName: string | undefined;
   const fromText = source.connectionString !== undefined
     ? parseUrl(source.connectionString, conn)
     : source.dsn !== undefined
@@ -45,7 +31,8 @@ export function resolvePostgresParams(source: ConnectionSource, settings: Sessio
   if (fromText) {
     for (const [key, value] of Object.entries(fromText)) {
       if (key === 'connect_timeout') connectTimeoutSeconds = parseNumber(value, 'connect_timeout', conn);
-      else if (key === 'application_name') applicationName ??= value;
+      else if (key === 'application_name') fromTextApplicationName = value;
+      else if (key === 'fallback_application_name') fallbackApplicationName = value;
       else if (key === 'dbname') fields.database = value;
       else if (key === 'port') fields.port = parseNumber(value, 'port', conn);
       else fields[key] = value;
@@ -70,7 +57,8 @@ export function resolvePostgresParams(source: ConnectionSource, settings: Sessio
     user,
     password: undefined,
     database: str(fields.database) ?? str(fields.dbname) ?? env.PGDATABASE ?? user,
-    applicationName,
+    applicationName:
+      settings.applicationName ?? fromTextApplicationName ?? env.PGAPPNAME ?? fallbackApplicationName ?? settings.fallbackApplicationName,
     ssl: sslFor(source.ssl, sslmode),
     keepAlive: settings.keepAlive,
     keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMillis,

@@ -47,11 +47,21 @@ const BY_CLASS: Readonly<Record<string, ErrorReason>> = {
 };
 
 /**
- * The shared reason for a Postgres SQLSTATE. 57014 (query_canceled) is `statement_timeout`
- * when the server says the statement timeout fired, `canceled` otherwise.
+ * The shared reason for a Postgres SQLSTATE, from the code alone: the server's message text is
+ * translated by its `lc_messages` and never decides anything. 57014 (query_canceled) is
+ * `canceled` whether a cancel request or `statement_timeout` stopped the statement; the manager,
+ * which knows whether it set a time limit and whether it sent a cancel, turns the first kind
+ * into a {@link TimeoutError}.
+ *
+ * @example
+ * ```ts
+ * import { reasonForSqlState } from 'rxpg';
+ *
+ * reasonForSqlState('40001'); // 'serialization'
+ * reasonForSqlState('23505'); // 'unique_violation'
+ * ```
  */
-export function reasonForSqlState(sqlState: string | undefined, message = ''): ErrorReason {
+export function reasonForSqlState(sqlState: string | undefined): ErrorReason {
   if (sqlState === undefined || sqlState.length !== 5) return 'unknown';
-  if (sqlState === '57014' && /statement timeout/i.test(message)) return 'statement_timeout';
   return BY_CODE[sqlState] ?? BY_CLASS[sqlState.slice(0, 2)] ?? 'unknown';
 }

@@ -1,13 +1,36 @@
 import { asyncScheduler, Observable, timer, type Subscription } from 'rxjs';
-import type { ConnectionParams } from '../driver/connection-params.js';
+import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
 import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
-import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
+import type { RunOptions, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
+import type { ErrorReason } from '../errors/error-reason.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
-import { reasonForSqlState } from '../postgres/sqlstate-reason.js';
 import { RowShape } from '../rows/ordered-row.js';
+
+/**
+ * A scripted server error. Its `reason` is given, or derived from `code` by the driver's
+ * {@link ScriptedDriverOptions.reasonFor}, else `unknown`.
+ */
+export interface ScriptedError {
+  readonly message: string;
+  /** The backend's code: a SQLSTATE (`'42P01'`) or a MySQL errno (`1146`). */
+  readonly code?: string | number;
+  /** The SQLSTATE the error carries; `code` when that is a string and this is absent. */
+  readonly sqlState?: string;
+  /** The shared reason, when not derived from `code`. */
+  readonly reason?: ErrorReason;
+}
+
+/** Options of a {@link ScriptedDriver}. */
+export interface ScriptedDriverOptions {
+  /**
+   * How a scripted error's code maps to a reason, as the backend being imitated maps it:
+   * `reasonForSqlState` from 'rxpg', `reasonForMysqlError` from 'rxpg/mysql', or your own.
+   */
+  reasonFor?(code: never, sqlState: never): ErrorReason;
+}
 
 /** How one scripted statement behaves. Frames are virtual milliseconds under a TestScheduler. */
 export interface ScriptedResult {
@@ -16,8 +39,8 @@ export interface ScriptedResult {
   /** Column names of its rows. Default `['n']`. */
   readonly columns?: readonly string[];
   readonly rows?: readonly (readonly unknown[])[];
-  /** Fail instead, as the server would: SQLSTATE and message. */
-  readonly error?: { readonly sqlState: string; readonly message: string };
+  /** Fail instead, as the server would. */
+  readonly error?: ScriptedError;
   /** The statement does not stop on a cancel (a stuck server). */
   readonly ignoresCancel?: boolean;
   /** The server never answers, not even when its statement_timeout fires (a stalled network). */
@@ -37,19 +60,21 @@ type Rule = { readonly match: (sql: string) => boolean; readonly result: Scripte
 
 /**
  * An in-memory database server for tests, behind the same driver seam as pg and mysql2: pass
- * it to `new PgManager({ driver, scheduler })` and script statements, errors, slow connects and
- * notifications over virtual time, then assert what was sent. All its time runs on RxJS timers,
- * so a TestScheduler drives it.
+ * it to `new PgManager({ driver, scheduler })` (or `new MyManager({ driver })`) and script
+ * statements, errors, slow connects and notifications over virtual time, then assert what was
+ * sent. All its time runs on RxJS timers, so a TestScheduler drives it. It imitates no backend
+ * in particular: it speaks standard SQL's transaction statements, and maps error codes to
+ * reasons with the `reasonFor` it is given.
  *
  * @example
  * ```ts
- * import { PgManager } from 'rxpg';
+ * import { PgManager, reasonForSqlState } from 'rxpg';
  * import { ScriptedDriver } from 'rxpg/testing';
  * import { TestScheduler } from 'rxjs/testing';
  * import { map } from 'rxjs';
  *
  * new TestScheduler((actual, expected) => assert.deepEqual(actual, expected)).run(({ expectObservable }) => {
- *   const driver = new ScriptedDriver().on(/FROM users/, { frames: 3, columns: ['name'], rows: [['ada'], ['bob']] });
+ *   const driver = new ScriptedDriver({ reasonFor: reasonForSqlState }).on(/FROM users/, { frames: 3, columns: ['name'], rows: [['ada'], ['bob']] });
  *   const pgm = new PgManager({ driver });
  *   pgm.createConn({ host: 'scripted' });
  *   expectObservable(pgm.query('SELECT name FROM users').pipe(map((row) => row.name))).toBe('----(ab|)', { a: 'ada', b: 'bob' });
@@ -65,9 +90,14 @@ export class ScriptedDriver implements Driver {
   /** Every session opened, in order (killed ones included). */
   readonly connections: ScriptedConnection[] = [];
   readonly #rules: Rule[] = [];
+  readonly #options: ScriptedDriverOptions;
   #refusals = 0;
   #refusalMessage = 'connect ECONNREFUSED (scripted)';
   #nextProcessId = 1;
+
+  constructor(options: ScriptedDriverOptions = {}) {
+    this.#options = options;
+  }
 
   /** The SQL of every statement received, in order. */
   get sent(): string[] {
@@ -105,11 +135,64 @@ export class ScriptedDriver implements Driver {
     return typeof rule.result === 'function' ? rule.result(sql, params) : rule.result;
   }
 
+  /** @internal The reason of a scripted error. */
+  reasonOf(error: ScriptedError): ErrorReason {
+    if (error.reason !== undefined) return error.reason;
+    const code = error.code ?? error.sqlState;
+    const reasonFor = this.#options.reasonFor as ((code: unknown, sqlState: unknown) => ErrorReason) | undefined;
+    return code !== undefined && reasonFor ? reasonFor(code, error.sqlState) : 'unknown';
+  }
+
+  /** Any URL or fields: where a scripted session "connects" is only used in messages. */
+  resolveConnection(source: ConnectionSource, settings: SessionSettings): ResolvedConnection {
+    const url = source.connectionString === undefined ? undefined : new URL(source.connectionString);
+    const params: ConnectionParams = {
+      host: source.host ?? source.hostaddr ?? url?.hostname ?? 'scripted',
+      port: source.port ?? (url?.port ? Number(url.port) : 0),
+      user: source.user ?? url?.username ?? 'scripted',
+      password: undefined,
+      database: source.database ?? source.dbname ?? url?.pathname.slice(1) ?? 'scripted',
+      applicationName: settings.applicationName ?? settings.fallbackApplicationName,
+      ssl: false,
+      keepAlive: settings.keepAlive,
+      keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMillis,
+      statementTimeoutMillis: settings.statementTimeoutMillis,
+      defaultIsolation: settings.defaultIsolation,
+      typeParsers: new Map(),
+    };
+    return { params: Object.freeze(params), connectTimeoutSeconds: undefined };
+  }
+
   beginTransaction(settings: TransactionSettings): string[] {
     let sql = 'BEGIN';
     if (settings.isolationLevel) sql += ` ISOLATION LEVEL ${settings.isolationLevel.replace('_', ' ').toUpperCase()}`;
     if (settings.readOnly !== undefined) sql += settings.readOnly ? ' READ ONLY' : ' READ WRITE';
     return [sql];
+  }
+
+  commitTransaction(): string {
+    return 'COMMIT';
+  }
+
+  rollbackTransaction(): string {
+    return 'ROLLBACK';
+  }
+
+  savepoint(name: string): string {
+    return `SAVEPOINT ${name}`;
+  }
+
+  releaseSavepoint(name: string): string {
+    return `RELEASE SAVEPOINT ${name}`;
+  }
+
+  rollbackToSavepoint(name: string): string {
+    return `ROLLBACK TO SAVEPOINT ${name}`;
+  }
+
+  /** A scripted COMMIT fails with an error when scripted to; it never reports a rollback as success. */
+  committed(summary: StatementSummary): boolean {
+    return summary.command !== 'ROLLBACK';
   }
 
   connect(_params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
@@ -190,7 +273,7 @@ export class ScriptedConnection implements DriverConnection {
         result,
         timer: timer(timedOut ? limit : frames).subscribe(() => {
           this.#running = undefined;
-          if (timedOut) return this.#fail(sink, { sqlState: '57014', message: 'canceling statement due to statement timeout' });
+          if (timedOut) return this.#fail(sink, { reason: 'canceled', message: 'canceling statement due to statement timeout (scripted)' });
           if (result.error) return this.#fail(sink, result.error);
           const batch = rows.slice(from, from + batchSize);
           for (const values of batch) sink.row(shape, [...values]);
@@ -227,7 +310,7 @@ export class ScriptedConnection implements DriverConnection {
       if (running && !running.result.ignoresCancel) {
         running.timer.unsubscribe();
         this.#running = undefined;
-        this.#fail(running.sink, { sqlState: '57014', message: 'canceling statement due to user request' });
+        this.#fail(running.sink, { reason: 'canceled', message: 'canceling statement due to user request (scripted)' });
       }
       subscriber.complete();
     });
@@ -261,9 +344,10 @@ export class ScriptedConnection implements DriverConnection {
     if (!this.isBroken && this.listening.has(channel)) this.#hooks.onNotification?.({ channel, payload, processId, receivedAt: (this.#hooks.now ?? Date.now)() });
   }
 
-  #fail(sink: StatementSink, error: { sqlState: string; message: string }): void {
+  #fail(sink: StatementSink, error: ScriptedError): void {
     if (this.transactionStatus === 'transaction') this.transactionStatus = 'failed';
-    sink.error(new QueryError(reasonForSqlState(error.sqlState, error.message), error.message, { sqlState: error.sqlState }));
+    const sqlState = error.sqlState ?? (typeof error.code === 'string' ? error.code : undefined);
+    sink.error(new QueryError(this.#driver.reasonOf(error), error.message, { sqlState }));
   }
 
   /** Follows transaction and LISTEN state from what was run. */

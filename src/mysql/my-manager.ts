@@ -1,6 +1,5 @@
-import { MysqlDriver } from '../mysql/mysql-driver.js';
-import { resolveMysqlParams } from '../mysql/mysql-params.js';
-import { DbManager, type ManagerOptions } from './db-manager.js';
+import { MysqlDriver } from './mysql-driver.js';
+import { DbManager, type ManagerOptions } from '../manager/db-manager.js';
 
 let instance: MyManager | undefined;
 
@@ -25,7 +24,7 @@ let instance: MyManager | undefined;
 export class MyManager extends DbManager {
   /** A manager of its own, isolated from {@link MyManager.getInstance}'s configs and pools. */
   constructor(options: ManagerOptions = {}) {
-    super(options.driver ?? new MysqlDriver(), resolveMysqlParams, options);
+    super(options.driver ?? new MysqlDriver(), options);
   }
 
   /** The process-wide default MyManager. */

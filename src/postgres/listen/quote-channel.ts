@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../errors/configuration-error.js';
+import { ConfigurationError } from '../../errors/configuration-error.js';
 
 /** Postgres identifiers are at most NAMEDATALEN - 1 = 63 bytes; longer ones are silently truncated. */
 const MAX_CHANNEL_BYTES = 63;

@@ -1,18 +1,17 @@
 import { first, ignoreElements, map, Observable, of, timeout } from 'rxjs';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { ConnectionError } from '../errors/connection-error.js';
-import { checkChannel } from '../listen/quote-channel.js';
-import { checkPayload } from '../listen/check-payload.js';
-import { splitListenOptions, type ListenConnOptions, type ListenSettings } from '../listen/listen-options.js';
-import { ListenSession } from '../listen/listen-session.js';
-import type { ListenGap, ListenStatus, Notification } from '../listen/notification.js';
-import { PostgresDriver } from '../postgres/postgres-driver.js';
-import { resolvePostgresParams } from '../postgres/postgres-params.js';
+import { checkChannel } from './listen/quote-channel.js';
+import { checkPayload } from './listen/check-payload.js';
+import { splitListenOptions, type ListenConnOptions, type ListenSettings } from './listen/listen-options.js';
+import { ListenSession } from './listen/listen-session.js';
+import type { ListenGap, ListenStatus, Notification } from './listen/notification.js';
+import { PostgresDriver } from './postgres-driver.js';
 import { didYouMean } from '../util/nearest-name.js';
-import type { ConnConfig } from './conn-config.js';
-import { DbManager, type ManagerOptions } from './db-manager.js';
-import { checkOptionKeys, timeoutOf } from './query-options.js';
-import type { Transaction } from './transaction.js';
+import type { ConnConfig } from '../manager/conn-config.js';
+import { DbManager, type ManagerOptions } from '../manager/db-manager.js';
+import { checkOptionKeys, timeoutOf } from '../manager/query-options.js';
+import type { Transaction } from '../manager/transaction.js';
 
 let instance: PgManager | undefined;
 
@@ -58,7 +57,7 @@ export class PgManager extends DbManager {
 
   /** A manager of its own, isolated from {@link PgManager.getInstance}'s configs and pools. */
   constructor(options: ManagerOptions = {}) {
-    super(options.driver ?? new PostgresDriver(), resolvePostgresParams, options);
+    super(options.driver ?? new PostgresDriver(), options);
   }
 
   /** The process-wide default manager, PgManager's `get_instance()`. */

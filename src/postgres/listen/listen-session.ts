@@ -1,10 +1,10 @@
 import { BehaviorSubject, Observable, Subject, timeout, timer, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type { ConnectionParams } from '../driver/connection-params.js';
-import type { Driver } from '../driver/driver.js';
-import { ConnectionError } from '../errors/connection-error.js';
-import { RxpgError } from '../errors/rxpg-error.js';
-import type { EmitEvent } from '../events/db-event.js';
-import { Session } from '../pool/session.js';
+import type { ConnectionParams } from '../../driver/connection-params.js';
+import type { Driver } from '../../driver/driver.js';
+import { ConnectionError } from '../../errors/connection-error.js';
+import { RxpgError } from '../../errors/rxpg-error.js';
+import type { EmitEvent } from '../../events/db-event.js';
+import { Session } from '../../pool/session.js';
 import type { ListenSettings } from './listen-options.js';
 import { ListenGap, type ListenStatus, type Notification } from './notification.js';
 import { quoteChannel } from './quote-channel.js';

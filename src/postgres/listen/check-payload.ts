@@ -1,4 +1,4 @@
-import { RxpgError } from '../errors/rxpg-error.js';
+import { RxpgError } from '../../errors/rxpg-error.js';
 
 /** Postgres rejects a payload of 8000 bytes or more ("payload string too long"). */
 export const MAX_PAYLOAD_BYTES = 7999;

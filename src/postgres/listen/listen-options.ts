@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../errors/configuration-error.js';
-import type { ConnOptions } from '../manager/conn-options.js';
-import { didYouMean } from '../util/nearest-name.js';
+import { ConfigurationError } from '../../errors/configuration-error.js';
+import type { ConnOptions } from '../../manager/conn-options.js';
+import { didYouMean } from '../../util/nearest-name.js';
 import { checkChannel } from './quote-channel.js';
 
 /** The connection options that mean something for a single, unpooled listen session. */

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { Parser } from 'pg-protocol/dist/parser.js';
+import { parse } from 'pg-protocol';
 import type { ServerNotification } from '../src/driver/driver.js';
-import { readDataRow, tapMessages, type TappableStream } from '../src/postgres/message-tap.js';
+import { readDataRow, tapMessages } from '../src/postgres/message-tap.js';
 
 type Seen =
   | { kind: 'notification'; channel: string; payload: string; processId: number }
@@ -45,10 +45,20 @@ const dataRow = (fields: (string | null)[]): Buffer => {
 };
 const notice = (text: string): Buffer => message('N', Buffer.from(`SNOTICE\0M${text}\0\0`, 'utf8'));
 
+/**
+ * pg-protocol's parser (the one pg uses) reading a stream, through its public `parse(stream,
+ * callback)`: feed the returned stream's `data` events and every message reaches `seen`.
+ */
+function pgProtocolReader(seen: Seen[]): EventEmitter {
+  const stream = new EventEmitter();
+  void parse(stream as never, (parsed) => seen.push(reduce(parsed as unknown as Record<string, unknown>)));
+  return stream;
+}
+
 /** What pg-protocol makes of these bytes, notifications reduced to the fields rxpg delivers. */
 function oracle(bytes: Buffer): Seen[] {
   const seen: Seen[] = [];
-  new Parser().parse(bytes, (parsed) => seen.push(reduce(parsed as unknown as Record<string, unknown>)));
+  pgProtocolReader(seen).emit('data', bytes);
   return seen;
 }
 
@@ -65,29 +75,30 @@ function reduce(parsed: Record<string, unknown>): Seen {
  */
 function throughTap(chunks: Buffer[]): { seen: Seen[]; clockReadings: number; wholeMessagesOnly: boolean } {
   const seen: Seen[] = [];
-  const parser = new Parser();
+  const parser = pgProtocolReader(seen);
   let wholeMessagesOnly = true;
   const socket = new EventEmitter();
   socket.on('data', (chunk: Buffer) => {
     let offset = 0;
     while (offset + 5 <= chunk.length) offset += 1 + chunk.readInt32BE(offset + 1);
     if (offset !== chunk.length) wholeMessagesOnly = false;
-    parser.parse(chunk, (parsed) => seen.push(reduce(parsed as unknown as Record<string, unknown>)));
+    parser.emit('data', chunk);
   });
   let clockReadings = 0;
   let rows = 0;
-  const tapped = tapMessages(socket as unknown as TappableStream, () => ++clockReadings, {
+  const tap = tapMessages(socket, () => ++clockReadings);
+  assert.ok('handle' in tap, 'the tap was installed');
+  tap.handle({
     notification: (note: ServerNotification) => {
       assert.equal(note.receivedAt, clockReadings, 'stamped with this read’s clock reading');
       seen.push({ kind: 'notification', channel: note.channel, payload: note.payload, processId: note.processId });
     },
-    dataRow: (buffer, start) => {
+    dataRow: (buffer: Buffer, start: number) => {
       if (rows++ % 2 === 1) return false;
       seen.push({ kind: 'dataRow', fields: readDataRow(buffer, start) });
       return true;
     },
   });
-  assert.ok(tapped);
   for (const chunk of chunks) socket.emit('data', chunk);
   return { seen, clockReadings, wholeMessagesOnly };
 }
@@ -142,11 +153,32 @@ describe('message tap', () => {
     );
   });
 
-  it('leaves a socket it does not recognise to pg’s own notification event', () => {
+  it('stands aside, changing nothing and saying why, on a socket it does not recognise', () => {
     const socket = new EventEmitter();
     socket.on('data', () => {});
     socket.on('data', () => {});
-    assert.equal(tapMessages(socket as unknown as TappableStream, Date.now, { notification: () => {} }), false);
+    const twoListeners = tapMessages(socket, Date.now);
+    assert.ok('refused' in twoListeners && /2 data listeners/.test(twoListeners.refused), JSON.stringify(twoListeners));
     assert.equal(socket.listenerCount('data'), 2);
+    for (const odd of [undefined, null, {}, { listeners: () => [] }]) {
+      const outcome = tapMessages(odd, Date.now);
+      assert.ok('refused' in outcome, `refused ${JSON.stringify(odd)}`);
+    }
+    // Positive control: a socket with pg's one listener is tapped.
+    const ok = new EventEmitter();
+    ok.on('data', () => {});
+    assert.ok('handle' in tapMessages(ok, Date.now));
+  });
+
+  it('hands every message to pg until it is told what to take (the startup)', () => {
+    const seen: Seen[] = [];
+    const socket = new EventEmitter();
+    const parser = pgProtocolReader(seen);
+    socket.on('data', (chunk: Buffer) => parser.emit('data', chunk));
+    const tap = tapMessages(socket, Date.now);
+    assert.ok('handle' in tap);
+    const bytes = Buffer.concat([notification(3, 'early', 'x'), dataRow(['1']), readyForQuery()]);
+    for (const chunk of cut(bytes, [3, 9, 30])) socket.emit('data', chunk);
+    assert.deepEqual(seen, oracle(bytes));
   });
 });

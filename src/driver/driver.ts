@@ -20,7 +20,7 @@ export type DriverEvent =
    * The driver could not use its fast path on this session and fell back to a slower,
    * equally correct one (for pg: its own parser instead of rxpg's message tap), and why.
    */
-  { readonly type: 'fallback'; readonly feature: string; readonly detail: string };
+  { readonly type: 'fallback'; readonly processId: number; readonly feature: string; readonly detail: string };
 
 /** What a driver tells the manager about a session after it opened. */
 export interface ConnectionHooks {

@@ -58,6 +58,19 @@ export interface ReleaseEvent {
 }
 
 /**
+ * A driver could not use a fast path on a session and fell back to a slower, equally correct
+ * one (`feature: 'message-tap'`: pg parses every message itself), and why. Worth a warning: the
+ * usual cause is a `pg` release that changed what the fast path relies on.
+ */
+export interface FallbackEvent {
+  readonly type: 'fallback';
+  readonly conn: string;
+  readonly processId: number;
+  readonly feature: string;
+  readonly detail: string;
+}
+
+/**
  * Everything `events$` emits: a discriminated union on `type`. Mirrors PgManager's
  * `pgmanager_sql` (query, error) and `pgmanager_notices` (notice) loggers, plus pool activity.
  *
@@ -72,7 +85,7 @@ export interface ReleaseEvent {
  * ```
  * @see {@link logEventsTo}
  */
-export type DbEvent = QueryEvent | ErrorEvent | NoticeEvent | ConnectEvent | AcquireEvent | ReleaseEvent;
+export type DbEvent = QueryEvent | ErrorEvent | NoticeEvent | ConnectEvent | AcquireEvent | ReleaseEvent | FallbackEvent;
 
 /** Emits an event built lazily: `build` runs only when someone listens. */
 export type EmitEvent = (build: () => DbEvent) => void;

@@ -20,7 +20,8 @@ export type LoggerName = 'pgmanager_sql' | 'pgmanager_notices';
 /**
  * Sends manager events to a logger under PgManager's logger names: statements (debug) and
  * errors (error) to `pgmanager_sql`, server notices to `pgmanager_notices` (warn for WARNING,
- * info otherwise), connects to `pgmanager_sql` (debug). A logger with `child` (pino, bunyan)
+ * info otherwise), connects to `pgmanager_sql` (debug), a driver's fallback from a fast path to
+ * `pgmanager_sql` (warn). A logger with `child` (pino, bunyan)
  * gets a child per name and structured fields; others get the name as a message prefix.
  * Parameter values and passwords are never logged.
  *
@@ -73,6 +74,13 @@ export function logEventsTo(logger: Logger): (event: DbEvent) => void {
         log('pgmanager_sql', 'debug', `[${event.conn}] connected (pid ${event.processId}, ${event.durationMillis} ms)`, {
           conn: event.conn,
           processId: event.processId,
+        });
+        break;
+      case 'fallback':
+        log('pgmanager_sql', 'warn', `[${event.conn}] pid ${event.processId}: ${event.feature} is off for this session: ${event.detail}`, {
+          conn: event.conn,
+          processId: event.processId,
+          feature: event.feature,
         });
         break;
       default:

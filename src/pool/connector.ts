@@ -85,6 +85,7 @@ export class Connector {
         onLost: () => {
           if (session !== undefined) this.#events.lost(session);
         },
+        onDriverEvent: (event) => this.#emit(() => ({ ...event, conn })),
       })
       .pipe(
         switchMap((driverConnection) => {

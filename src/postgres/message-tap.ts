@@ -42,42 +42,48 @@ export function readDataRow(buffer: Buffer, start: number, parsers?: readonly ((
 
 type DataListener = (chunk: Buffer) => void;
 
-/** The socket of a pg connection, as far as the tap needs it. */
-export interface TappableStream {
+/** The socket of a pg connection, as far as the tap needs it: checked, never assumed. */
+interface TappableStream {
   listeners(event: 'data'): Function[];
   removeListener(event: 'data', listener: DataListener): unknown;
   on(event: 'data', listener: DataListener): unknown;
 }
 
-/**
- * Reads the two messages that come by the thousand straight off a session's socket, ahead of
- * pg's parser: NotificationResponse (a burst of NOTIFYs) and DataRow (a big result). For each,
- * pg would build a message object and emit two events before rxpg saw it. The tap frames the
- * stream itself, decodes those messages for its handlers, stamps notifications with one clock
- * reading per socket read (they arrived together), and hands every other message to pg's
- * parser unchanged, whole messages only and in order; what came before a message the tap
- * handles reaches pg first.
- *
- * Installed once the startup has ended with ReadyForQuery and before anything is sent, when
- * pg's parser holds no partial message. Returns false (and changes nothing) if the socket does
- * not have exactly pg's one data listener.
- */
-export function tapMessages(stream: TappableStream, now: () => number, handlers: TapHandlers): boolean {
-  const listeners = stream.listeners('data');
-  if (listeners.length !== 1) return false;
-  const pgParse = listeners[0] as DataListener;
-  stream.removeListener('data', pgParse);
-  const reader = new MessageReader(pgParse, now, handlers);
-  stream.on('data', (chunk: Buffer) => reader.read(chunk));
-  return true;
+function isTappable(stream: unknown): stream is TappableStream {
+  const candidate = stream as Partial<Record<keyof TappableStream, unknown>> | null | undefined;
+  return typeof candidate?.listeners === 'function' && typeof candidate.removeListener === 'function' && typeof candidate.on === 'function';
 }
 
-/** Frames the socket's bytes into messages: the handlers take theirs, the rest go to pg. */
-class MessageReader {
+/**
+ * Puts a tap in front of the one `data` listener of `stream` (pg's protocol parser). Install it
+ * before the stream carries its first byte, so that pg's parser is only ever handed whole
+ * messages and can never hold a partial one the tap does not know of: pg attaches its parser to
+ * the socket when it connects (and to the TLS socket when it upgrades) and the server speaks
+ * only after that, so the connection's `connect` (or `sslconnect`) event is such a moment.
+ * Returns the tap, or why it stood aside and changed nothing (the stream does not look as the
+ * tap expects).
+ */
+export function tapMessages(stream: unknown, now: () => number): MessageReader | { readonly refused: string } {
+  if (!isTappable(stream)) return { refused: "pg's socket has no listeners/on/removeListener methods" };
+  const listeners = stream.listeners('data');
+  if (listeners.length !== 1) return { refused: `pg's socket has ${listeners.length} data listeners where the tap expects exactly pg's parser` };
+  const pgParse = listeners[0] as DataListener;
+  stream.removeListener('data', pgParse);
+  const reader = new MessageReader(pgParse, now);
+  stream.on('data', (chunk: Buffer) => reader.read(chunk));
+  return reader;
+}
+
+/**
+ * Frames the socket's bytes into messages: the handlers take theirs, the rest go to pg, whole
+ * messages only. Until {@link MessageReader.handle} is called (during the startup) every
+ * message goes to pg.
+ */
+export class MessageReader {
   readonly #pgParse: DataListener;
   readonly #now: () => number;
-  readonly #deliver: ((notification: ServerNotification) => void) | undefined;
-  readonly #dataRow: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
+  #deliver: ((notification: ServerNotification) => void) | undefined;
+  #dataRow: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
   /** The start of a message the last read cut off (a copy: chunks are not kept). */
   #pending: Buffer | undefined;
   #receivedAt = -1;
@@ -85,9 +91,13 @@ class MessageReader {
   #channelBytes: Buffer = Buffer.alloc(0);
   #channel = '';
 
-  constructor(pgParse: DataListener, now: () => number, handlers: TapHandlers) {
+  constructor(pgParse: DataListener, now: () => number) {
     this.#pgParse = pgParse;
     this.#now = now;
+  }
+
+  /** From now on, these messages go to `handlers` instead of pg. */
+  handle(handlers: TapHandlers): void {
     this.#deliver = handlers.notification;
     this.#dataRow = handlers.dataRow;
   }

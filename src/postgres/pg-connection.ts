@@ -8,7 +8,7 @@ import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
-import { tapMessages, type TappableStream } from './message-tap.js';
+import type { MessageReader } from './message-tap.js';
 import { toRxpgError } from './pg-error.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
 import { PreparedStatements } from './prepared-statements.js';
@@ -19,17 +19,43 @@ import pgUtils from 'pg/lib/utils.js';
 
 const { prepareValue } = pgUtils;
 
-/** The pg internals a session uses beyond pg's typings. */
+/**
+ * The members of pg's Client a session uses beyond pg's typings (undocumented, so each is
+ * checked by {@link pgInternalsOf} before use, never assumed).
+ */
 export interface PgClientInternals {
   readonly processID: number;
   readonly secretKey: number;
   readonly connection: ProtocolWriter & {
-    readonly stream: TappableStream & { destroy(): void; cork?: () => void; uncork?: () => void };
-    on(event: 'readyForQuery', listener: () => void): void;
+    readonly stream: { destroy(): void; cork?: () => void; uncork?: () => void };
+    on(event: 'readyForQuery', listener: (message: { status?: unknown }) => void): void;
     on(event: 'notification', listener: (message: { channel: string; payload?: string; processId: number }) => void): void;
   };
-  getTransactionStatus(): string | null;
 }
+
+const WRITER_METHODS = ['query', 'parse', 'bind', 'describe', 'execute', 'close', 'flush', 'sync', 'sendCopyFail', 'on'] as const;
+
+/**
+ * pg's Client as rxpg drives it, or a list of what is missing: a pg release that renamed one of
+ * these members cannot run rxpg's statements, and must fail the connect with a typed error
+ * rather than throw.
+ */
+export function pgInternalsOf(client: pg.Client): PgClientInternals | { readonly missing: readonly string[] } {
+  const candidate = client as unknown as Record<string, unknown>;
+  const connection = candidate.connection as Record<string, unknown> | undefined;
+  const missing: string[] = [];
+  if (typeof candidate.processID !== 'number') missing.push('Client.processID');
+  if (typeof candidate.secretKey !== 'number') missing.push('Client.secretKey');
+  if (connection === undefined || connection === null) missing.push('Client.connection');
+  else {
+    for (const method of WRITER_METHODS) if (typeof connection[method] !== 'function') missing.push(`Connection.${method}()`);
+    if (typeof (connection.stream as { destroy?: unknown } | undefined)?.destroy !== 'function') missing.push('Connection.stream.destroy()');
+  }
+  return missing.length > 0 ? { missing } : (client as unknown as PgClientInternals);
+}
+
+/** What became of the message tap on a session (see {@link tapMessages}). */
+export type TapOutcome = MessageReader | { readonly refused: string } | 'off';
 
 interface NoticeFields {
   readonly severity?: string;
@@ -43,6 +69,8 @@ interface NoticeFields {
 /** A pg Client behind the driver seam: one session, one statement at a time. */
 export class PgConnection implements DriverConnection {
   readonly processId: number;
+  /** Whether rows and notifications are read off the socket by the message tap (else by pg). */
+  readonly tapped: boolean;
   readonly #client: pg.Client;
   readonly #internals: PgClientInternals;
   readonly #params: ConnectionParams;
@@ -51,16 +79,18 @@ export class PgConnection implements DriverConnection {
   readonly #prepared = new PreparedStatements();
   #current: PgStatement | null = null;
   #broken = false;
+  /** ReadyForQuery's transaction status byte, as the server last sent it. */
+  #status = 'I';
 
-  constructor(client: pg.Client, params: ConnectionParams, hooks: ConnectionHooks) {
+  constructor(client: pg.Client, internals: PgClientInternals, tap: TapOutcome, params: ConnectionParams, hooks: ConnectionHooks) {
     this.#client = client;
-    this.#internals = client as unknown as PgClientInternals;
+    this.#internals = internals;
     this.#params = params;
     this.#hooks = hooks;
     this.#shapes = new ResultShapes(params.typeParsers);
-    this.processId = this.#internals.processID;
-    // Registered after pg's own listener, so pg has recorded the transaction status already.
-    this.#internals.connection.on('readyForQuery', () => {
+    this.processId = internals.processID;
+    internals.connection.on('readyForQuery', (message) => {
+      if (typeof message?.status === 'string') this.#status = message.status;
       const statement = this.#current;
       if (statement === null) return;
       this.#current = null;
@@ -76,25 +106,30 @@ export class PgConnection implements DriverConnection {
         where: notice.where,
       }),
     );
-    // Rows and notifications are read off the socket ahead of pg's parser; should pg's socket
-    // ever look different from what the tap expects, they come through pg's own events instead.
+    // Rows and notifications are read off the socket ahead of pg's parser when the tap could be
+    // installed; otherwise they come through pg's own parser and events, and the driver says so.
     const onNotification = hooks.onNotification;
     const now = hooks.now ?? Date.now;
-    const tapped = tapMessages(this.#internals.connection.stream, now, {
-      notification: onNotification,
-      dataRow: (buffer, start) => this.#current !== null && this.#current.takeDataRow(buffer, start),
-    });
-    if (!tapped && onNotification) {
-      this.#internals.connection.on('notification', (message: { channel: string; payload?: string; processId: number }) =>
-        onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId, receivedAt: now() }),
-      );
+    this.tapped = typeof tap === 'object' && 'handle' in tap;
+    if (typeof tap === 'object' && 'handle' in tap) {
+      tap.handle({
+        notification: onNotification,
+        dataRow: (buffer, start) => this.#current !== null && this.#current.takeDataRow(buffer, start),
+      });
+    } else {
+      if (tap !== 'off') hooks.onDriverEvent?.({ type: 'fallback', processId: this.processId, feature: 'message-tap', detail: `${tap.refused}; pg parses every message` });
+      if (onNotification) {
+        internals.connection.on('notification', (message) =>
+          onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId, receivedAt: now() }),
+        );
+      }
     }
     client.on('error', (error: Error) => this.#lost(error));
     client.on('end', () => this.#lost(new Error('the server closed the connection')));
   }
 
   get transactionStatus(): TransactionStatus {
-    const status = this.#internals.getTransactionStatus();
+    const status = this.#status;
     return status === 'T' ? 'transaction' : status === 'E' ? 'failed' : 'idle';
   }
 

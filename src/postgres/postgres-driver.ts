@@ -6,15 +6,40 @@ import type { DriverConnection } from '../driver/driver-connection.js';
 import type { StatementSummary } from '../driver/statement-sink.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { toRxpgError } from './pg-error.js';
-import { PgConnection, type PgClientInternals } from './pg-connection.js';
+import { tapMessages } from './message-tap.js';
+import { PgConnection, pgInternalsOf, type TapOutcome } from './pg-connection.js';
 import { resolvePostgresParams } from './postgres-params.js';
+
+/** Options of a {@link PostgresDriver}. */
+export interface PostgresDriverOptions {
+  /**
+   * Read DataRow and NotificationResponse messages straight off the socket, ahead of pg's
+   * parser (faster for large results and notification bursts). Default true, unless the
+   * environment says `RXPG_MESSAGE_TAP=off`. When pg's socket does not look as the tap expects,
+   * the session falls back to pg's parser by itself and a `fallback` event says so.
+   */
+  readonly messageTap?: boolean;
+}
 
 /**
  * The Postgres backend over `pg`'s Client (its protocol and auth; rxpg does its own pooling,
- * statement handling and cancel).
+ * statement handling and cancel). PgManager uses it by default; pass it explicitly only to set
+ * its options, or to wrap it.
+ *
+ * @example
+ * ```ts
+ * import { PgManager, PostgresDriver } from 'rxpg';
+ *
+ * const pgm = new PgManager({ driver: new PostgresDriver({ messageTap: false }) });
+ * ```
  */
 export class PostgresDriver implements Driver {
   readonly dialect = 'postgres';
+  readonly #messageTap: boolean;
+
+  constructor(options: PostgresDriverOptions = {}) {
+    this.#messageTap = options.messageTap ?? process.env.RXPG_MESSAGE_TAP !== 'off';
+  }
 
   resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
     return resolvePostgresParams(source, settings, conn);
@@ -72,6 +97,7 @@ export class PostgresDriver implements Driver {
       // Until PgConnection takes over, an error event must not crash the process.
       const swallow = (): void => {};
       client.on('error', swallow);
+      const tap = this.#prepareTap(client, params, hooks.now ?? Date.now);
       let opened = false;
       client.connect().then(
         () => {
@@ -80,8 +106,23 @@ export class PostgresDriver implements Driver {
             client.end().catch(swallow);
             return;
           }
+          // Nothing here may throw: this runs as a promise's handler, where a throw would be an
+          // unhandled rejection. A pg that changed what rxpg relies on fails the connect instead.
+          let connection: PgConnection;
+          try {
+            const internals = pgInternalsOf(client);
+            if ('missing' in internals) throw new Error(`this version of pg lacks ${internals.missing.join(', ')}`);
+            connection = new PgConnection(client, internals, tap(), params, hooks);
+          } catch (error) {
+            client.end().catch(swallow);
+            subscriber.error(
+              new ConnectionError(`rxpg cannot drive the session to ${describeTarget(params)}: ${error instanceof Error ? error.message : String(error)}`, {
+                cause: error,
+              }),
+            );
+            return;
+          }
           opened = true;
-          const connection = new PgConnection(client, params, hooks);
           client.removeListener('error', swallow);
           subscriber.next(connection);
           subscriber.complete();
@@ -102,8 +143,32 @@ export class PostgresDriver implements Driver {
         },
       );
       return () => {
-        if (!opened) (client as unknown as PgClientInternals).connection.stream.destroy();
+        if (!opened) destroySocket(client);
       };
     });
   }
+
+  /**
+   * Arranges for the message tap to be installed on the session's socket at the moment pg has
+   * attached its parser and no byte has arrived yet: the connection's `connect` event (the
+   * plain socket), or `sslconnect` (the TLS socket pg reads from after the upgrade). Returns
+   * what became of it, to ask once the session is open.
+   */
+  #prepareTap(client: pg.Client, params: ConnectionParams, now: () => number): () => TapOutcome {
+    if (!this.#messageTap) return () => 'off';
+    const connection = (client as unknown as { connection?: { once?: unknown; stream?: unknown } }).connection;
+    if (typeof connection?.once !== 'function') return () => ({ refused: "pg's Client has no connection to tap" });
+    const event = params.ssl === false ? 'connect' : 'sslconnect';
+    let outcome: TapOutcome = { refused: `pg never emitted '${event}', where the tap is installed` };
+    (connection.once as (event: string, listener: () => void) => void).call(connection, event, () => {
+      outcome = tapMessages(connection.stream, now);
+    });
+    return () => outcome;
+  }
+}
+
+/** Drops the socket of a client that is still connecting (an undocumented member, checked). */
+function destroySocket(client: pg.Client): void {
+  const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
+  if (typeof stream?.destroy === 'function') stream.destroy();
 }

@@ -148,6 +148,7 @@ export class ListenSession {
         onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: opened?.processId ?? 0, ...notice })),
         onLost: (error) => this.#lost(opened, error),
         onNotification: (notification) => this.#deliver(notification),
+        onDriverEvent: (event) => this.#emit(() => ({ ...event, conn })),
         now: () => scheduler.now(),
       })
       .pipe(timeout({ first: connectTimeoutMillis, scheduler }))

@@ -1,4 +1,4 @@
-import { it } from 'node:test';
+import { it, type TestContext } from 'node:test';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { DbEvent, DbManager } from '../../src/index.js';
@@ -133,7 +133,7 @@ export function backendSkip(name: 'postgres' | 'mysql'): string | false {
  * skipped with the reason and counts them in its summary (Node 20 prints a skipped describe but
  * leaves it out of the count). Register the suite's hooks only when `backendSkip(name)` is false.
  */
-export function backendIt(name: 'postgres' | 'mysql'): (title: string, fn: () => Promise<void>) => void {
+export function backendIt(name: 'postgres' | 'mysql'): (title: string, fn: (t: TestContext) => Promise<void>) => void {
   const skip = backendSkip(name);
   return (title, fn) => {
     it(title, { skip }, fn);

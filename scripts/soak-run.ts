@@ -1,12 +1,12 @@
 // The soak: 32 pipelines mixing queries, streams, money transfers and a listener against one
 // PostgreSQL, with random unsubscribes and random pg_terminate_backend of rxpg's sessions.
 // At the end the promises are checked: money is conserved, every acknowledged transfer is in
-// the ledger exactly once (and was announced), no session beyond the pools, none idle in
-// transaction, memory flat.
+// the ledger exactly once and was announced by NOTIFY unless it may have committed inside a gap
+// the listen session signalled, no session beyond the pools, none idle in transaction, memory flat.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { concat, count, lastValueFrom, takeUntil, timer, type Subscription } from 'rxjs';
-import { PgManager, retryTransaction, RxpgError } from '../src/index.js';
+import { concat, count, filter, firstValueFrom, lastValueFrom, takeUntil, timeout, timer } from 'rxjs';
+import { ListenGap, PgManager, retryTransaction, RxpgError } from '../src/index.js';
 
 export interface SoakOptions {
   readonly url: string;
@@ -24,6 +24,23 @@ export interface SoakResult {
 const ACCOUNTS = 20;
 const START_BALANCE = 1000;
 const POOL_SIZE = 8;
+/**
+ * How long before the listen session was lost a commit's notification may still be lost with it:
+ * the listening backend must read the commit's entry off the queue and write it to its socket.
+ */
+const DELIVERY_MARGIN_MILLIS = 250;
+
+/** When a transfer may have committed: from its subscription to its acknowledgement (epoch ms). */
+interface Acknowledged {
+  readonly startedAt: number;
+  readonly ackAt: number;
+}
+
+/** A stretch of time in which notifications may have been dropped (epoch ms; `to` Infinity: still open). */
+interface GapWindow {
+  readonly from: number;
+  readonly to: number;
+}
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { url, seconds, pipelines = 32, log = () => {} } = options;
@@ -43,19 +60,34 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   pgm.createConn({ connectionString: url, applicationName: app, poolSize: POOL_SIZE, acquireTimeout: 10_000, connectTimeout: 5 });
   pgm.createConnListen({ name: 'soak_listen', copyDsn: 'default', applicationName: `${app}_listen`, channel, reconnectDelay: 20, healthCheckInterval: 1000 });
 
-  const counts: Record<string, number> = { queries: 0, streams: 0, transfers: 0, unsubscribed: 0, kills: 0, errors: 0, gaps: 0 };
+  const counts: Record<string, number> = { queries: 0, streams: 0, transfers: 0, unsubscribed: 0, kills: 0, listenKills: 0, errors: 0, gaps: 0, statusGaps: 0 };
   const errorsByReason: Record<string, number> = {};
-  const acknowledged = new Set<string>();
+  const acknowledged = new Map<string, Acknowledged>();
   const announced = new Set<string>();
-  const started = Date.now();
-  const deadline = started + seconds * 1000;
   const failures: string[] = [];
 
+  // The gaps as the subscriber is told of them (in-band ListenGap markers), and as listenStatus$
+  // reports them; a loss not yet healed is open (from the first 'reconnecting' on).
+  const signalledGaps: ListenGap[] = [];
+  let openSince: number | undefined;
+  const listenKills: number[] = [];
   const listening = pgm.notifications(channel, { conn: 'soak_listen', gaps: true }).subscribe((event) => {
-    if ('payload' in event) announced.add(event.payload);
-    else counts.gaps++;
+    if (event instanceof ListenGap) {
+      counts.gaps++;
+      signalledGaps.push(event);
+    } else announced.add(event.payload);
   });
-  const gapCounter: Subscription = pgm.listenStatus$('soak_listen').subscribe();
+  const status = pgm.listenStatus$('soak_listen').subscribe((state) => {
+    if (state.state === 'reconnecting') openSince ??= Date.now();
+    else if (state.state === 'gap') {
+      counts.statusGaps++;
+      openSince = undefined;
+    }
+  });
+  // Transfers start once the channel is LISTENed: before that, nobody could hear them.
+  await firstValueFrom(pgm.listenStatus$('soak_listen').pipe(filter((state) => state.state === 'listening'), timeout(10_000)));
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
 
   const noteError = (error: unknown): void => {
     counts.errors++;
@@ -96,9 +128,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       try {
         if (dice < 0.4) {
           const { id, run } = transfer();
+          const startedAt = Date.now();
           const done = await lastValueFrom(unsubscribeEarly ? run.pipe(takeUntil(stop)) : run, { defaultValue: -1 });
           if (done >= 0) {
-            acknowledged.add(id);
+            acknowledged.set(id, { startedAt, ackAt: Date.now() });
             counts.transfers++;
           } else counts.unsubscribed++;
         } else if (dice < 0.75) {
@@ -124,10 +157,19 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const chaos = (async () => {
     while (Date.now() < deadline - 500) {
       await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
-      const victims = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 || '%' ORDER BY random() LIMIT 1", [app]);
+      const victims = await admin.query<{ pid: number; application_name: string }>(
+        "SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE $1 || '%' ORDER BY random() LIMIT 1",
+        [app],
+      );
       for (const victim of victims.rows) {
-        await admin.query('SELECT pg_terminate_backend($1)', [victim.pid]);
+        const issuedAt = Date.now();
+        const { terminated } = (await admin.query<{ terminated: boolean }>('SELECT pg_terminate_backend($1) AS terminated', [victim.pid])).rows[0];
+        if (!terminated) continue;
         counts.kills++;
+        if (victim.application_name !== app) {
+          counts.listenKills++;
+          listenKills.push(issuedAt);
+        }
       }
     }
   })();
@@ -139,17 +181,53 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   global.gc?.();
   const rssAtEnd = process.memoryUsage().rss;
 
+  // Where notifications may have been dropped: each signalled gap, from a little before the loss
+  // was noticed (or before the kill of the listen session that caused it, which the client only
+  // notices a moment later) until it listened again; and a loss not healed yet, to the end.
+  const gapWindows = (): GapWindow[] => {
+    const losses = signalledGaps.map((gap) => ({ lostAt: gap.lostAt, listeningAt: gap.listeningAt }));
+    if (openSince !== undefined) losses.push({ lostAt: openSince, listeningAt: Infinity });
+    return losses.map((loss, index) => {
+      // The first kill of the listen session after the previous gap healed, if it came before this loss was noticed.
+      const healed = index > 0 ? losses[index - 1].listeningAt : -Infinity;
+      const kill = listenKills.find((at) => at > healed && at <= loss.lostAt) ?? Infinity;
+      return { from: Math.min(loss.lostAt, kill) - DELIVERY_MARGIN_MILLIS, to: loss.listeningAt };
+    });
+  };
+  const inGap = (transfer: Acknowledged, windows: GapWindow[]): boolean => windows.some((gap) => transfer.startedAt <= gap.to && transfer.ackAt >= gap.from);
+  const unannouncedOutsideGaps = (): string[] => {
+    const windows = gapWindows();
+    return [...acknowledged].filter(([id, transfer]) => !announced.has(id) && !inGap(transfer, windows)).map(([id]) => id);
+  };
+
   // Let the listener catch up with the last commits before comparing.
-  const settle = Date.now() + 3000;
-  while (Date.now() < settle && [...acknowledged].some((id) => !announced.has(id))) await new Promise((resolve) => setTimeout(resolve, 50));
+  const settle = Date.now() + 5000;
+  while (Date.now() < settle && (openSince !== undefined || unannouncedOutsideGaps().length > 0)) await new Promise((resolve) => setTimeout(resolve, 50));
   const total = Number((await admin.query(`SELECT sum(balance) AS total FROM ${accounts}`)).rows[0].total);
   const inLedger = new Map<string, number>((await admin.query<{ transfer_id: string; n: string }>(`SELECT transfer_id, count(*) AS n FROM ${ledger} GROUP BY transfer_id`)).rows.map((row) => [row.transfer_id, Number(row.n)]));
   const sessions = (await admin.query<{ state: string; application_name: string }>("SELECT state, application_name FROM pg_stat_activity WHERE application_name LIKE $1 || '%'", [app])).rows;
 
   if (total !== ACCOUNTS * START_BALANCE) failures.push(`money not conserved: ${total} instead of ${ACCOUNTS * START_BALANCE}`);
-  const missing = [...acknowledged].filter((id) => inLedger.get(id) !== 1);
+  const missing = [...acknowledged.keys()].filter((id) => inLedger.get(id) !== 1);
   if (missing.length > 0) failures.push(`${missing.length} acknowledged transfers not in the ledger exactly once`);
-  const unannounced = [...acknowledged].filter((id) => !announced.has(id));
+  const windows = gapWindows();
+  const unannounced = [...acknowledged.keys()].filter((id) => !announced.has(id));
+  const lostOutsideGaps = unannouncedOutsideGaps();
+  const unannouncedInGaps = unannounced.length - lostOutsideGaps.length;
+  const acknowledgedInGaps = [...acknowledged.values()].filter((transfer) => inGap(transfer, windows)).length;
+  // The positive controls of the check below: there were transfers, and not all of them excused.
+  if (acknowledged.size === 0) failures.push('no transfer was acknowledged, so no announcement was checked');
+  else if (acknowledgedInGaps === acknowledged.size) failures.push(`all ${acknowledged.size} acknowledged transfers fell inside gap windows, so no announcement was checked`);
+  if (lostOutsideGaps.length > 0) {
+    failures.push(
+      `${lostOutsideGaps.length} acknowledged transfers were never announced by NOTIFY outside any signalled gap (e.g. ${lostOutsideGaps.slice(0, 3).join(', ')})`,
+    );
+  }
+  // Every gap listenStatus$ reported reached the subscriber in-band, and every kill of the listen
+  // session was followed by a signalled gap (or the session is still reconnecting).
+  if (counts.gaps !== counts.statusGaps) failures.push(`listenStatus$ reported ${counts.statusGaps} gaps, the subscriber saw ${counts.gaps} ListenGap markers`);
+  const unsignalledKills = listenKills.filter((at) => openSince === undefined && !signalledGaps.some((gap) => gap.listeningAt > at));
+  if (unsignalledKills.length > 0) failures.push(`${unsignalledKills.length} kills of the listen session were never followed by a signalled gap`);
   const pooled = sessions.filter((session) => session.application_name === app);
   if (pooled.length > POOL_SIZE) failures.push(`${pooled.length} pooled sessions, more than the pool size ${POOL_SIZE}`);
   if (sessions.filter((session) => session.application_name !== app).length > 1) failures.push('more than one listen session');
@@ -159,7 +237,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   if (rssGrowthMB > 32) failures.push(`RSS grew by ${rssGrowthMB.toFixed(1)} MB after warm-up`);
 
   listening.unsubscribe();
-  gapCounter.unsubscribe();
+  status.unsubscribe();
   const closing = Date.now();
   await pgm.close();
   const closeMillis = Date.now() - closing;
@@ -173,6 +251,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     acknowledged: acknowledged.size,
     ledgerRows: inLedger.size,
     announcedOfAcknowledged: `${acknowledged.size - unannounced.length}/${acknowledged.size}`,
+    acknowledgedInGapWindows: acknowledgedInGaps,
+    unannouncedInGaps,
+    unannouncedOutsideGaps: lostOutsideGaps.length,
+    gapWindowsMillis: JSON.stringify(windows.map((gap) => (Number.isFinite(gap.to) ? gap.to - gap.from : 'open'))),
     errorsByReason: JSON.stringify(errorsByReason),
     pooledSessionsAtEnd: pooled.length,
     rssGrowthMB: Number(rssGrowthMB.toFixed(1)),

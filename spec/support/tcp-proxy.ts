@@ -1,6 +1,18 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { DATABASE_URL } from './database.js';
 
+/** How a proxy treats connections. */
+export interface ProxyOptions {
+  /**
+   * Pass a half-close through (a FIN one way, the other way still open) instead of closing the
+   * connection at once. A CancelRequest needs it: the client sends the packet and its FIN, then
+   * takes the server's close as proof that the cancel was delivered; a proxy that answers the
+   * FIN with its own close tells the client so before the server has even read the packet.
+   * Default false (a FIN from either side closes both ways).
+   */
+  readonly halfClose?: boolean;
+}
+
 /**
  * A loopback TCP proxy in front of a server, for fault tests: `freeze()` stops forwarding in
  * both directions while keeping every socket open (a stalled network or a hung server),
@@ -18,17 +30,23 @@ export class TcpProxy {
   port = 0;
   accepted = 0;
   closedByClient = 0;
+  /** Connections whose first bytes were a Postgres CancelRequest: cancels, not sessions. */
+  cancelRequests = 0;
   /** Called with each chunk the server sends, and the connection's number (from 1), before forwarding. */
   onServerChunk: ((chunk: Buffer, connection: number) => void) | undefined;
 
-  private constructor(target: { host: string; port: number } | undefined) {
-    this.#server = createServer((client) => {
+  private constructor(target: { host: string; port: number } | undefined, options: ProxyOptions = {}) {
+    const halfClose = options.halfClose ?? false;
+    this.#server = createServer({ allowHalfOpen: halfClose }, (client) => {
       this.accepted++;
       if (this.#refusing) {
         client.resetAndDestroy();
         return;
       }
       this.#sockets.add(client);
+      client.once('data', (chunk: Buffer) => {
+        if (isCancelRequest(chunk)) this.cancelRequests++;
+      });
       client.on('close', () => {
         this.closedByClient++;
         this.#sockets.delete(client);
@@ -40,8 +58,12 @@ export class TcpProxy {
         return;
       }
       const connection = this.accepted;
-      const upstream = connect(target.port, target.host);
+      const upstream = connect({ port: target.port, host: target.host, allowHalfOpen: halfClose });
       this.#sockets.add(upstream);
+      if (halfClose) {
+        client.on('end', () => upstream.end());
+        upstream.on('end', () => client.end());
+      }
       upstream.on('error', () => client.destroy());
       client.on('error', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
@@ -65,8 +87,8 @@ export class TcpProxy {
     });
   }
 
-  static async start(target?: { host: string; port: number }): Promise<TcpProxy> {
-    const proxy = new TcpProxy(target);
+  static async start(target?: { host: string; port: number }, options?: ProxyOptions): Promise<TcpProxy> {
+    const proxy = new TcpProxy(target, options);
     await new Promise<void>((resolve) => proxy.#server.listen(0, '127.0.0.1', resolve));
     const address = proxy.#server.address();
     proxy.port = typeof address === 'object' && address ? address.port : 0;
@@ -109,6 +131,11 @@ export class TcpProxy {
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/** A CancelRequest: length 16, then the code 80877102 (1234 << 16 | 5678), then process id and secret key. */
+function isCancelRequest(chunk: Buffer): boolean {
+  return chunk.length >= 8 && chunk.readInt32BE(0) === 16 && chunk.readInt32BE(4) === 80877102;
 }
 
 /** The test server's host and port, for a proxy in front of it. */

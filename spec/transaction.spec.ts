@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { catchError, concat, defer, EMPTY, firstValueFrom, from, ignoreElements, lastValueFrom, NEVER, of, Subject, take, takeUntil, throwError, toArray } from 'rxjs';
+import { catchError, concat, defer, EMPTY, firstValueFrom, from, ignoreElements, lastValueFrom, NEVER, of, Subject, take, takeUntil, tap, throwError, toArray } from 'rxjs';
 import { ConnectionError, PgManager, QueryError, retryTransaction, RxpgError } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { PgMessageCounter } from './support/pg-message-counter.js';
@@ -19,19 +19,28 @@ describe('transaction()', () => {
   });
   const count = async (id: number): Promise<number> =>
     Number((await admin.query(`SELECT count(*) AS n FROM ${table} WHERE id = $1`, [id])).rows[0].n);
+  /** The app has sessions on the server (an empty list proves nothing) and none is in a transaction. */
+  const allIdle = async (app: string): Promise<boolean> => {
+    const sessions = await sessionsOf(admin, app);
+    return sessions.length > 0 && sessions.every((session) => session.state === 'idle');
+  };
 
   it('commits when the scope completes and emits its values only after COMMIT', async () => {
     const { pgm } = testManager();
+    // One log for both: what the server completed (query events) and what the subscriber got.
     const seen: string[] = [];
     const sub = pgm.events$.subscribe((event) => {
       if (event.type === 'query') seen.push(...(event.prelude ?? []), event.sql);
     });
     const rows = await lastValueFrom(
-      pgm.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (1, 10) RETURNING value`)).pipe(toArray()),
+      pgm.transaction((tx) => tx.query(`INSERT INTO ${table} VALUES (1, 10) RETURNING value`)).pipe(
+        tap((row) => seen.push(`value ${String(row.value)}`)),
+        toArray(),
+      ),
     );
     sub.unsubscribe();
     assert.deepEqual(rows.map((row) => row.value), [10]);
-    assert.deepEqual(seen, ['BEGIN', `INSERT INTO ${table} VALUES (1, 10) RETURNING value`, 'COMMIT']);
+    assert.deepEqual(seen, ['BEGIN', `INSERT INTO ${table} VALUES (1, 10) RETURNING value`, 'COMMIT', 'value 10'], 'the value came after COMMIT completed');
     assert.equal(await count(1), 1);
     await pgm.close();
   });
@@ -43,7 +52,7 @@ describe('transaction()', () => {
     ).catch((caught: Error) => caught);
     assert.equal(error.message, 'abort');
     assert.equal(await count(2), 0);
-    await waitFor(async () => (await sessionsOf(admin, app)).every((session) => session.state === 'idle'), 'no session idle in transaction');
+    await waitFor(() => allIdle(app), 'the session is idle, not idle in transaction');
     const status = await firstValueFrom(pgm.query("SELECT 'ok' AS status"));
     assert.equal(status.status, 'ok');
     await pgm.close();
@@ -59,7 +68,7 @@ describe('transaction()', () => {
     await waitFor(async () => (await sessionsOf(admin, app)).some((session) => /pg_sleep/.test(session.query) && session.state === 'active'), 'the transaction sleeps');
     stop.next();
     await done;
-    await waitFor(async () => (await sessionsOf(admin, app)).every((session) => session.state === 'idle'), 'rolled back, not idle in transaction', 2000);
+    await waitFor(() => allIdle(app), 'rolled back, not idle in transaction', 2000);
     assert.equal(await count(3), 0);
     assert.equal(pgm.poolState().idle, 1);
     await pgm.close();
@@ -254,7 +263,7 @@ describe('transaction()', () => {
     await pgm.close();
   });
 
-  it('says a session lost before COMMIT was sent rolled back, and is retryable', async () => {
+  it('says a session lost under a statement of the transaction was rolled back by the server, and is retryable', async () => {
     const { pgm } = testManager({ poolSize: 1 });
     const error = await lastValueFrom(
       pgm.transaction((tx) =>
@@ -267,7 +276,10 @@ describe('transaction()', () => {
     ).catch((caught: unknown) => caught);
     assert.ok(error instanceof ConnectionError, String(error));
     assert.equal(error.reason, 'connection');
-    assert.equal(await count(12), 0);
+    assert.equal(error.isRetryable, true);
+    assert.match(error.message, /before COMMIT was sent; the server rolled the transaction back/);
+    assert.equal(await count(12), 0, 'nothing of it committed');
+    assert.equal((await firstValueFrom(pgm.query("SELECT 'next' AS s"))).s, 'next', 'the broken session was discarded');
     await pgm.close();
   });
 

@@ -143,7 +143,21 @@ export function transactionBody<R>(
     defer(() => {
       session.beginWithNextStatement(begin);
       return from(fn(tx));
-    }),
+    }).pipe(
+      catchError((error: unknown) =>
+        throwError(() =>
+          // The session died under a statement of the transaction: COMMIT was never sent, so the
+          // server rolled everything back, and running the whole transaction again is safe.
+          error instanceof ConnectionError && error.reason === 'connection' && session.isBroken && !error.isRetryable
+            ? new ConnectionError(
+                `The session of '${context.conn}' was lost during the transaction, before COMMIT was sent; the server rolled the ` +
+                  `transaction back: ${error.message}`,
+                { conn: context.conn, cause: error, isRetryable: true },
+              )
+            : error,
+        ),
+      ),
+    ),
     commitOrLost,
   );
 }

@@ -33,6 +33,19 @@ function setStatementTimeout(connection: ProtocolWriter, value: string): void {
 }
 
 /**
+ * What the server answers, in the order the messages were sent: the prelude's statements (a
+ * transaction's BEGIN), the `set_config` of a per-statement timeout, the statement itself, and
+ * the timeout's restore inside a transaction. Each answers with one CommandComplete (the
+ * statement with one per statement of a simple-protocol text, or PortalSuspended between a
+ * cursor's batches) or with the error that makes the server skip the rest until Sync.
+ */
+type Expected =
+  | { readonly kind: 'prelude'; readonly text: string }
+  | { readonly kind: 'set-timeout' }
+  | { readonly kind: 'statement' }
+  | { readonly kind: 'restore-timeout' };
+
+/**
  * One statement submitted to a pg Client (pg calls these handlers on its active query). It
  * parses each DataRow into an OrderedRow as it arrives and leaves completion to the owning
  * PgConnection, which finishes the statement only when the server is ready for the next one.
@@ -48,13 +61,9 @@ export class PgStatement {
   readonly #timeout: { readonly value: string; readonly restore: string | undefined } | undefined;
   /** Statements sent ahead of this one in the same pipeline (a transaction's BEGIN). */
   readonly #prelude: readonly string[];
-  /**
-   * Which of the pipelined statements the server is answering: the prelude and set_config, the
-   * statement, the restore.
-   */
-  #phase: 'prefix' | 'main' | 'suffix';
-  /** Results still to come before the statement's own: the prelude's and set_config's. */
-  #leading: number;
+  /** The results the pipeline yields, in order, and the one the server is answering now. */
+  readonly #expected: readonly Expected[];
+  #at = 0;
   /** The server-side prepared statement to bind, for the extended protocol, and its cache. */
   readonly #prepared: PreparedUse | undefined;
   readonly #cache: PreparedStatements | undefined;
@@ -83,8 +92,11 @@ export class PgStatement {
     this.#batchSize = batchSize;
     this.#timeout = timeout;
     this.#prelude = prelude;
-    this.#leading = prelude.length + (timeout ? 1 : 0);
-    this.#phase = this.#leading > 0 ? 'prefix' : 'main';
+    const expected: Expected[] = prelude.map((preludeText) => ({ kind: 'prelude', text: preludeText }) as const);
+    if (timeout) expected.push({ kind: 'set-timeout' });
+    expected.push({ kind: 'statement' });
+    if (timeout?.restore !== undefined) expected.push({ kind: 'restore-timeout' });
+    this.#expected = expected;
     // Statements sent with the extended protocol are prepared once per session and then bound.
     this.#cache = cache;
     this.#prepared = cache && PgStatement.extended(values !== undefined, batchSize, timeout !== undefined) ? cache.use(text) : undefined;
@@ -100,10 +112,15 @@ export class PgStatement {
     return this.#error;
   }
 
-  /** The text the error belongs to: a prelude statement's when that is what failed. */
+  /** The text the error belongs to: a prelude statement's when that is what failed, else this one's. */
   get errorText(): string {
-    const index = this.#prelude.length - this.#leading + (this.#timeout ? 1 : 0);
-    return this.#phase === 'prefix' && index >= 0 && index < this.#prelude.length ? this.#prelude[index] : this.text;
+    const answering = this.#expected[this.#at];
+    return answering?.kind === 'prelude' ? answering.text : this.text;
+  }
+
+  /** Whether the server is answering this statement itself (not the prelude or a timeout's set_config). */
+  get #answeringStatement(): boolean {
+    return this.#expected[this.#at]?.kind === 'statement';
   }
 
   submit(connection: ProtocolWriter): null {
@@ -158,7 +175,7 @@ export class PgStatement {
    * {@link PgStatement.handleDataRow}, which drops it).
    */
   takeDataRow(buffer: Buffer, start: number): boolean {
-    if (this.#error !== undefined || this.#shape === undefined || this.#phase !== 'main') return false;
+    if (this.#error !== undefined || this.#shape === undefined || !this.#answeringStatement) return false;
     try {
       this.#sink.row(this.#shape, readDataRow(buffer, start, this.#parsers));
     } catch (error) {
@@ -169,7 +186,7 @@ export class PgStatement {
   }
 
   handleDataRow(message: { fields: unknown[] }): void {
-    if (this.#error !== undefined || this.#shape === undefined || this.#phase !== 'main') return;
+    if (this.#error !== undefined || this.#shape === undefined || !this.#answeringStatement) return;
     // pg-protocol builds a fresh array per DataRow and nobody else keeps it: parse in place and
     // hand that array to the row, one allocation fewer per row.
     const values = message.fields;
@@ -188,14 +205,15 @@ export class PgStatement {
   }
 
   handleCommandComplete(message: { text: string }, connection: ProtocolWriter): void {
-    if (this.#phase !== 'main') {
-      // The prelude's or set_config's own result (or the restore's): not the user's.
-      if (this.#phase === 'prefix' && --this.#leading === 0) this.#phase = 'main';
+    if (!this.#answeringStatement) {
+      // The prelude's, set_config's or the restore's own result: not the user's.
+      this.#at++;
       return;
     }
-    // A simple-protocol text may hold several statements, each with its own CommandComplete;
-    // only a timed statement is followed by a restore whose results are not the user's.
-    if (this.#timeout) this.#phase = 'suffix';
+    // A simple-protocol text may hold several statements, each with its own CommandComplete, and
+    // is the only entry; by the extended protocol the statement has one, and what follows it
+    // (a restore) answers next.
+    if (this.#at < this.#expected.length - 1) this.#at++;
     this.#syncCursor(connection);
     const tag = message.text;
     const space = tag.indexOf(' ');
@@ -232,6 +250,10 @@ export class PgStatement {
         connection.flush();
       }),
       close: once(() => {
+        // The portal's remaining rows are given up: whatever answers next (a timeout's restore)
+        // is not the statement's.
+        this.#shape = undefined;
+        if (this.#answeringStatement) this.#at++;
         connection.stream.cork?.();
         connection.close({ type: 'P' });
         this.#syncCursor(connection);

@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { Observable } from 'rxjs';
 import { captureCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
+import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
@@ -29,13 +30,16 @@ import type { StatementContext } from './statement-context.js';
 export class Connection {
   /** @internal */
   protected readonly session: Session;
+  /** @internal The scope of the lease this handle's code runs in. */
+  protected readonly scope: LeaseScope;
   /** @internal */
   protected readonly context: StatementContext;
   #ended = false;
 
   /** @internal */
-  constructor(session: Session, context: StatementContext) {
+  constructor(session: Session, scope: LeaseScope, context: StatementContext) {
     this.session = session;
+    this.scope = scope;
     this.context = context;
   }
 
@@ -98,7 +102,7 @@ export class Connection {
         // Spelled out rather than spread: this runs once per statement.
         {
           site,
-          scoped: true,
+          scope: this.scope,
           batchSize: options.batchSize,
           timeoutMillis: options.timeoutMillis,
           defaultTimeoutMillis: this.context.statementTimeoutMillis,

@@ -1,14 +1,12 @@
 import { inspect } from 'node:util';
-import { asyncScheduler, defer, from, Observable, Subject, using, type ObservableInput, type SchedulerLike, type Subscriber } from 'rxjs';
+import { asyncScheduler, defer, Observable, Subject, type ObservableInput, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { Driver } from '../driver/driver.js';
 import { captureCallSite, withCallSite, type CallSite } from '../errors/call-site.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { PoolState } from '../errors/pool-error.js';
 import type { DbEvent, EmitEvent } from '../events/db-event.js';
-import { inScope } from '../pool/lease-scope.js';
-import type { Lease } from '../pool/lease.js';
+import { holdLease } from '../pool/hold-lease.js';
 import { Pool } from '../pool/pool.js';
-import type { StatementHandle } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
 import { resolveConnConfig, type ConnConfig } from './conn-config.js';
@@ -346,31 +344,26 @@ export class DbManager {
   ): Observable<R> {
     return new Observable<R>((subscriber) => {
       const { pool, context } = this.#pool(conn);
-      const lease = pool.lease();
-      let handle: StatementHandle | undefined;
-      const granted = lease.granted$.subscribe({
-        next: (session) => {
+      return holdLease(
+        pool,
+        (session, lease) => {
           // Spelled out rather than spread: this runs once per query.
-          handle = runStatement<T>(session, sql, params, target(subscriber), context, {
+          const handle = runStatement<T>(session, sql, params, target(subscriber), context, {
             site: options.site,
             batchSize: options.batchSize,
             timeoutMillis: options.timeoutMillis,
             defaultTimeoutMillis: context.statementTimeoutMillis,
             beforeEnd: () => lease.unsubscribe(),
           });
+          return () => handle.abandon();
         },
-        error: (error: Error) => subscriber.error(withCallSite(error, options.site)),
-      });
-      return () => {
-        granted.unsubscribe();
-        handle?.abandon();
-        lease.unsubscribe();
-      };
+        (error) => subscriber.error(withCallSite(error as Error, options.site)),
+      );
     });
   }
 
   /**
-   * A pool lease as an RxJS resource (built on `using`). Without `fn`: emits the
+   * A pool lease as an RxJS resource, held as `using` holds one. Without `fn`: emits the
    * {@link Connection} and holds the lease until unsubscribed. With `fn`: holds the lease for the
    * life of `fn(conn)`'s observable, emits its values and completes with it. Either way the lease
    * returns on complete, error and unsubscribe, also while it is still being acquired.
@@ -392,28 +385,17 @@ export class DbManager {
   connection<R>(name = 'default', fn?: (conn: Connection) => ObservableInput<R>): Observable<Connection> | Observable<R> {
     this.#registry.get(name);
     if (fn !== undefined) return this.#connectionScope(name, fn);
-    return defer(() => {
+    return new Observable<Connection>((subscriber) => {
       const { pool, context } = this.#pool(name);
-      return using(
-        () => pool.lease(),
-        (resource) => {
-          const lease = resource as Lease;
-          return new Observable<Connection>((subscriber) => {
-            let connection: Connection | undefined;
-            const granted = lease.granted$.subscribe({
-              next: (session) => {
-                connection = new Connection(session, context);
-                // Whatever the subscriber starts from here holds this lease until it unsubscribes.
-                inScope(session, () => subscriber.next(connection as Connection));
-              },
-              error: (error: unknown) => subscriber.error(error),
-            });
-            return () => {
-              granted.unsubscribe();
-              connection?.end();
-            };
-          });
+      return holdLease(
+        pool,
+        (session, lease) => {
+          const connection = new Connection(session, lease.scope, context);
+          // Whatever the subscriber starts from here holds this lease until it unsubscribes.
+          lease.scope.inside(() => subscriber.next(connection));
+          return () => connection.end();
         },
+        (error) => subscriber.error(error),
       );
     });
   }
@@ -493,7 +475,7 @@ export class DbManager {
       let tx: Transaction | undefined;
       return scopedLease(
         pool,
-        (session) => transactionBody(session, context, begin, fn, (created) => (tx = created)),
+        (session, scope) => transactionBody(session, scope, context, begin, fn, (created) => (tx = created)),
         { buffered: true, onEnd: () => tx?.end() },
       );
     });
@@ -505,9 +487,9 @@ export class DbManager {
       let connection: Connection | undefined;
       return scopedLease(
         pool,
-        (session) => {
-          connection = new Connection(session, context);
-          return new Observable<R>((subscriber) => inScope(session, () => from(fn(connection as Connection)).subscribe(subscriber)));
+        (session, scope) => {
+          connection = new Connection(session, scope, context);
+          return defer(() => fn(connection as Connection));
         },
         { buffered: false, onEnd: () => connection?.end() },
       );

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import type { StatementSummary } from '../driver/statement-sink.js';
+import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session } from '../pool/session.js';
 import { runStatement } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
@@ -8,7 +9,7 @@ import type { StatementContext } from './statement-context.js';
  * A control statement (BEGIN, COMMIT, SAVEPOINT …) on a scope's session: emits its summary
  * and completes, inside the scope.
  */
-export function runCommand(session: Session, sql: string, context: StatementContext): Observable<StatementSummary> {
+export function runCommand(session: Session, scope: LeaseScope, sql: string, context: StatementContext): Observable<StatementSummary> {
   return new Observable<StatementSummary>((subscriber) => {
     const handle = runStatement(session, sql, [], {
       next: () => {},
@@ -17,7 +18,7 @@ export function runCommand(session: Session, sql: string, context: StatementCont
         subscriber.next(summary);
         subscriber.complete();
       },
-    }, context, { scoped: true });
+    }, context, { scope });
     return () => handle.abandon();
   });
 }

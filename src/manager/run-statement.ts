@@ -3,7 +3,7 @@ import type { CursorControl, StatementSummary } from '../driver/statement-sink.j
 import { withCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { TimeoutError } from '../errors/timeout-error.js';
-import { inScope } from '../pool/lease-scope.js';
+import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session, StatementHandle } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import type { StatementContext } from './statement-context.js';
@@ -22,10 +22,11 @@ export interface RunStatementOptions {
   /** Where the caller called from, for error stacks. */
   readonly site?: CallSite;
   /**
-   * Run everything the target does inside the session's scope, so a lease request made from
-   * there that only this session could serve fails fast instead of waiting forever.
+   * The scope holding the session's lease: everything the target does runs inside it, so a lease
+   * request made from there that only this session could serve fails fast instead of waiting
+   * forever.
    */
-  readonly scoped?: boolean;
+  readonly scope?: LeaseScope;
   /** Runs before the target hears of the end (a plain query returns its lease there). */
   readonly beforeEnd?: () => void;
   /** Read through a cursor, this many rows per fetch. */
@@ -51,12 +52,12 @@ export function runStatement<T extends object>(
   options: RunStatementOptions = {},
 ): StatementHandle {
   const { conn, emit, scheduler } = context;
-  const { site, scoped = false, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis } = options;
+  const { site, scope, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis } = options;
   const limit = timeoutMillis ?? (defaultTimeoutMillis && defaultTimeoutMillis > 0 ? defaultTimeoutMillis : undefined);
   const startedAt = scheduler.now();
   let clock: Subscription | undefined;
   let ended = false;
-  const wrap = scoped ? <R>(fn: () => R): R => inScope(session, fn) : <R>(fn: () => R): R => fn();
+  const wrap = scope ? <R>(fn: () => R): R => scope.inside(fn) : <R>(fn: () => R): R => fn();
   const fail = (error: Error): void => {
     ended = true;
     clock?.unsubscribe();
@@ -82,10 +83,10 @@ export function runStatement<T extends object>(
     sql,
     params,
     {
-      row: scoped
+      row: scope
         ? (shape, values) => {
             const row = shape.row<T>(values);
-            inScope(session, () => target.next(row));
+            scope.inside(() => target.next(row));
           }
         : (shape, values) => target.next(shape.row<T>(values)),
       suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),

@@ -1,61 +1,62 @@
 import { Observable, type Subscription } from 'rxjs';
-import { inScope, outOfScope } from '../pool/lease-scope.js';
+import { holdLease } from '../pool/hold-lease.js';
+import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Pool } from '../pool/pool.js';
 import type { Session } from '../pool/session.js';
 
 /**
- * Holds one lease for the life of `body(session)`: the lease is taken on subscribe and returned
- * when the body completes, errors or is unsubscribed (also while the lease is still being
- * acquired). The lease is returned before the subscriber hears of the end, so it can start new
- * work on a free session. With `buffered`, the body's values are held back and emitted only
- * after the lease is returned (transactions: nothing is seen before COMMIT succeeded).
+ * A scope on one lease (a transaction, a cursor or connection scope): the lease is taken on
+ * subscribe and held for the life of `body(session, scope)`, whose code runs inside the lease's
+ * scope. The lease goes back before the subscriber hears of the end, so it can start new work on
+ * a free session, and on unsubscribe (also while the lease is still being acquired). With
+ * `buffered`, the body's values are held back and emitted only after the lease is returned
+ * (transactions: nothing is seen before COMMIT succeeded).
  */
 export function scopedLease<R>(
   pool: Pool,
-  body: (session: Session) => Observable<R>,
+  body: (session: Session, scope: LeaseScope) => Observable<R>,
   options: { buffered: boolean; onEnd?: () => void },
 ): Observable<R> {
-  return new Observable<R>((subscriber) => {
-    const lease = pool.lease();
-    let inner: Subscription | undefined;
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      options.onEnd?.();
-      lease.unsubscribe();
-    };
-    const granted = lease.granted$.subscribe({
-      next: (session) => {
+  return new Observable<R>((subscriber) =>
+    holdLease(
+      pool,
+      (session, lease) => {
+        const scope = lease.scope;
         const values: R[] = [];
-        inner = inScope(session, () =>
-          body(session).subscribe({
+        let ended = false;
+        const end = (): void => {
+          if (ended) return;
+          ended = true;
+          options.onEnd?.();
+          lease.unsubscribe();
+        };
+        const inner: Subscription = scope.inside(() =>
+          body(session, scope).subscribe({
             next: (value) => {
               if (options.buffered) values.push(value);
-              else outOfScope(session, () => subscriber.next(value));
+              else scope.outside(() => subscriber.next(value));
             },
             error: (error: unknown) => {
               end();
-              outOfScope(session, () => subscriber.error(error));
+              scope.outside(() => subscriber.error(error));
             },
             complete: () => {
               end();
-              outOfScope(session, () => {
+              scope.outside(() => {
                 for (const value of values) subscriber.next(value);
                 subscriber.complete();
               });
             },
           }),
         );
+        return () => {
+          // Mark the handle ended first, so nothing it owns queues more work on a session going back.
+          options.onEnd?.();
+          inner.unsubscribe();
+          end();
+        };
       },
-      error: (error: unknown) => subscriber.error(error),
-    });
-    return () => {
-      // Mark the handle ended first, so nothing it owns queues more work on a session going back.
-      options.onEnd?.();
-      granted.unsubscribe();
-      inner?.unsubscribe();
-      end();
-    };
-  });
+      (error) => subscriber.error(error),
+    ),
+  );
 }

@@ -2,7 +2,7 @@ import { concat, defer, from, Observable, ignoreElements, catchError, throwError
 import { ConnectionError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import type { Session } from '../pool/session.js';
-import { inScope } from '../pool/lease-scope.js';
+import type { LeaseScope } from '../pool/lease-scope.js';
 import { Connection } from './connection.js';
 import { runCommand } from './run-command.js';
 import type { StatementContext } from './statement-context.js';
@@ -49,28 +49,27 @@ export class Transaction extends Connection {
    * transaction goes on either way; catch the error to continue after a failed savepoint.
    */
   savepoint<R>(fn: (tx: Transaction) => ObservableInput<R>): Observable<R> {
-    const session = this.session;
-    const context = this.context;
+    const { session, scope, context } = this;
     const { driver } = context;
     return new Observable<R>((subscriber) => {
       const name = `rxpg_sp_${nextSavepoint++}`;
       let settled = false;
       const body = concat(
-        runCommand(session, driver.savepoint(name), context).pipe(ignoreElements()),
-        defer(() => inScope(session, () => from(fn(this)))),
+        runCommand(session, scope, driver.savepoint(name), context).pipe(ignoreElements()),
+        defer(() => scope.inside(() => from(fn(this)))),
       );
       const inner = body.subscribe({
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           settled = true;
-          runCommand(session, driver.rollbackToSavepoint(name), context).subscribe({
+          runCommand(session, scope, driver.rollbackToSavepoint(name), context).subscribe({
             complete: () => subscriber.error(error),
             error: () => subscriber.error(error),
           });
         },
         complete: () => {
           settled = true;
-          runCommand(session, driver.releaseSavepoint(name), context).subscribe({
+          runCommand(session, scope, driver.releaseSavepoint(name), context).subscribe({
             complete: () => subscriber.complete(),
             error: (error: unknown) => subscriber.error(error),
           });
@@ -80,7 +79,7 @@ export class Transaction extends Connection {
         inner.unsubscribe();
         // Unsubscribed mid-savepoint: undo its work. Queued on the session, this runs after the
         // cancelled statement ends and before anything the transaction does next.
-        if (!settled && !this.ended) runCommand(session, driver.rollbackToSavepoint(name), context).subscribe({ error: () => {} });
+        if (!settled && !this.ended) runCommand(session, scope, driver.rollbackToSavepoint(name), context).subscribe({ error: () => {} });
       };
     });
   }
@@ -93,12 +92,13 @@ export class Transaction extends Connection {
  */
 export function transactionBody<R>(
   session: Session,
+  scope: LeaseScope,
   context: StatementContext,
   begin: readonly string[],
   fn: (tx: Transaction) => ObservableInput<R>,
   onTransaction: (tx: Transaction) => void,
 ): Observable<R> {
-  const tx = new Transaction(session, context);
+  const tx = new Transaction(session, scope, context);
   onTransaction(tx);
   // Known dead before COMMIT was sent: the server rolled the transaction back.
   const commitOrLost = defer(() =>
@@ -113,7 +113,7 @@ export function transactionBody<R>(
       : commit,
   );
   const commitSql = context.driver.commitTransaction();
-  const commit = runCommand(session, commitSql, context).pipe(
+  const commit = runCommand(session, scope, commitSql, context).pipe(
     map((summary) => {
       if (!context.driver.committed(summary)) {
         // The server sent no error to carry: no SQLSTATE is made up for it.

@@ -1,38 +1,37 @@
-import type { Session } from './session.js';
+/**
+ * Whether the code running right now, synchronously, is the code of the scope that holds a
+ * lease (a transaction, cursor or connection scope's callback and the statements it runs). A
+ * scope returns its session only after its observable completes, so a lease requested from inside
+ * it that only its own session could serve would wait forever: the pool fails such a request
+ * fast instead. Each lease carries its own scope, so no state is shared between leases, pools or
+ * managers.
+ */
+export class LeaseScope {
+  /** Nested entries into (true) and out of (false) the scope's code; the innermost decides. */
+  readonly #frames: boolean[] = [];
 
-// Sessions held by scopes (transaction, cursor, connection) whose code is running right now,
-// synchronously. A scope releases its session only after the user's observable completes, so a
-// lease requested from inside it that can only be served by that same session would wait
-// forever. An `exclude` entry marks code that runs on the scope's behalf but outside it (the
-// scope's values reaching its own subscriber), where asking for a lease is safe.
-const held: (Session | { readonly exclude: Session })[] = [];
-
-/** Runs `fn` with `session` marked as held by the running scope. */
-export function inScope<T>(session: Session, fn: () => T): T {
-  held.push(session);
-  try {
-    return fn();
-  } finally {
-    held.pop();
+  /** Runs `fn` as the scope's own code. */
+  inside<T>(fn: () => T): T {
+    return this.#run(true, fn);
   }
-}
 
-/** Runs `fn` as code outside the scope that holds `session` (its subscriber downstream). */
-export function outOfScope<T>(session: Session, fn: () => T): T {
-  held.push({ exclude: session });
-  try {
-    return fn();
-  } finally {
-    held.pop();
+  /** Runs `fn` as code outside the scope (its values reaching its own subscriber downstream). */
+  outside<T>(fn: () => T): T {
+    return this.#run(false, fn);
   }
-}
 
-/** Whether the code running now is inside a scope that holds `session`. */
-export function isHeldByRunningScope(session: Session): boolean {
-  for (let index = held.length - 1; index >= 0; index--) {
-    const entry = held[index];
-    if (entry === session) return true;
-    if ((entry as { exclude?: Session }).exclude === session) return false;
+  /** Whether the scope's own code is running now. */
+  get running(): boolean {
+    const frames = this.#frames;
+    return frames.length > 0 && frames[frames.length - 1];
   }
-  return false;
+
+  #run<T>(inside: boolean, fn: () => T): T {
+    this.#frames.push(inside);
+    try {
+      return fn();
+    } finally {
+      this.#frames.pop();
+    }
+  }
 }

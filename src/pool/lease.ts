@@ -1,4 +1,5 @@
-import { Observable, type Subscriber, type Unsubscribable } from 'rxjs';
+import type { Unsubscribable } from 'rxjs';
+import { LeaseScope } from './lease-scope.js';
 import type { Session } from './session.js';
 
 /** The pool-side view of a lease: how a grant or a failure reaches it. */
@@ -8,9 +9,9 @@ export interface LeaseOwner {
 }
 
 /**
- * One lease request: an RxJS resource (for `using`) that is queued on creation, granted a
- * session by the pool, and released on `unsubscribe()`, also when that lands while it is still
- * waiting. `granted$` emits the session once and completes, or errors if no session can be had.
+ * One lease request: queued on creation, granted a session by the pool, and released on
+ * `unsubscribe()`, also when that lands while it is still waiting. {@link holdLease} is how the
+ * rest of rxpg takes one.
  */
 export class Lease implements Unsubscribable {
   readonly requestedAt: number;
@@ -18,7 +19,9 @@ export class Lease implements Unsubscribable {
   #session: Session | undefined;
   #error: unknown;
   #state: 'waiting' | 'granted' | 'failed' | 'released' = 'waiting';
-  #subscriber: Subscriber<Session> | undefined;
+  #granted: ((session: Session) => void) | undefined;
+  #failed: ((error: unknown) => void) | undefined;
+  #scope: LeaseScope | undefined;
   /** Pool-private bookkeeping: the acquire timer. */
   timeout: Unsubscribable | undefined;
 
@@ -35,13 +38,23 @@ export class Lease implements Unsubscribable {
     return this.#state === 'waiting';
   }
 
-  readonly granted$ = new Observable<Session>((subscriber) => {
-    this.#subscriber = subscriber;
+  /** The scope of the code that holds this lease (made when a scope first needs it). */
+  get scope(): LeaseScope {
+    this.#scope ??= new LeaseScope();
+    return this.#scope;
+  }
+
+  /** Whether the code of the scope holding this lease is running now (see {@link LeaseScope}). */
+  get scopeRunning(): boolean {
+    return this.#scope?.running === true;
+  }
+
+  /** Calls `granted` with the session once it is granted, or `failed` if none can be had (at once if already decided). */
+  whenGranted(granted: (session: Session) => void, failed: (error: unknown) => void): void {
+    this.#granted = granted;
+    this.#failed = failed;
     this.#notify();
-    return () => {
-      this.#subscriber = undefined;
-    };
-  });
+  }
 
   /** Pool side: hands the session over. */
   grant(session: Session): void {
@@ -61,18 +74,23 @@ export class Lease implements Unsubscribable {
   unsubscribe(): void {
     const state = this.#state;
     this.#state = 'released';
+    this.#granted = undefined;
+    this.#failed = undefined;
     if (state === 'granted') this.#owner.release(this, this.#session as Session);
     else if (state === 'waiting') this.#owner.withdraw(this);
   }
 
   #notify(): void {
-    const subscriber = this.#subscriber;
-    if (subscriber === undefined) return;
     if (this.#state === 'granted') {
-      subscriber.next(this.#session as Session);
-      subscriber.complete();
+      const granted = this.#granted;
+      this.#granted = undefined;
+      this.#failed = undefined;
+      granted?.(this.#session as Session);
     } else if (this.#state === 'failed') {
-      subscriber.error(this.#error);
+      const failed = this.#failed;
+      this.#granted = undefined;
+      this.#failed = undefined;
+      failed?.(this.#error);
     }
   }
 }

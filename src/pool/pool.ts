@@ -5,7 +5,6 @@ import { PoolError, type PoolState } from '../errors/pool-error.js';
 import type { RxpgError } from '../errors/rxpg-error.js';
 import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
 import { Connector } from './connector.js';
-import { isHeldByRunningScope } from './lease-scope.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Session } from './session.js';
 
@@ -41,7 +40,8 @@ export class Pool implements LeaseOwner {
   readonly #connector: Connector;
   readonly #all = new Set<Session>();
   readonly #idle: Session[] = [];
-  readonly #leased = new Set<Session>();
+  /** Granted sessions and the leases that hold them. */
+  readonly #leased = new Map<Session, Lease>();
   readonly #waiting: Lease[] = [];
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
@@ -154,7 +154,7 @@ export class Pool implements LeaseOwner {
 
   #grant(lease: Lease, session: Session): void {
     lease.timeout?.unsubscribe();
-    this.#leased.add(session);
+    this.#leased.set(session, lease);
     const waitMillis = this.#options.scheduler.now() - lease.requestedAt;
     this.#emit(() => ({ type: 'acquire', conn: this.#options.conn, processId: session.processId, waitMillis }));
     lease.grant(session);
@@ -172,7 +172,7 @@ export class Pool implements LeaseOwner {
 
   #isSelfDeadlock(): boolean {
     if (this.#all.size + this.#connector.attempts < this.#options.size || this.#leased.size === 0) return false;
-    for (const session of this.#leased) if (!isHeldByRunningScope(session)) return false;
+    for (const lease of this.#leased.values()) if (!lease.scopeRunning) return false;
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+import { ConfigurationError } from '../errors/configuration-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 
 /** What {@link boundedConcatMap} does when its buffer is full. */
@@ -59,10 +60,10 @@ export function boundedConcatMap<T, R>(
 ): OperatorFunction<T, R | DroppedValues> {
   const { bufferSize, overflow } = options;
   if (!Number.isInteger(bufferSize) || bufferSize < 0) {
-    throw new RxpgError('RXPG_CONFIGURATION', 'configuration', `boundedConcatMap: bufferSize must be an integer ≥ 0, got ${String(bufferSize)}.`);
+    throw new ConfigurationError(`boundedConcatMap: bufferSize must be an integer ≥ 0, got ${String(bufferSize)}.`);
   }
   if (overflow !== 'error' && overflow !== 'drop') {
-    throw new RxpgError('RXPG_CONFIGURATION', 'configuration', `boundedConcatMap: overflow must be 'error' or 'drop', got ${String(overflow)}.`);
+    throw new ConfigurationError(`boundedConcatMap: overflow must be 'error' or 'drop', got ${String(overflow)}.`);
   }
   return (source) =>
     new Observable<R | DroppedValues>((subscriber) => {

@@ -1,6 +1,7 @@
-import { first, ignoreElements, map, Observable, of, timeout } from 'rxjs';
+import { catchError, EmptyError, first, ignoreElements, map, Observable, of, throwError, timeout } from 'rxjs';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { ConnectionError } from '../errors/connection-error.js';
+import { RxpgError } from '../errors/rxpg-error.js';
 import { checkChannel } from './listen/quote-channel.js';
 import { checkPayload } from './listen/check-payload.js';
 import { splitListenOptions, type ListenConnOptions, type ListenSettings } from './listen/listen-options.js';
@@ -153,7 +154,17 @@ export class PgManager extends DbManager {
     return new Observable<Notification | null>((subscriber) => {
       const session = this.#listenSession(name);
       session.start();
-      const next = session.all$.pipe(first());
+      // A session closed while waiting completes all$: say so, typed, rather than "no elements".
+      const next = session.all$.pipe(
+        first(),
+        catchError((error: unknown) =>
+          throwError(() =>
+            error instanceof EmptyError
+              ? new RxpgError('RXPG_LISTEN', 'closed', `Listen connection '${name}' was closed while waitForNotify waited.`, { conn: name })
+              : error,
+          ),
+        ),
+      );
       const waited = timeoutMillis === undefined ? next : next.pipe(timeout({ first: timeoutMillis, scheduler: this.runtime.scheduler, with: () => of(null) }));
       return waited.subscribe(subscriber);
     });

@@ -29,7 +29,7 @@ export interface ScriptedDriverOptions {
    * How a scripted error's code maps to a reason, as the backend being imitated maps it:
    * `reasonForSqlState` from 'rxpg', `reasonForMysqlError` from 'rxpg/mysql', or your own.
    */
-  reasonFor?(code: never, sqlState: never): ErrorReason;
+  readonly reasonFor?: (code: never, sqlState: never, extra: never) => ErrorReason;
 }
 
 /** How one scripted statement behaves. Frames are virtual milliseconds under a TestScheduler. */
@@ -139,8 +139,9 @@ export class ScriptedDriver implements Driver {
   reasonOf(error: ScriptedError): ErrorReason {
     if (error.reason !== undefined) return error.reason;
     const code = error.code ?? error.sqlState;
-    const reasonFor = this.#options.reasonFor as ((code: unknown, sqlState: unknown) => ErrorReason) | undefined;
-    return code !== undefined && reasonFor ? reasonFor(code, error.sqlState) : 'unknown';
+    // Called as the backend's own mapping is: (code, SQLSTATE), and nothing for a third argument.
+    const reasonFor = this.#options.reasonFor as ((code: unknown, sqlState: unknown, extra: undefined) => ErrorReason) | undefined;
+    return code !== undefined && reasonFor ? reasonFor(code, error.sqlState, undefined) : 'unknown';
   }
 
   /** Any URL or fields: where a scripted session "connects" is only used in messages. */

@@ -27,4 +27,5 @@ export type { ConnectionParams, ConnectionSource, SessionSettings, ResolvedConne
 export { reasonForSqlState } from './postgres/sqlstate-reason.js';
 export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';
 export { runPreludeFirst } from './driver/run-prelude.js';
+export { SqlDriver } from './driver/sql-driver.js';
 export type { ServerNotice } from './driver/server-notice.js';

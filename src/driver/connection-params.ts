@@ -29,16 +29,23 @@ export interface ConnectionParams {
  * fields. What `copyDsn` copies. The password is non-enumerable.
  */
 export interface ConnectionSource {
+  /** A URL: `postgres://user:password@host:5432/db?sslmode=require&application_name=app`. */
   readonly connectionString?: string;
+  /** A libpq keyword string: `host=127.0.0.1 port=5432 dbname=test user=postgres`. */
   readonly dsn?: string;
   readonly host?: string;
+  /** libpq's numeric-address form of `host`. */
   readonly hostaddr?: string;
   readonly port?: number;
   readonly user?: string;
+  /** Never printed: kept out of errors, events, `JSON.stringify` and `util.inspect`. */
   readonly password?: string;
   readonly database?: string;
+  /** libpq's name for `database`. */
   readonly dbname?: string;
+  /** TLS mode by name (libpq's `sslmode` for Postgres). */
   readonly sslmode?: string;
+  /** TLS as the driver takes it: `true`, or Node `tls.connect` options. */
   readonly ssl?: boolean | TlsConnectionOptions;
 }
 

@@ -1,4 +1,4 @@
-import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionSource } from '../driver/connection-params.js';
 
 /**
  * Isolation level of a connection config. `autocommit` runs every statement on its own and makes
@@ -16,28 +16,13 @@ export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' |
  * `database`); fields may be added to `copyDsn` to override what is copied. Durations are in
  * milliseconds except `connectTimeout`, which is in seconds as in PgManager and libpq.
  */
-export interface ConnOptions {
+export interface ConnOptions extends ConnectionSource {
   /** Name to register under; `default` when omitted. */
   readonly name?: string;
-  /** A URL: `postgres://user:password@host:5432/db?sslmode=require&application_name=app`. */
-  readonly connectionString?: string;
-  /** A libpq keyword string: `host=127.0.0.1 port=5432 dbname=test user=postgres`. */
-  readonly dsn?: string;
   /** Copy the connection parameters of another registered config. */
   readonly copyDsn?: string;
-  readonly host?: string;
-  /** libpq's numeric-address form of `host`. */
-  readonly hostaddr?: string;
-  readonly port?: number;
-  readonly user?: string;
-  /** Never printed: kept out of errors, events, `JSON.stringify` and `util.inspect`. */
-  readonly password?: string;
-  readonly database?: string;
-  /** libpq's name for `database`. */
-  readonly dbname?: string;
+  /** libpq's `sslmode`. */
   readonly sslmode?: SslMode;
-  /** TLS as pg takes it: `true`, or Node `tls.connect` options. */
-  readonly ssl?: boolean | TlsConnectionOptions;
   /** Default `autocommit`. */
   readonly isolationLevel?: IsolationLevel;
   /** Run once on every new session before it is first leased (`SET search_path TO app`). */

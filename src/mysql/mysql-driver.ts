@@ -1,7 +1,8 @@
 import mysql from 'mysql2';
 import { Observable } from 'rxjs';
 import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
-import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
+import type { ConnectionHooks, TransactionSettings } from '../driver/driver.js';
+import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { ConnectionError } from '../errors/connection-error.js';
@@ -21,7 +22,7 @@ import { resolveMysqlParams } from './mysql-params.js';
  * ```
  * @see {@link MyManager}
  */
-export class MysqlDriver implements Driver {
+export class MysqlDriver extends SqlDriver {
   readonly dialect = 'mysql';
 
   resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
@@ -38,30 +39,6 @@ export class MysqlDriver implements Driver {
     return statements;
   }
 
-  commitTransaction(): string {
-    return 'COMMIT';
-  }
-
-  rollbackTransaction(): string {
-    return 'ROLLBACK';
-  }
-
-  savepoint(name: string): string {
-    return `SAVEPOINT ${name}`;
-  }
-
-  releaseSavepoint(name: string): string {
-    return `RELEASE SAVEPOINT ${name}`;
-  }
-
-  rollbackToSavepoint(name: string): string {
-    return `ROLLBACK TO SAVEPOINT ${name}`;
-  }
-
-  /** MySQL reports a COMMIT that could not commit as an error, never as a success. */
-  committed(): boolean {
-    return true;
-  }
 
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
     return new Observable<DriverConnection>((subscriber) => {

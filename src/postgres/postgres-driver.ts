@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { Observable } from 'rxjs';
 import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
-import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
+import type { ConnectionHooks, TransactionSettings } from '../driver/driver.js';
+import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import type { StatementSummary } from '../driver/statement-sink.js';
 import { ConnectionError } from '../errors/connection-error.js';
@@ -33,11 +34,12 @@ export interface PostgresDriverOptions {
  * const pgm = new PgManager({ driver: new PostgresDriver({ messageTap: false }) });
  * ```
  */
-export class PostgresDriver implements Driver {
+export class PostgresDriver extends SqlDriver {
   readonly dialect = 'postgres';
   readonly #messageTap: boolean;
 
   constructor(options: PostgresDriverOptions = {}) {
+    super();
     this.#messageTap = options.messageTap ?? process.env.RXPG_MESSAGE_TAP !== 'off';
   }
 
@@ -53,28 +55,9 @@ export class PostgresDriver implements Driver {
     return [sql];
   }
 
-  commitTransaction(): string {
-    return 'COMMIT';
-  }
-
-  rollbackTransaction(): string {
-    return 'ROLLBACK';
-  }
-
-  savepoint(name: string): string {
-    return `SAVEPOINT ${name}`;
-  }
-
-  releaseSavepoint(name: string): string {
-    return `RELEASE SAVEPOINT ${name}`;
-  }
-
-  rollbackToSavepoint(name: string): string {
-    return `ROLLBACK TO SAVEPOINT ${name}`;
-  }
 
   /** COMMIT of a transaction in which a statement failed completes with the tag ROLLBACK. */
-  committed(summary: StatementSummary): boolean {
+  override committed(summary: StatementSummary): boolean {
     return summary.command !== 'ROLLBACK';
   }
 

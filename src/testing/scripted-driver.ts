@@ -1,6 +1,7 @@
 import { asyncScheduler, Observable, timer, type Subscription } from 'rxjs';
 import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
-import type { ConnectionHooks, Driver, TransactionSettings } from '../driver/driver.js';
+import type { ConnectionHooks, TransactionSettings } from '../driver/driver.js';
+import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { RunOptions, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
@@ -81,7 +82,7 @@ type Rule = { readonly match: (sql: string) => boolean; readonly result: Scripte
  * });
  * ```
  */
-export class ScriptedDriver implements Driver {
+export class ScriptedDriver extends SqlDriver {
   readonly dialect = 'scripted';
   /** Frames a connect takes. */
   connectFrames = 1;
@@ -96,6 +97,7 @@ export class ScriptedDriver implements Driver {
   #nextProcessId = 1;
 
   constructor(options: ScriptedDriverOptions = {}) {
+    super();
     this.#options = options;
   }
 
@@ -171,28 +173,9 @@ export class ScriptedDriver implements Driver {
     return [sql];
   }
 
-  commitTransaction(): string {
-    return 'COMMIT';
-  }
-
-  rollbackTransaction(): string {
-    return 'ROLLBACK';
-  }
-
-  savepoint(name: string): string {
-    return `SAVEPOINT ${name}`;
-  }
-
-  releaseSavepoint(name: string): string {
-    return `RELEASE SAVEPOINT ${name}`;
-  }
-
-  rollbackToSavepoint(name: string): string {
-    return `ROLLBACK TO SAVEPOINT ${name}`;
-  }
 
   /** A scripted COMMIT fails with an error when scripted to; it never reports a rollback as success. */
-  committed(summary: StatementSummary): boolean {
+  override committed(summary: StatementSummary): boolean {
     return summary.command !== 'ROLLBACK';
   }
 

@@ -64,9 +64,11 @@ export interface Driver {
   commitTransaction(): string;
   /** The statement that rolls the open transaction back (also how a returned session is reset). */
   rollbackTransaction(): string;
-  /** Statements for a savepoint called `name` (an identifier rxpg made: letters, digits, `_`). */
+  /** The statement that sets a savepoint called `name` (an identifier rxpg made: letters, digits, `_`). */
   savepoint(name: string): string;
+  /** The statement that releases (keeps the work of) the savepoint `name`. */
   releaseSavepoint(name: string): string;
+  /** The statement that undoes the work since the savepoint `name`, keeping the transaction. */
   rollbackToSavepoint(name: string): string;
   /**
    * Whether a COMMIT that completed without error really committed. Postgres answers COMMIT of

@@ -27,22 +27,27 @@ export abstract class SqlDriver implements Driver {
   abstract beginTransaction(settings: TransactionSettings): string[];
   abstract connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection>;
 
+  /** `COMMIT` */
   commitTransaction(): string {
     return 'COMMIT';
   }
 
+  /** `ROLLBACK` */
   rollbackTransaction(): string {
     return 'ROLLBACK';
   }
 
+  /** `SAVEPOINT name` */
   savepoint(name: string): string {
     return `SAVEPOINT ${name}`;
   }
 
+  /** `RELEASE SAVEPOINT name` */
   releaseSavepoint(name: string): string {
     return `RELEASE SAVEPOINT ${name}`;
   }
 
+  /** `ROLLBACK TO SAVEPOINT name` */
   rollbackToSavepoint(name: string): string {
     return `ROLLBACK TO SAVEPOINT ${name}`;
   }

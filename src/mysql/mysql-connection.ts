@@ -5,6 +5,7 @@ import type { DriverConnection, TransactionStatus } from '../driver/driver-conne
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
+import { QueryError } from '../errors/query-error.js';
 import { RowShape } from '../rows/ordered-row.js';
 import { toRxpgMysqlError } from './mysql-error.js';
 
@@ -104,9 +105,19 @@ export class MysqlConnection implements DriverConnection {
     let layout: ResultLayout | undefined;
     let rows = 0;
     let affected: number | null = null;
-    const command = binary
-      ? this.#connection.execute({ sql: text, values: params as unknown[], rowsAsArray: true })
-      : this.#connection.query({ sql: text, rowsAsArray: true });
+    let command: ReturnType<mysql.Connection['query']>;
+    try {
+      command = binary
+        ? this.#connection.execute({ sql: text, values: params as unknown[], rowsAsArray: true })
+        : this.#connection.query({ sql: text, rowsAsArray: true });
+    } catch (error) {
+      // mysql2 throws some refusals (a value it cannot bind) instead of reporting them: they are
+      // this statement's error, never the caller's stack's.
+      this.#finish(current, () =>
+        sink.error(new QueryError('data', `a parameter could not be sent: ${error instanceof Error ? error.message : String(error)}`, { statement: sql }, { cause: error })),
+      );
+      return;
+    }
     // Set when this command failed to prepare and a text-protocol command took over.
     let superseded = false;
     command.on('fields', (fields: FieldPacket[] | undefined) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgManager, PoolError } from '../src/index.js';
-import { DATABASE_URL, noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { DATABASE_URL, expectSessions, noSessionsLeft, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 import { testPassword } from './support/secrets.js';
 
@@ -33,9 +33,11 @@ describe('connecting and closing', () => {
     pgm.createConn({ host: '127.0.0.1', port: silent.port, user, connectTimeout: 30, acquireTimeout: 250 });
     const started = Date.now();
     const error = await lastValueFrom(pgm.query('SELECT 1')).catch((caught: unknown) => caught);
+    const waited = Date.now() - started;
     assert.ok(error instanceof PoolError, String(error));
     assert.equal(error.reason, 'pool_timeout');
-    assert.ok(Date.now() - started < 2000);
+    assert.ok(waited >= 245 && waited < 2000, `failed after ${waited} ms, acquireTimeout 250 ms (connectTimeout 30 s)`);
+    assert.equal(pgm.poolState().total, 1, 'positive control: the attempt is still connecting');
     const closing = Date.now();
     await pgm.close();
     assert.ok(Date.now() - closing < 1000, 'close() aborts the attempt still connecting');
@@ -52,37 +54,57 @@ describe('connecting and closing', () => {
     assert.ok(Date.now() - started < 500);
   });
 
-  it('close() resolves within the close grace when the server stops answering', async () => {
+  it('close() waits out the close grace for a session whose server stopped answering, then destroys it', async () => {
     const proxy = await TcpProxy.start(databaseTarget());
     const app = uniqueName('rxpg_frozen');
     const pgm = new PgManager({ closeGraceMillis: 300 });
-    pgm.createConn({ ...throughProxy(proxy), applicationName: app });
+    pgm.createConn({ ...throughProxy(proxy), applicationName: app, poolSize: 1 });
     assert.equal((await firstValueFrom(pgm.query('SELECT 1 AS one'))).one, 1);
+    const running = lastValueFrom(pgm.query('SELECT pg_sleep(0.6)')).catch((caught: unknown) => caught);
+    await waitFor(() => pgm.poolState().inUse === 1, 'the statement holds the lease');
+    const before = await expectSessions(admin, app);
+    // The statement's answer can never arrive: close() waits the grace for the lease, then destroys it.
     proxy.freeze();
     const started = Date.now();
     await pgm.close();
-    assert.ok(Date.now() - started < 2000, `close took ${Date.now() - started} ms`);
+    const took = Date.now() - started;
+    assert.ok(took >= 295 && took < 2000, `close took ${took} ms, closeGraceMillis 300`);
+    const error = await running;
+    assert.ok(error instanceof ConnectionError, `the statement hears its session was destroyed: ${String(error)}`);
     await proxy.stop();
-    await waitFor(async () => (await sessionsOf(admin, app)).length === 0, 'the server dropped the session');
+    // The backend notices its socket is gone when its sleep ends.
+    await noSessionsLeft(admin, app, before);
   });
 
   it('close() waits for a leased session to come back, then ends it; the server shows none', async () => {
     const { pgm, app } = testManager({ poolSize: 3 });
-    const running = lastValueFrom(pgm.query<{ done: string }>("SELECT pg_sleep(0.2), 'done' AS done"));
+    const started = Date.now();
+    let finishedAt = 0;
+    const running = lastValueFrom(pgm.query<{ done: string }>("SELECT pg_sleep(0.2), 'done' AS done")).then((row) => {
+      finishedAt = Date.now();
+      return row;
+    });
     await waitFor(() => pgm.poolState().inUse === 1, 'the query holds a lease');
+    const before = await expectSessions(admin, app);
     await pgm.close();
+    const closedAt = Date.now();
+    assert.ok(finishedAt > 0 && finishedAt <= closedAt, 'close() resolved only after the running query finished');
+    // At least the 200 ms sleep; far less than the 5 s close grace that would force it.
+    assert.ok(closedAt - started >= 195 && closedAt - started < 2000, `close() resolved ${closedAt - started} ms after the query started`);
     assert.equal((await running).done, 'done', 'the running query was allowed to finish');
-    await noSessionsLeft(admin, app);
+    await noSessionsLeft(admin, app, before);
   });
 
   it('closeConn keeps the config (a later query reconnects); destroyConn forgets it', async () => {
     const { pgm, app } = testManager();
     await lastValueFrom(pgm.query('SELECT 1'));
+    const first = await expectSessions(admin, app);
     await pgm.closeConn();
-    await noSessionsLeft(admin, app);
+    await noSessionsLeft(admin, app, first);
     assert.equal((await firstValueFrom(pgm.query('SELECT 2 AS two'))).two, 2);
+    const second = await expectSessions(admin, app);
     await pgm.destroyConn('default');
-    await noSessionsLeft(admin, app);
+    await noSessionsLeft(admin, app, second);
     assert.throws(() => pgm.query('SELECT 1'), ConfigurationError);
     assert.throws(() => pgm.closeConn('nope'), /Unknown connection 'nope'/);
   });

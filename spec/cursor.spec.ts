@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { concat, first, lastValueFrom, take, throwError, toArray, NEVER } from 'rxjs';
-import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { concat, first, lastValueFrom, throwError, toArray, NEVER } from 'rxjs';
+import { expectSessions, sessionsOf, testManager, uniqueName, useAdminClient, waitFor, waitForIdle } from './support/database.js';
 
 describe('cursor(): PgManager’s `with pgm.cursor() as curs`', () => {
   let table: string;
@@ -53,16 +53,26 @@ describe('cursor(): PgManager’s `with pgm.cursor() as curs`', () => {
     const subscription = pgm.cursor((curs) => concat(curs.execute(`INSERT INTO ${table} VALUES (4)`), NEVER)).subscribe();
     await waitFor(async () => (await sessionsOf(admin, app)).some((session) => session.state === 'idle in transaction'), 'the scope is open');
     subscription.unsubscribe();
-    await waitFor(async () => (await sessionsOf(admin, app)).every((session) => session.state === 'idle'), 'rolled back');
+    await waitForIdle(admin, app, 'rolled back');
     assert.equal(await count(), 0);
     assert.equal(pgm.poolState().idle, 1);
     await pgm.close();
   });
 
-  it('under autocommit streams values as they come (take(1) ends the scope early)', async () => {
-    const { pgm } = testManager({ isolationLevel: 'autocommit', poolSize: 1 });
-    const rows = await lastValueFrom(pgm.cursor((curs) => curs.execute('SELECT generate_series(1, 100000) AS n')).pipe(take(2), toArray()));
-    assert.deepEqual(rows.map((row) => row.n), [1, 2]);
+  it('under autocommit emits rows as they come, while the statement still runs, and unsubscribing ends the scope early', async () => {
+    const { pgm, app } = testManager({ isolationLevel: 'autocommit', poolSize: 1 });
+    const rows: number[] = [];
+    // 5,000 rows (more than the server's 8 kB send buffer holds, so it sends them before the
+    // statement ends), then a 30 s sleep before the statement could end.
+    const subscription = pgm
+      .cursor((curs) => curs.execute<{ n: number }>('SELECT n FROM generate_series(1, 5000) AS n UNION ALL SELECT pg_sleep(30)::text::int'))
+      .subscribe({ next: (row) => rows.push(row.n), error: () => {} });
+    await waitFor(() => rows.length >= 2, 'the first rows arrived');
+    const running = await expectSessions(admin, app);
+    assert.ok(running.some((session) => session.state === 'active' && /pg_sleep/.test(session.query)), `the rows came while the statement still ran: ${JSON.stringify(running)}`);
+    assert.deepEqual(rows.slice(0, 2), [1, 2]);
+    subscription.unsubscribe();
+    await waitForIdle(admin, app, 'the unsubscribe stopped the statement');
     await waitFor(() => pgm.poolState().idle === 1, 'the lease is back');
     await pgm.close();
   });

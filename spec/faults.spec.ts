@@ -119,9 +119,15 @@ describe('faults through a proxy', () => {
     proxy.delay(30);
     const rows = await lastValueFrom(pgm.query<{ n: number }>('SELECT n FROM generate_series(1, 2000) AS n').pipe(count()));
     assert.equal(rows, 2000);
-    proxy.delay(1000);
+    // The answer comes 1.5 s late: only the client's timer (200 ms + the 100 ms grace) can end it sooner.
+    proxy.delay(1500);
+    const started = Date.now();
     const error = await lastValueFrom(pgm.query('SELECT 1', [], { timeout: 200 })).catch((caught: unknown) => caught);
+    const elapsed = Date.now() - started;
     assert.ok(error instanceof TimeoutError, String(error));
+    assert.equal(error.limit, 'client');
+    assert.ok(elapsed >= 195 && elapsed < 1200, `fired after ${elapsed} ms: not before the 200 ms limit, and well before the late answer`);
+    assert.ok(error.elapsedMillis >= 195 && error.elapsedMillis < 1200, `the error says ${error.elapsedMillis} ms`);
     proxy.thaw();
     await pgm.close();
   });

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, switchMap, take, toArray, throwError, Subject, takeUntil } from 'rxjs';
-import { RxpgError, type Connection } from '../src/index.js';
-import { noSessionsLeft, sessionsOf, testManager, useAdminClient, waitFor } from './support/database.js';
+import { RxpgError, type Connection, type DbEvent } from '../src/index.js';
+import { expectSessions, noSessionsLeft, testManager, useAdminClient, waitFor } from './support/database.js';
 
 describe('connection(): a pool lease as an RxJS resource', () => {
   const admin = useAdminClient();
@@ -61,6 +61,7 @@ describe('connection(): a pool lease as an RxJS resource', () => {
     // Hold the only session so the next request queues.
     const holder = pgm.connection().subscribe();
     await waitFor(() => pgm.poolState().inUse === 1, 'the holder has its lease');
+    const held = await expectSessions(admin, app);
     const waiting = pgm.connection().subscribe();
     await waitFor(() => pgm.poolState().waiting === 1, 'the second request waits');
     waiting.unsubscribe();
@@ -74,24 +75,39 @@ describe('connection(): a pool lease as an RxJS resource', () => {
     await waitFor(() => fresh.poolState().total === 1 && fresh.poolState().idle === 1, 'the late session is pooled, not leaked');
     const row = await firstValueFrom(fresh.query('SELECT 2 AS two'));
     assert.equal(row.two, 2);
-    assert.equal((await sessionsOf(admin, freshApp)).length, 1);
+    const freshSessions = await expectSessions(admin, freshApp);
+    assert.equal(freshSessions.length, 1);
     await fresh.close();
     await pgm.close();
-    await noSessionsLeft(admin, app);
-    await noSessionsLeft(admin, freshApp);
+    await noSessionsLeft(admin, app, held);
+    await noSessionsLeft(admin, freshApp, freshSessions);
   });
 
-  it('an unsubscribe between acquire and send leaks nothing', async () => {
+  it('an unsubscribe right after the lease was granted leaks nothing (20 rounds, same session each time)', async () => {
     const { pgm } = testManager({ poolSize: 1 });
-    await lastValueFrom(pgm.query('SELECT 1'));
-    for (let index = 0; index < 50; index++) {
+    const pid = (await firstValueFrom(pgm.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))).pid;
+    await waitFor(() => pgm.poolState().idle === 1, 'the session is idle');
+    const events: DbEvent[] = [];
+    const watching = pgm.events$.subscribe((event) => events.push(event));
+    let grantedBeforeUnsubscribe = 0;
+    for (let index = 0; index < 20; index++) {
       const stop = new Subject<void>();
+      const acquiresBefore = events.filter((event) => event.type === 'acquire').length;
       const subscription = pgm.query('SELECT pg_sleep(0.01)').pipe(takeUntil(stop)).subscribe();
+      // The idle session is granted synchronously on subscribe: the unsubscribe lands after it.
+      if (events.filter((event) => event.type === 'acquire').length === acquiresBefore + 1) grantedBeforeUnsubscribe++;
       stop.next();
       subscription.unsubscribe();
+      await waitFor(() => pgm.poolState().idle === 1, `round ${index}: the one session is back and idle`);
     }
-    await waitFor(() => pgm.poolState().idle === 1, 'the one session is back and idle');
-    assert.equal((await firstValueFrom(pgm.query('SELECT 3 AS three'))).three, 3);
+    watching.unsubscribe();
+    assert.equal(grantedBeforeUnsubscribe, 20, 'every round held a granted lease when it unsubscribed');
+    const releases = events.filter((event) => event.type === 'release');
+    assert.equal(releases.length, 20, 'every lease came back');
+    assert.deepEqual(releases.filter((event) => event.type === 'release' && (event.discarded || event.processId !== pid)), [], 'pooled again, the same session');
+    assert.deepEqual(pgm.poolState(), { size: 1, total: 1, inUse: 0, idle: 1, waiting: 0 });
+    const row = await firstValueFrom(pgm.query<{ pid: number; three: number }>('SELECT pg_backend_pid() AS pid, 3 AS three'));
+    assert.deepEqual([row.pid, row.three], [pid, 3]);
     await pgm.close();
   });
 });

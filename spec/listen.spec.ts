@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, map, take, timer, toArray, type Subscription } from 'rxjs';
 import { boundedConcatMap, DroppedValues, ListenGap, parseJsonPayload, PgManager, RxpgError, type ListenStatus, type Notification } from '../src/index.js';
-import { DATABASE_URL, sessionsOf, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { DATABASE_URL, expectSessions, noSessionsLeft, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 function listenManager(options: { channel?: string | string[]; healthCheckInterval?: number } = {}) {
@@ -119,7 +119,7 @@ describe('LISTEN/NOTIFY', () => {
       await sendSome(20);
       const before = sent;
       await waitFor(() => received.includes(before - 1), 'what was sent while listening arrived');
-      const [session] = await sessionsOf(admin, app);
+      const [session] = await expectSessions(admin, app);
       await admin.query('SELECT pg_terminate_backend($1)', [session.pid]);
       const killedAt = Date.now();
       await waitFor(() => gaps.length === kill, `gap ${kill} signalled`, 2000);
@@ -132,13 +132,14 @@ describe('LISTEN/NOTIFY', () => {
     assert.deepEqual(received, [...received].sort((a, b) => a - b), 'in order');
     // Everything sent while listening (all of it here: each batch was awaited before the kill) arrived.
     assert.equal(received.length, sent);
-    assert.equal((await sessionsOf(admin, app)).length, 1, 'exactly one listen session');
+    const listenSessions = await expectSessions(admin, app);
+    assert.equal(listenSessions.length, 1, 'exactly one listen session');
     assert.equal(statuses.filter((status) => status.state === 'gap').length, 3);
     assert.ok(statuses.some((status) => status.state === 'reconnecting' && status.attempt === 1));
     subscription.unsubscribe();
     statusSubscription.unsubscribe();
     await pgm.close();
-    await waitFor(async () => (await sessionsOf(admin, app)).length === 0, 'close() ended the listen session');
+    await noSessionsLeft(admin, app, listenSessions);
   });
 
   it('finds a half-open session with its health check and heals once the network is back', async () => {
@@ -179,7 +180,7 @@ describe('LISTEN/NOTIFY', () => {
     const channel = uniqueName('strict');
     const failed = lastValueFrom(pgm.notifications(channel, { conn: 'listenconn', errorOnReconnect: true })).catch((error: unknown) => error);
     await listening(pgm, [channel]);
-    const [session] = await sessionsOf(admin, app);
+    const [session] = await expectSessions(admin, app);
     await admin.query('SELECT pg_terminate_backend($1)', [session.pid]);
     const error = await failed;
     assert.ok(error instanceof RxpgError && error.reason === 'connection', String(error));
@@ -191,16 +192,39 @@ describe('LISTEN/NOTIFY', () => {
     const channels = Array.from({ length: 100 }, (_, index) => `cycle_${index}`);
     const kept = channels.slice(0, 10).map((channel) => pgm.notifications(channel, { conn: 'listenconn' }).subscribe());
     await listening(pgm, channels.slice(0, 10));
-    global.gc?.();
-    const heapBefore = process.memoryUsage().heapUsed;
+    const memory = () => {
+      global.gc?.();
+      const { heapUsed, external, arrayBuffers, rss } = process.memoryUsage();
+      return { heapUsed, external, arrayBuffers, rss };
+    };
+    const growth = (from: ReturnType<typeof memory>, to: ReturnType<typeof memory>) => ({
+      heapUsed: to.heapUsed - from.heapUsed,
+      external: to.external - from.external,
+      arrayBuffers: to.arrayBuffers - from.arrayBuffers,
+      rss: to.rss - from.rss,
+    });
+    const before = memory();
     for (let cycle = 0; cycle < 10_000; cycle++) {
       const channel = channels[(cycle * 37) % 100];
       pgm.notifications(channel, { conn: 'listenconn' }).subscribe().unsubscribe();
     }
     await listening(pgm, channels.slice(0, 10));
-    global.gc?.();
-    const growth = process.memoryUsage().heapUsed - heapBefore;
-    assert.ok(growth < 16 * 1024 * 1024, `heap grew by ${(growth / 1048576).toFixed(1)} MB`);
+    const cycled = growth(before, memory());
+    // Positive control: what 10,000 subscriptions cost when they are kept, as a leak would keep them.
+    const held = channels.slice(0, 10).flatMap((channel) => Array.from({ length: 1000 }, () => pgm.notifications(channel, { conn: 'listenconn' }).subscribe()));
+    const leaked = growth(before, memory());
+    held.forEach((subscription) => subscription.unsubscribe());
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(2)} MB`;
+    const seen = `cycles: ${JSON.stringify(Object.fromEntries(Object.entries(cycled).map(([key, bytes]) => [key, mb(bytes)])))}, 10,000 kept: heap +${mb(leaked.heapUsed)}`;
+    // Heap: keeping the cycles' subscriptions costs several times the bound; even keeping only
+    // each closed Subscriber object (about 100 bytes) goes past it.
+    assert.ok(leaked.heapUsed > 4 * 1048576, `positive control: 10,000 kept subscriptions take more than four times the heap bound (${seen})`);
+    assert.ok(cycled.heapUsed < 1048576, `the cycles left at most 1 MB of heap (${seen})`);
+    // Buffers: nothing a subscription holds; these catch per-cycle buffers (queued commands) kept.
+    assert.ok(cycled.external < 2 * 1048576 && cycled.arrayBuffers < 2 * 1048576, `the cycles left at most 2 MB of buffers (${seen})`);
+    // RSS grows tens of MB from the cycles' garbage alone (the heap's young space) and never
+    // shrinks, so its bound only catches a gross leak.
+    assert.ok(cycled.rss < 128 * 1048576, `RSS grew by less than 128 MB (${seen})`);
     kept.forEach((subscription) => subscription.unsubscribe());
     await listening(pgm, []);
     await pgm.close();

@@ -7,7 +7,7 @@ import { filter, firstValueFrom, lastValueFrom, take, timeout, toArray } from 'r
 import pg from 'pg';
 import { ConnectionError, logEventsTo, PgManager, PostgresDriver, type DbEvent, type DriverEvent } from '../src/index.js';
 import type { PgConnection } from '../src/postgres/pg-connection.js';
-import { DATABASE_URL, noSessionsLeft, sessionsOf, uniqueName, useAdminClient } from './support/database.js';
+import { DATABASE_URL, expectSessions, noSessionsLeft, uniqueName, useAdminClient } from './support/database.js';
 
 const TAP_OFF = process.env.RXPG_MESSAGE_TAP === 'off';
 
@@ -113,9 +113,10 @@ describe('the message tap on real sessions', () => {
         proto.sendCopyFail = sendCopyFail;
         // Positive control: the same config works once pg is whole again, and its session shows.
         assert.equal((await firstValueFrom(pgm.query('SELECT 1 AS one'))).one, 1);
-        assert.equal((await sessionsOf(admin, app)).length, 1);
+        const opened = await expectSessions(admin, app);
+        assert.equal(opened.length, 1);
         await pgm.close();
-        await noSessionsLeft(admin, app);
+        await noSessionsLeft(admin, app, opened);
         await new Promise((resolve) => setImmediate(resolve));
         assert.deepEqual(unhandled, []);
       } finally {

@@ -36,24 +36,51 @@ describe('MyManager on MariaDB', { skip: MYSQL_URL ? false : 'no MySQL/MariaDB s
   it('streams 1M rows with bounded memory, also through a slow asynchronous stage', async () => {
     const mym = new MyManager();
     mym.createConn({ connectionString: MYSQL_URL as string, poolSize: 1 });
-    global.gc?.();
-    const baseline = process.memoryUsage().heapUsed;
-    let peak = 0;
+    const keys = ['heapUsed', 'external', 'arrayBuffers', 'rss'] as const;
+    type Growth = Record<(typeof keys)[number], number>;
+    const watch = () => {
+      global.gc?.();
+      const baseline = process.memoryUsage();
+      const peak: Growth = { heapUsed: 0, external: 0, arrayBuffers: 0, rss: 0 };
+      return {
+        peak,
+        sample: () => {
+          const now = process.memoryUsage();
+          for (const key of keys) peak[key] = Math.max(peak[key], now[key] - baseline[key]);
+        },
+      };
+    };
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
+    const fast = watch();
     const sum = await lastValueFrom(
       mym.stream<{ n: string }>('SELECT seq AS n FROM seq_1_to_1000000', [], { batchSize: 5000 }).pipe(
         reduce((total, row, index) => {
-          if (index % 50_000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+          if (index % 50_000 === 0) fast.sample();
           return total + Number(row.n);
         }, 0),
       ),
     );
     assert.equal(sum, 500000500000);
-    assert.ok(peak < 64 * 1024 * 1024, `heap grew by ${(peak / 1048576).toFixed(1)} MB`);
+    const seenFast = keys.map((key) => `${key} +${mb(fast.peak[key])}`).join(', ');
+    // A million rows held at once would take well over 100 MB of heap.
+    assert.ok(fast.peak.heapUsed < 48 * 1048576 && fast.peak.rss < 96 * 1048576, `1M rows streamed in bounded memory (${seenFast})`);
+    assert.ok(fast.peak.external < 32 * 1048576 && fast.peak.arrayBuffers < 32 * 1048576, `and bounded buffers (${seenFast})`);
+    const slow = watch();
+    let volume = 0;
     const batches = await lastValueFrom(
-      mym.streamBatches('SELECT seq AS n FROM seq_1_to_100000', [], (rows) => timer(1).pipe(map(() => rows.length)), { batchSize: 1000 }).pipe(
+      mym.streamBatches<number, { n: string; pad: string }>("SELECT seq AS n, REPEAT('x', 1500) AS pad FROM seq_1_to_100000", [], (rows) => {
+        for (const row of rows) volume += row.pad.length + row.n.length;
+        slow.sample();
+        return timer(5).pipe(map(() => rows.length));
+      }, { batchSize: 1000 }).pipe(
         reduce((count, size) => count + size, 0),
       ),
     );
+    // Bounds a whole buffered result would break: the rows carry more than twice the largest.
+    const bounds: Growth = { heapUsed: 40, external: 40, arrayBuffers: 40, rss: 64 };
+    const seenSlow = keys.map((key) => `${key} +${mb(slow.peak[key])}`).join(', ');
+    assert.ok(volume > 2 * 64 * 1048576, `positive control: the rows carry ${mb(volume)}, far more than the bounds`);
+    for (const key of keys) assert.ok(slow.peak[key] < bounds[key] * 1048576, `${key} grew past ${bounds[key]} MB while ${mb(volume)} went through a slow stage (${seenSlow})`);
     assert.equal(batches, 100_000);
     await mym.close();
   });

@@ -2,15 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, switchMap, toArray, NEVER, timer, map } from 'rxjs';
 import { ConnectionError, PoolError, type DbEvent } from '../src/index.js';
-import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { expectSessions, noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor, watchPoolBound } from './support/database.js';
 import { testPassword } from './support/secrets.js';
 
 describe('pool', () => {
   const admin = useAdminClient();
 
-  it('serves waiting requests in FIFO order and never exceeds its size on the server', async () => {
+  it('serves waiting requests in FIFO order and never leases more than its size, at any acquire', async () => {
     // One session: the grant order is the completion order.
     const { pgm, app } = testManager({ poolSize: 1 });
+    const watch = watchPoolBound(pgm);
     const order: number[] = [];
     const runs = Array.from({ length: 12 }, (_, index) =>
       lastValueFrom(pgm.query('SELECT pg_sleep(0.01)')).then(() => order.push(index)),
@@ -19,7 +20,12 @@ describe('pool', () => {
     assert.ok(pgm.poolState().waiting > 0, 'requests queued behind the pool');
     await Promise.all(runs);
     assert.deepEqual(order, [...order].sort((a, b) => a - b), 'completed in the order requested');
-    assert.equal((await sessionsOf(admin, app)).length, 1);
+    assert.equal(order.length, 12);
+    watch.stop();
+    assert.equal(watch.acquires, 12, 'one acquire event per request');
+    assert.deepEqual(watch.violations, [], 'within its size at every acquire');
+    assert.equal(watch.maxInUse, 1);
+    assert.equal((await expectSessions(admin, app)).length, 1);
     await pgm.close();
   });
 
@@ -34,7 +40,8 @@ describe('pool', () => {
     assert.equal(error.isRetryable, true);
     assert.deepEqual(error.pool, { size: 1, total: 1, inUse: 1, idle: 0, waiting: 1 });
     assert.match(error.message, /acquireTimeout \(200 ms\).*1 in use/);
-    assert.ok(Date.now() - started >= 190);
+    const waited = Date.now() - started;
+    assert.ok(waited >= 195 && waited < 2000, `failed after ${waited} ms, acquireTimeout 200 ms`);
     assert.equal(pgm.poolState().waiting, 0);
     holder.unsubscribe();
     await pgm.close();
@@ -109,8 +116,14 @@ describe('pool', () => {
 
   it('gives a failing initStatement to the requester as a typed error and keeps no session', async () => {
     const { pgm, app } = testManager({ initStatement: 'SELEC 1' });
+    const events: DbEvent[] = [];
+    const subscription = pgm.events$.subscribe((event) => events.push(event));
     const error = await lastValueFrom(pgm.query('SELECT 1')).catch((caught: unknown) => caught);
+    subscription.unsubscribe();
     assert.ok(error instanceof Error && 'reason' in error && error.reason === 'syntax', String(error));
+    // Positive control: the server itself parsed initStatement, so a session of this config existed.
+    assert.ok('sqlState' in error && error.sqlState === '42601', `the syntax error came from the server: ${String(error)}`);
+    assert.ok(!events.some((event) => event.type === 'connect'), 'a session whose initStatement failed is never announced as connected');
     await waitFor(async () => (await sessionsOf(admin, app)).length === 0, 'the session is closed');
     assert.equal(pgm.poolState().total, 0);
     await pgm.close();
@@ -119,8 +132,9 @@ describe('pool', () => {
   it('closes idle sessions after idleTimeout and old ones after maxLifetime', async () => {
     const { pgm, app } = testManager({ poolSize: 2, idleTimeout: 100 });
     await lastValueFrom(pgm.query('SELECT 1'));
-    assert.equal((await sessionsOf(admin, app)).length, 1);
-    await waitFor(async () => (await sessionsOf(admin, app)).length === 0, 'the idle session closed', 3000);
+    const before = await expectSessions(admin, app);
+    assert.equal(before.length, 1);
+    await noSessionsLeft(admin, app, before);
     await pgm.close();
     const aged = testManager({ maxLifetime: 50, idleTimeout: 0 });
     const first = (await firstValueFrom(aged.pgm.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.06)'))).pid;
@@ -142,15 +156,20 @@ describe('pool', () => {
     await pgm.close();
   });
 
-  it('queues a burst larger than the pool and serves all of it', async () => {
+  it('queues a burst larger than the pool, never leases more than its size at any acquire, and serves all of it', async () => {
     const { pgm, app } = testManager({ poolSize: 3 });
+    const watch = watchPoolBound(pgm);
     const results = await lastValueFrom(
       concat(...Array.from({ length: 1 }, () => timer(0))).pipe(
         switchMap(() => Promise.all(Array.from({ length: 200 }, (_, index) => firstValueFrom(pgm.query<{ n: number }>('SELECT $1::int AS n', [index]))))),
       ),
     );
     assert.deepEqual(results.map((row) => row.n), Array.from({ length: 200 }, (_, index) => index));
-    assert.ok((await sessionsOf(admin, app)).length <= 3);
+    watch.stop();
+    assert.equal(watch.acquires, 200, 'one acquire event per query');
+    assert.deepEqual(watch.violations, [], 'within its size at every acquire and connect during the burst');
+    assert.equal(watch.maxInUse, 3, 'the burst drove the pool to its bound');
+    assert.equal((await expectSessions(admin, app)).length, 3);
     await pgm.close();
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, toArray, filter, map } from 'rxjs';
 import { ConfigurationError, PgManager, QueryError, type DbEvent } from '../src/index.js';
-import { noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient } from './support/database.js';
+import { expectSessions, noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient } from './support/database.js';
 
 describe('query()', () => {
   const admin = useAdminClient();
@@ -13,9 +13,10 @@ describe('query()', () => {
     assert.equal((await sessionsOf(admin, app)).length, 0);
     const rows = await lastValueFrom(query.pipe(toArray()));
     assert.equal(rows[0].get('one'), 1);
-    assert.equal((await sessionsOf(admin, app)).length, 1);
+    const opened = await expectSessions(admin, app);
+    assert.equal(opened.length, 1);
     await pgm.close();
-    await noSessionsLeft(admin, app);
+    await noSessionsLeft(admin, app, opened);
   });
 
   it('is cold: each subscription runs the statement once', async () => {
@@ -169,7 +170,9 @@ describe('query()', () => {
     // A changed result type makes the server refuse the old plan once; the next run re-prepares.
     await lastValueFrom(pgm.query(`ALTER TABLE ${table} ADD COLUMN w int`), { defaultValue: null });
     const stale = await lastValueFrom(pgm.query(`SELECT * FROM ${table} WHERE id = $1`, [1]), { defaultValue: null }).catch((error: unknown) => error);
-    if (stale instanceof QueryError) assert.equal(stale.sqlState, '0A000');
+    // The server refuses the old plan once (its result type changed): a typed error, and the cache forgets it.
+    assert.ok(stale instanceof QueryError, `the stale plan fails once: ${String(stale)}`);
+    assert.equal(stale.sqlState, '0A000');
     const fresh = await lastValueFrom(pgm.query(`SELECT * FROM ${table} WHERE id = $1`, [1]).pipe(toArray()));
     assert.deepEqual(fresh, []);
     await lastValueFrom(pgm.query(`DROP TABLE ${table}`), { defaultValue: null });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { concat, firstValueFrom, lastValueFrom, Subscription } from 'rxjs';
-import { noSessionsLeft, sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { concat, firstValueFrom, lastValueFrom, type Observable, type Subscription } from 'rxjs';
+import { expectSessions, noSessionsLeft, testManager, uniqueName, useAdminClient, waitFor, watchPoolBound } from './support/database.js';
 
 // A small deterministic generator, so a failing storm can be replayed.
 function random(seed: number): () => number {
@@ -24,45 +24,68 @@ describe('storm: 600 random unsubscribes over queries, transactions and cursor s
     },
   });
 
-  it('keeps the pool within its size, leaves nothing idle in transaction and still serves', async () => {
+  it('keeps the pool within its size at every acquire, commits what completed, leaves nothing idle in transaction and still serves', async () => {
     const seed = Number(process.env.STORM_SEED ?? 20261124);
     const next = random(seed);
     const poolSize = 4;
     const { pgm, app } = testManager({ poolSize, isolationLevel: 'read_committed' });
-    const work = [
-      () => pgm.query('SELECT pg_sleep($1::float8 / 1000)', [Math.floor(next() * 20)]),
-      () => pgm.query('SELECT n FROM generate_series(1, 5000) AS n'),
-      () => pgm.transaction((tx) => concat(tx.query(`INSERT INTO ${table} (note) VALUES ('tx')`), tx.query('SELECT pg_sleep(0.005)'))),
-      () => pgm.cursor((curs) => concat(curs.execute(`INSERT INTO ${table} (note) VALUES ('cursor')`), curs.execute('SELECT pg_sleep(0.003)'))),
-      () => pgm.transaction((tx) => tx.savepoint((sp) => sp.query('SELECT pg_sleep(0.002)'))),
+    const watch = watchPoolBound(pgm);
+    const work: { run: () => Observable<unknown>; inserts: boolean }[] = [
+      { run: () => pgm.query('SELECT pg_sleep($1::float8 / 1000)', [Math.floor(next() * 20)]), inserts: false },
+      { run: () => pgm.query('SELECT n FROM generate_series(1, 5000) AS n'), inserts: false },
+      { run: () => pgm.transaction((tx) => concat(tx.query(`INSERT INTO ${table} (note) VALUES ('tx')`), tx.query('SELECT pg_sleep(0.005)'))), inserts: true },
+      { run: () => pgm.cursor((curs) => concat(curs.execute(`INSERT INTO ${table} (note) VALUES ('cursor')`), curs.execute('SELECT pg_sleep(0.003)'))), inserts: true },
+      { run: () => pgm.transaction((tx) => tx.savepoint((sp) => sp.query('SELECT pg_sleep(0.002)'))), inserts: false },
     ];
-    let maxSessions = 0;
     const live = new Set<Subscription>();
+    let startedInserts = 0;
+    let completedInserts = 0;
+    let cutShort = 0;
     for (let index = 0; index < 600; index++) {
-      const subscription = work[Math.floor(next() * work.length)]().subscribe({ error: () => {} });
+      const item = work[Math.floor(next() * work.length)];
+      let ended = false;
+      if (item.inserts) startedInserts++;
+      const subscription = item.run().subscribe({
+        complete: () => {
+          ended = true;
+          if (item.inserts) completedInserts++;
+        },
+        error: () => {
+          ended = true;
+        },
+      });
       live.add(subscription);
-      const delay = Math.floor(next() * 4);
+      // Most are cut within 4 ms; one in five gets 40 ms, long enough to finish and commit.
+      const delay = next() < 0.2 ? 40 : Math.floor(next() * 4);
       setTimeout(() => {
+        if (!ended) cutShort++;
         subscription.unsubscribe();
         live.delete(subscription);
       }, delay);
-      if (index % 50 === 0) {
-        maxSessions = Math.max(maxSessions, (await sessionsOf(admin, app)).length);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
+      // Pacing: a queue kept short, so most requests are granted and cut mid-flight (in BEGIN,
+      // a statement, a cursor, COMMIT) rather than all cut while still waiting for a lease.
+      while (pgm.poolState().waiting >= 2) await new Promise((resolve) => setTimeout(resolve, 1));
     }
     await waitFor(() => live.size === 0, 'every subscription was unsubscribed', 10_000);
     await waitFor(() => pgm.poolState().inUse === 0 && pgm.poolState().waiting === 0, 'every lease is back', 10_000);
-    const sessions = await sessionsOf(admin, app);
+    assert.ok(watch.acquires >= 200, `the storm leased sessions (${watch.acquires} acquire events)`);
+    assert.deepEqual(watch.violations, [], 'the pool stayed within its size at every acquire and connect');
+    assert.equal(watch.maxInUse, poolSize, `the storm drove the pool to its bound of ${poolSize} (max in use at an acquire: ${watch.maxInUse})`);
+    assert.ok(cutShort >= 200, `the storm cut work short (${cutShort} of 600 unsubscribed before they ended)`);
+    const sessions = await expectSessions(admin, app);
     assert.ok(sessions.length <= poolSize, `at most ${poolSize} sessions, saw ${sessions.length}`);
-    assert.ok(maxSessions <= poolSize, `never more than ${poolSize} sessions during the storm, saw ${maxSessions}`);
     assert.deepEqual(sessions.filter((session) => session.state !== 'idle'), [], 'all idle, none in transaction');
     assert.ok(pgm.poolState().total <= poolSize);
     const rows = await Promise.all(Array.from({ length: 8 }, (_, n) => firstValueFrom(pgm.query<{ n: number }>('SELECT $1::int AS n', [n]))));
     assert.deepEqual(rows.map((row) => row.n), [0, 1, 2, 3, 4, 5, 6, 7]);
-    const committed = await lastValueFrom(pgm.transaction((tx) => tx.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`)));
-    assert.ok(Number(committed.c) >= 0);
+    // Every insert whose scope completed committed; none ran twice. (One cut while its COMMIT
+    // was on the wire may have committed too, so the count lies between the two.)
+    const committed = Number((await lastValueFrom(pgm.transaction((tx) => tx.query<{ c: string }>(`SELECT count(*) AS c FROM ${table}`)))).c);
+    assert.ok(completedInserts >= 5, `some inserting scopes completed (${completedInserts} of ${startedInserts})`);
+    assert.ok(committed >= completedInserts && committed <= startedInserts, `${committed} rows for ${completedInserts} completed and ${startedInserts} started inserts`);
+    assert.deepEqual(watch.violations, [], 'and within its size while serving after the storm');
+    watch.stop();
     await pgm.close();
-    await noSessionsLeft(admin, app);
+    await noSessionsLeft(admin, app, sessions);
   });
 });

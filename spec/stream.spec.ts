@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, count, filter, firstValueFrom, from, lastValueFrom, map, reduce, Subject, take, takeUntil, tap, throwError, timer, toArray } from 'rxjs';
 import { ConnectionError, QueryError, type DbEvent } from '../src/index.js';
-import { sessionsOf, testManager, useAdminClient, waitFor } from './support/database.js';
+import { sessionsOf, testManager, useAdminClient, waitFor, waitForIdle } from './support/database.js';
 
 describe('stream(): a server-side cursor with backpressure', () => {
   const admin = useAdminClient();
 
-  const idleOnServer = (app: string, message: string, timeoutMillis = 1000) =>
-    waitFor(async () => (await sessionsOf(admin, app)).every((session) => session.state === 'idle'), message, timeoutMillis);
+  const idleOnServer = (app: string, message: string, timeoutMillis = 1000) => waitForIdle(admin, app, message, timeoutMillis);
 
   it('emits every row in order, one at a time, fetching batch after batch', async () => {
     const { pgm } = testManager();
@@ -113,27 +112,36 @@ describe('stream(): a server-side cursor with backpressure', () => {
   it('streamBatches waits for an async stage before fetching more and keeps memory bounded', async () => {
     const { pgm, app } = testManager({ poolSize: 1 });
     global.gc?.();
-    const baseline = process.memoryUsage().heapUsed;
-    let peak = 0;
+    const baseline = process.memoryUsage();
+    const peak = { heapUsed: 0, external: 0, arrayBuffers: 0, rss: 0 };
     let batches = 0;
     let rows = 0;
+    let volume = 0;
     await lastValueFrom(
-      pgm.streamBatches(
-        "SELECT n, 'some text to make rows bigger ' || n AS t, n::float8 / 3 AS f FROM generate_series(1, 300000) AS n",
+      pgm.streamBatches<number, { n: number; t: string; f: number }>(
+        "SELECT n, repeat('some text to make rows bigger ', 12) || n AS t, n::float8 / 3 AS f FROM generate_series(1, 300000) AS n",
         [],
         (batch) => {
           batches++;
           rows += batch.length;
-          peak = Math.max(peak, process.memoryUsage().heapUsed - baseline);
+          for (const row of batch) volume += row.t.length + 16;
+          const now = process.memoryUsage();
+          for (const key of ['heapUsed', 'external', 'arrayBuffers', 'rss'] as const) peak[key] = Math.max(peak[key], now[key] - baseline[key]);
           // A slow sink: 1 ms per batch of 1,000 rows.
           return timer(1).pipe(map(() => batch.length));
         },
         { batchSize: 1000 },
       ),
     );
+    // Bounds a whole buffered result would break: the rows' text alone is more than twice the
+    // largest bound (held whole, this result took 130 MB of heap and 140 MB of RSS).
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
+    const bounds = { heapUsed: 24, external: 24, arrayBuffers: 24, rss: 48 };
+    const seen = Object.entries(peak).map(([key, bytes]) => `${key} +${mb(bytes)}`).join(', ');
+    assert.ok(volume > 2 * 48 * 1048576, `positive control: the rows carry ${mb(volume)}, far more than the bounds`);
+    for (const [key, limit] of Object.entries(bounds)) assert.ok(peak[key as keyof typeof peak] < limit * 1048576, `${key} grew past ${limit} MB while ${mb(volume)} streamed through (${seen})`);
     assert.equal(rows, 300000);
     assert.equal(batches, 300);
-    assert.ok(peak < 48 * 1024 * 1024, `heap grew by ${(peak / 1048576).toFixed(1)} MB`);
     await idleOnServer(app, 'finished clean');
     await pgm.close();
   });

@@ -1,6 +1,7 @@
 import { after, before } from 'node:test';
 import pg from 'pg';
-import { PgManager, type ConnOptions, type ManagerOptions } from '../../src/index.js';
+import type { Observable } from 'rxjs';
+import { PgManager, type ConnOptions, type DbEvent, type ManagerOptions, type PoolState } from '../../src/index.js';
 
 /** The server the run uses (set by scripts/run-tests.ts; the machine's server when run by hand). */
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -45,21 +46,58 @@ export function useAdminClient(hooks: { setup?: (admin: pg.Client) => Promise<un
   return client;
 }
 
-/** Sessions of `app` as pg_stat_activity shows them. */
-export async function sessionsOf(admin: pg.Client, app: string): Promise<{ pid: number; state: string; query: string }[]> {
-  const result = await admin.query<{ pid: number; state: string; query: string }>(
+/** One row of pg_stat_activity, as the helpers below give it. */
+export interface ServerSession {
+  readonly pid: number;
+  readonly state: string;
+  readonly query: string;
+}
+
+/** Sessions of `app` as pg_stat_activity shows them; may be empty (see {@link expectSessions}). */
+export async function sessionsOf(admin: pg.Client, app: string): Promise<ServerSession[]> {
+  const result = await admin.query<ServerSession>(
     'SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1 ORDER BY pid',
     [app],
   );
   return result.rows;
 }
 
-/** Polls `check` until it returns true, failing with `message` after `timeoutMillis`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, message: string, timeoutMillis = 5000): Promise<void> {
+/**
+ * Sessions of `app`, failing when the server shows none: a check over every session
+ * (`.every(...)`) passes on an empty list, so it needs to know there is something to check.
+ * Pass `allowEmpty: true` where no session at all is a fine answer.
+ */
+export async function expectSessions(admin: pg.Client, app: string, options: { allowEmpty?: boolean } = {}): Promise<ServerSession[]> {
+  const sessions = await sessionsOf(admin, app);
+  if (sessions.length === 0 && options.allowEmpty !== true) {
+    throw new Error(`The server shows no session of ${app}: a check over all of its sessions would pass on nothing (pass allowEmpty: true if none is fine).`);
+  }
+  return sessions;
+}
+
+/**
+ * Waits until every session of `app` is idle (nothing running, no transaction open), failing at
+ * once if the server shows no session of `app` at all, which would make "every" pass on nothing.
+ */
+export async function waitForIdle(admin: pg.Client, app: string, message: string, timeoutMillis = 2000): Promise<ServerSession[]> {
+  let last: ServerSession[] = [];
+  await waitFor(
+    async () => (last = await expectSessions(admin, app)).every((session) => session.state === 'idle'),
+    () => `${message} (every session of ${app} idle; last seen: ${JSON.stringify(last.map(({ pid, state }) => ({ pid, state })))})`,
+    timeoutMillis,
+  );
+  return last;
+}
+
+/**
+ * Polls `check` until it returns true, failing with `message` after `timeoutMillis`. A function
+ * as `message` is called at the failure, so it can say what the last look saw.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, message: string | (() => string), timeoutMillis = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMillis;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMillis} ms waiting until ${message}`);
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMillis} ms waiting until ${typeof message === 'function' ? message() : message}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -67,8 +105,91 @@ export async function waitFor(check: () => boolean | Promise<boolean>, message: 
 /**
  * Waits until the server shows no session of `app`. A backend leaves pg_stat_activity a moment
  * after its socket closed, so this is a bounded wait rather than a single look.
+ *
+ * `before` is the positive control: the sessions seen earlier (from {@link expectSessions}), so
+ * "none left" means they existed and are gone, not that the check looked at the wrong name.
+ * It must not be empty, and each of its backends must be gone too, whatever its name now.
  */
-export async function noSessionsLeft(admin: pg.Client, app: string): Promise<void> {
+export async function noSessionsLeft(admin: pg.Client, app: string, before: readonly Pick<ServerSession, 'pid'>[]): Promise<void> {
+  if (before.length === 0) {
+    throw new Error(`noSessionsLeft(${app}): no session was seen before, so finding none left would prove nothing.`);
+  }
+  const pids = before.map((session) => session.pid);
   let last: { pid: number; state: string }[] = [];
-  await waitFor(async () => (last = await sessionsOf(admin, app)).length === 0, `the server shows no session of ${app} (still: ${JSON.stringify(last)})`, 2000);
+  await waitFor(
+    async () =>
+      (last = (await admin.query<{ pid: number; state: string }>('SELECT pid, state FROM pg_stat_activity WHERE application_name = $1 OR pid = ANY($2::int[])', [app, pids])).rows)
+        .length === 0,
+    () => `the server shows no session of ${app}${pids.length > 0 ? ` and none of the backends ${JSON.stringify(pids)} seen before` : ''} (still: ${JSON.stringify(last)})`,
+    2000,
+  );
+}
+
+/** What {@link watchPoolBound} saw: the pool at each acquire event, and every breach of its size. */
+export interface PoolBoundWatch {
+  /** Acquire events seen. */
+  readonly acquires: number;
+  /** The most sessions in use, as `poolState()` said at an acquire event. */
+  readonly maxInUse: number;
+  /** The most sessions open or opening, at an acquire or connect event. */
+  readonly maxTotal: number;
+  /** Each breach, described; empty when the pool kept its bound. */
+  readonly violations: readonly string[];
+  stop(): void;
+}
+
+/**
+ * Checks a pool's bound at every event while it works rather than sampling afterwards: at each
+ * `acquire` the pool's own state (`inUse`, `total`) and the sessions leased by the events'
+ * account (acquired, not yet released) stay within the size, and no session is granted twice;
+ * at each `connect` the sessions opened and not yet discarded stay within the size too. Events
+ * are emitted synchronously, so `poolState()` read in the handler is the state at that grant.
+ */
+export function watchPoolBound(
+  manager: { readonly events$: Observable<DbEvent>; poolState(name?: string): PoolState },
+  conn = 'default',
+): PoolBoundWatch {
+  const leased = new Set<number>();
+  const open = new Set<number>();
+  const violations: string[] = [];
+  let acquires = 0;
+  let maxInUse = 0;
+  let maxTotal = 0;
+  const breach = (text: string): void => {
+    if (violations.length < 20) violations.push(text);
+  };
+  const subscription = manager.events$.subscribe((event) => {
+    if (event.conn !== conn) return;
+    if (event.type === 'acquire') {
+      acquires++;
+      const state = manager.poolState(conn);
+      maxInUse = Math.max(maxInUse, state.inUse);
+      maxTotal = Math.max(maxTotal, state.total);
+      if (state.inUse > state.size || state.total > state.size) breach(`acquire #${acquires}: ${JSON.stringify(state)}`);
+      if (leased.has(event.processId)) breach(`acquire #${acquires}: session ${event.processId} granted while still leased`);
+      leased.add(event.processId);
+      if (leased.size > state.size) breach(`acquire #${acquires}: ${leased.size} sessions leased, size ${state.size}`);
+    } else if (event.type === 'connect') {
+      open.add(event.processId);
+      const state = manager.poolState(conn);
+      maxTotal = Math.max(maxTotal, state.total);
+      if (open.size > state.size) breach(`connect of ${event.processId}: ${open.size} sessions open, size ${state.size}`);
+    } else if (event.type === 'release') {
+      leased.delete(event.processId);
+      if (event.discarded) open.delete(event.processId);
+    }
+  });
+  return {
+    get acquires() {
+      return acquires;
+    },
+    get maxInUse() {
+      return maxInUse;
+    },
+    get maxTotal() {
+      return maxTotal;
+    },
+    violations,
+    stop: () => subscription.unsubscribe(),
+  };
 }

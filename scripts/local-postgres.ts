@@ -6,7 +6,7 @@
 // as what `mktemp -d` makes or `/root`. This one copies the binaries to a shared, readable place
 // when (and only when) that user cannot run them where they are.
 import { execFile, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir } from 'node:os';
@@ -76,14 +76,25 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   const start = (): Promise<void> =>
     pgCtl('start', '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off`);
   let running = false;
-  await start();
-  running = true;
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
-  if (databases.length > 0) {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    for (const database of databases) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
-    await client.end();
+  try {
+    await start();
+    running = true;
+    if (databases.length > 0) {
+      const client = new pg.Client({ connectionString: url });
+      client.on('error', () => {});
+      try {
+        await client.connect();
+        for (const database of databases) await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    }
+  } catch (error) {
+    // Nothing of a server that could not be set up may outlive this call.
+    if (running) await pgCtl('stop', '-w', '-t', '60', '-m', 'immediate').catch(() => {});
+    rmSync(root, { recursive: true, force: true });
+    throw error;
   }
   const server: LocalPostgres = {
     port,
@@ -148,6 +159,9 @@ function binariesFor(owner: { uid: number; gid: number } | undefined, log: (line
   if (owner === undefined || canRun(join(bin, 'initdb'), owner)) return bin;
   const version = (JSON.parse(readFileSync(join(dirname(entry), '..', 'package.json'), 'utf8')) as { version: string }).version;
   const shared = join(tmpdir(), `rxpg-postgres-binaries-${platform()}-${arch()}-${version}`);
+  // Binaries run as the postgres user from a folder of a predictable name: use only one that
+  // root made and nobody else can have changed; replace anything else.
+  if (existsSync(shared) && !trustworthy(shared)) rmSync(shared, { recursive: true, force: true });
   if (!existsSync(join(shared, 'complete'))) {
     log(`The postgres user cannot reach ${installed} (a private folder): copying the binaries to ${shared}.`);
     const staging = `${shared}.${process.pid}`;
@@ -165,6 +179,20 @@ function binariesFor(owner: { uid: number; gid: number } | undefined, log: (line
   const copied = join(shared, 'native', 'bin');
   if (!canRun(join(copied, 'initdb'), owner)) throw new Error(`The postgres user cannot run ${copied}/initdb either.`);
   return copied;
+}
+
+/** Whether `path` and the folders of binaries in it belong to root and are writable by root alone. */
+function trustworthy(path: string): boolean {
+  for (const folder of [path, join(path, 'native'), join(path, 'native', 'bin'), join(path, 'native', 'lib')]) {
+    let stat;
+    try {
+      stat = lstatSync(folder);
+    } catch {
+      return false;
+    }
+    if (!stat.isDirectory() || stat.uid !== 0 || (stat.mode & 0o022) !== 0) return false;
+  }
+  return true;
 }
 
 function canRun(binary: string, owner: { uid: number; gid: number }): boolean {

@@ -56,6 +56,21 @@ describe('connection(): a pool lease as an RxJS resource', () => {
     await pgm.close();
   });
 
+  it('refuses a Connection taken with firstValueFrom once its lease is back, on a new session and on a pooled one', async () => {
+    const { pgm } = testManager({ poolSize: 1 });
+    // First: the pool must open a session, so the lease is granted later (not at once).
+    const fresh = await firstValueFrom(pgm.connection());
+    // Then: an idle session, granted at once.
+    const pooled = await firstValueFrom(pgm.connection());
+    assert.equal(fresh.processId, pooled.processId, 'the one session of the pool, leased twice');
+    for (const conn of [fresh, pooled]) {
+      const error = await lastValueFrom(conn.query('SELECT 1')).catch((caught: unknown) => caught);
+      assert.ok(error instanceof RxpgError && error.code === 'RXPG_LEASE', `used after firstValueFrom returned its lease: ${String(error)}`);
+    }
+    assert.deepEqual(pgm.poolState(), { size: 1, total: 1, inUse: 0, idle: 1, waiting: 0 });
+    await pgm.close();
+  });
+
   it('an unsubscribe while the lease is still being acquired leaks nothing', async () => {
     const { pgm, app } = testManager({ poolSize: 1 });
     // Hold the only session so the next request queues.

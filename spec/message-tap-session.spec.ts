@@ -2,6 +2,7 @@
 // it expects, a fallback to pg's own parsing that says so once per session and loses nothing; a
 // pg that lacks what rxpg drives fails the connect with a typed error, never the process.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { filter, firstValueFrom, lastValueFrom, take, timeout, toArray } from 'rxjs';
 import pg from 'pg';
@@ -49,6 +50,33 @@ describe('the message tap on real sessions', () => {
     assert.deepEqual([on.tapped, off.tapped], [true, false]);
     for (const connection of [on, off]) await lastValueFrom(connection.close(), { defaultValue: undefined });
   });
+
+  // pg's own parser throws out of the socket's listener on the first (a crash) and waits for 4 GB
+  // on the second (until the connect timeout); the tap ends the session on either at once.
+  for (const [what, greeting] of [
+    ['greets as MySQL 8 does', Buffer.concat([Buffer.from([0x4a, 0x00, 0x00, 0x00, 0x0a]), Buffer.from('8.0.36\0', 'latin1'), Buffer.from([0xc8, 0, 0, 0, 0x52, 0xc8, 0x00, 0x00]), Buffer.alloc(60, 0x41)])],
+    ['sends a header whose length is -1', Buffer.from([0x52, 0xff, 0xff, 0xff, 0xff, 1, 2, 3])],
+  ] as const) {
+    it(`a server on the port that ${what}: a typed ConnectionError at once, never a loop or a crash`, async () => {
+      const server = createServer((socket) => {
+        socket.on('error', () => {});
+        // Read what the client sends, so its close is seen and server.close() can finish.
+        socket.resume();
+        socket.write(greeting);
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as { port: number }).port;
+      const pgm = new PgManager({ driver: new PostgresDriver({ messageTap: true }) });
+      pgm.createConn({ host: '127.0.0.1', port, user: 'postgres', database: 'test', connectTimeout: 0.5, acquireTimeout: 5000 });
+      const started = Date.now();
+      const error = await firstValueFrom(pgm.query('SELECT 1')).catch((caught: unknown) => caught);
+      const elapsed = Date.now() - started;
+      assert.ok(error instanceof ConnectionError, String(error));
+      assert.ok(elapsed < 450, `before the connect timeout (${elapsed} ms)`);
+      await pgm.close();
+      await new Promise((resolve) => server.close(resolve));
+    });
+  }
 
   describe('when pg’s socket has another data listener', () => {
     const original = (pg as unknown as { Connection: { prototype: { attachListeners(stream: NodeJS.EventEmitter): void } } }).Connection.prototype;

@@ -9,6 +9,8 @@ import { parse } from 'pg-protocol';
 import type { ServerNotification } from '../src/driver/driver.js';
 import { readDataRow, tapMessages } from '../src/postgres/message-tap.js';
 
+const HEADER_BYTES = 5;
+
 type Seen =
   | { kind: 'notification'; channel: string; payload: string; processId: number }
   | { kind: 'dataRow'; fields: unknown[] }
@@ -168,6 +170,43 @@ describe('message tap', () => {
     const ok = new EventEmitter();
     ok.on('data', () => {});
     assert.ok('handle' in tapMessages(ok, Date.now));
+  });
+
+  it('ends the session on bytes that are not the protocol (a MySQL greeting, any garbage): pg sees only whole messages before, no loop, no throw', () => {
+    const feed = (chunks: Buffer[]): { received: Buffer; destroyed: Error | undefined } => {
+      const received: Buffer[] = [];
+      let destroyed: Error | undefined;
+      const socket = Object.assign(new EventEmitter(), { destroy: (error: Error) => (destroyed ??= error) });
+      socket.on('data', (chunk: Buffer) => received.push(Buffer.from(chunk)));
+      const tap = tapMessages(socket, Date.now);
+      assert.ok('handle' in tap);
+      for (const chunk of chunks) socket.emit('data', chunk);
+      return { received: Buffer.concat(received), destroyed };
+    };
+    // What MySQL 8 sends first: a 3-byte length, a sequence number, protocol 10, "8.0.36"…; read as
+    // Postgres, a 'J' message of length 10, then a header whose length is negative.
+    const greeting = Buffer.concat([Buffer.from([0x4a, 0x00, 0x00, 0x00, 0x0a]), Buffer.from('8.0.36\0', 'latin1'), Buffer.from([0xc8, 0, 0, 0, 0x52]), Buffer.alloc(60, 0x41)]);
+    for (const chunks of [[greeting], cut(greeting, [2, 3, 7, 13])]) {
+      const { received, destroyed } = feed(chunks);
+      assert.match(String(destroyed), /does not speak the PostgreSQL protocol/);
+      assert.deepEqual(received, greeting.subarray(0, 11), 'pg got the one whole message before the garbage, nothing after');
+    }
+    const minusOne = feed([Buffer.from([0x52, 0xff, 0xff, 0xff, 0xff, 1, 2, 3])]);
+    assert.ok(minusOne.destroyed, 'a length of -1 (0xffffffff) ends the session instead of looping');
+    assert.equal(minusOne.received.length, 0);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 6 }), (bytes, points) => {
+        const input = Buffer.from(bytes);
+        const { received, destroyed } = feed(cut(input, points));
+        // pg gets a prefix of the input in order, whole messages only; what it has not got is
+        // either one message's start, or (the session ended) a header that is not the protocol.
+        assert.deepEqual(received, input.subarray(0, received.length));
+        const rest = input.subarray(received.length);
+        if (destroyed) assert.ok(rest.length >= HEADER_BYTES && rest.readInt32BE(1) < 4, 'ended only on a length below 4');
+        else assert.ok(rest.length < HEADER_BYTES || 1 + rest.readInt32BE(1) > rest.length, `held back ${rest.length} bytes that are not a cut message`);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('hands every message to pg until it is told what to take (the startup)', () => {

@@ -93,9 +93,10 @@ export class DbManager {
 
   /** @internal */
   protected constructor(driver: Driver, options: ManagerOptions = {}) {
-    checkOptionKeys(options, ['driver', 'scheduler', 'cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis', 'callSites'], 'new PgManager');
+    const constructing = `new ${new.target.name}`;
+    checkOptionKeys(options, ['driver', 'scheduler', 'cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis', 'callSites'], constructing);
     if (options.callSites !== undefined && typeof options.callSites !== 'boolean') {
-      throw new ConfigurationError(`new PgManager: callSites must be true or false, not ${JSON.stringify(options.callSites)}.`);
+      throw new ConfigurationError(`${constructing}: callSites must be true or false, not ${JSON.stringify(options.callSites)}.`);
     }
     this.#driver = driver;
     this.#scheduler = options.scheduler ?? asyncScheduler;

@@ -101,17 +101,7 @@ export function transactionBody<R>(
   const tx = new Transaction(session, scope, context);
   onTransaction(tx);
   // Known dead before COMMIT was sent: the server rolled the transaction back.
-  const commitOrLost = defer(() =>
-    session.isBroken
-      ? throwError(
-          () =>
-            new ConnectionError(`The session of '${context.conn}' was lost before COMMIT was sent; the server rolled the transaction back.`, {
-              conn: context.conn,
-              isRetryable: true,
-            }),
-        )
-      : commit,
-  );
+  const commitOrLost = defer(() => (session.isBroken ? throwError(() => lostBeforeCommit(context.conn)) : commit));
   const commitSql = context.driver.commitTransaction();
   const commit = runCommand(session, scope, commitSql, context).pipe(
     map((summary) => {
@@ -149,15 +139,22 @@ export function transactionBody<R>(
           // The session died under a statement of the transaction: COMMIT was never sent, so the
           // server rolled everything back, and running the whole transaction again is safe.
           error instanceof ConnectionError && error.reason === 'connection' && session.isBroken && !error.isRetryable
-            ? new ConnectionError(
-                `The session of '${context.conn}' was lost during the transaction, before COMMIT was sent; the server rolled the ` +
-                  `transaction back: ${error.message}`,
-                { conn: context.conn, cause: error, isRetryable: true },
-              )
+            ? lostBeforeCommit(context.conn, error)
             : error,
         ),
       ),
     ),
     commitOrLost,
+  );
+}
+
+/**
+ * The session died before COMMIT was sent (between statements, or under one): the server rolled
+ * the transaction back, so running it again is safe.
+ */
+function lostBeforeCommit(conn: string, cause?: ConnectionError): ConnectionError {
+  return new ConnectionError(
+    `The session of '${conn}' was lost before COMMIT was sent; the server rolled the transaction back${cause ? `: ${cause.message}` : '.'}`,
+    { conn, cause, isRetryable: true },
   );
 }

@@ -26,11 +26,18 @@ export function holdLease(
 ): () => void {
   const lease = pool.lease();
   let teardown: (() => void) | void;
+  let released = false;
   lease.whenGranted((session) => {
-    teardown = granted(session, lease);
+    const bodyTeardown = granted(session, lease);
+    // Unsubscribed while `granted` ran (a consumer that took one value and left): its teardown
+    // was not known yet, so it runs now.
+    if (released) bodyTeardown?.();
+    else teardown = bodyTeardown;
   }, failed);
   return () => {
+    released = true;
     teardown?.();
+    teardown = undefined;
     // Returned after the body let go; a second return (the body returned it early) is a no-op.
     lease.unsubscribe();
   };

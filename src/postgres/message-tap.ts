@@ -5,6 +5,8 @@ const NOTIFICATION = 0x41;
 /** DataRow: type byte 'D', int32 length, int16 column count, per column int32 length (-1: NULL) and bytes. */
 const DATA_ROW = 0x44;
 const HEADER = 5;
+/** A message's length counts its own four bytes: anything less is not the protocol. */
+const MIN_LENGTH = 4;
 
 /** What the tap takes off pg's hands. */
 export interface TapHandlers {
@@ -47,6 +49,7 @@ interface TappableStream {
   listeners(event: 'data'): Function[];
   removeListener(event: 'data', listener: DataListener): unknown;
   on(event: 'data', listener: DataListener): unknown;
+  destroy?(error: Error): unknown;
 }
 
 function isTappable(stream: unknown): stream is TappableStream {
@@ -69,7 +72,8 @@ export function tapMessages(stream: unknown, now: () => number): MessageReader |
   if (listeners.length !== 1) return { refused: `pg's socket has ${listeners.length} data listeners where the tap expects exactly pg's parser` };
   const pgParse = listeners[0] as DataListener;
   stream.removeListener('data', pgParse);
-  const reader = new MessageReader(pgParse, now);
+  const fail = typeof stream.destroy === 'function' ? (error: Error) => stream.destroy?.(error) : undefined;
+  const reader = new MessageReader(pgParse, now, fail);
   stream.on('data', (chunk: Buffer) => reader.read(chunk));
   return reader;
 }
@@ -82,18 +86,23 @@ export function tapMessages(stream: unknown, now: () => number): MessageReader |
 export class MessageReader {
   readonly #pgParse: DataListener;
   readonly #now: () => number;
+  /** Ends the session with an error (the socket's `destroy`), when the stream is not the protocol. */
+  readonly #fail: ((error: Error) => void) | undefined;
   #deliver: ((notification: ServerNotification) => void) | undefined;
   #dataRow: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
   /** The start of a message the last read cut off (a copy: chunks are not kept). */
   #pending: Buffer | undefined;
   #receivedAt = -1;
+  /** False once a length showed that the stream is not framed as the protocol says. */
+  #framing = true;
   /** The last channel's bytes and name: a burst is mostly one channel, decoded once. */
   #channelBytes: Buffer = Buffer.alloc(0);
   #channel = '';
 
-  constructor(pgParse: DataListener, now: () => number) {
+  constructor(pgParse: DataListener, now: () => number, fail?: (error: Error) => void) {
     this.#pgParse = pgParse;
     this.#now = now;
+    this.#fail = fail;
   }
 
   /** From now on, these messages go to `handlers` instead of pg. */
@@ -103,6 +112,10 @@ export class MessageReader {
   }
 
   read(chunk: Buffer): void {
+    if (!this.#framing) {
+      if (this.#fail === undefined) this.#pgParse(chunk);
+      return;
+    }
     this.#receivedAt = -1;
     let offset = 0;
     const pending = this.#pending;
@@ -110,6 +123,11 @@ export class MessageReader {
       // Complete the cut message from the head of this chunk, copying only its own bytes.
       const headerBytes = Math.max(0, HEADER - pending.length);
       const head = headerBytes > 0 ? Buffer.concat([pending, chunk.subarray(0, headerBytes)]) : pending;
+      if (head.length >= HEADER && head.readInt32BE(1) < MIN_LENGTH) {
+        this.#pending = undefined;
+        this.#stopFraming(Buffer.concat([pending, chunk]));
+        return;
+      }
       const missing = head.length < HEADER ? Infinity : 1 + head.readInt32BE(1) - pending.length;
       if (chunk.length < missing) {
         this.#pending = Buffer.concat([pending, chunk]);
@@ -127,7 +145,14 @@ export class MessageReader {
   #scan(buffer: Buffer, offset: number): number {
     let forwardFrom = offset;
     while (offset + HEADER <= buffer.length) {
-      const end = offset + 1 + buffer.readInt32BE(offset + 1);
+      const length = buffer.readInt32BE(offset + 1);
+      if (length < MIN_LENGTH) {
+        // The whole messages before it are pg's, as they would have been.
+        if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
+        this.#stopFraming(buffer.subarray(offset));
+        return buffer.length;
+      }
+      const end = offset + 1 + length;
       if (end > buffer.length) break;
       const type = buffer[offset];
       if (type === DATA_ROW && this.#dataRow !== undefined) {
@@ -144,6 +169,18 @@ export class MessageReader {
     }
     if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
     return offset;
+  }
+
+  /**
+   * What arrives is not the Postgres protocol, or not in step with it (a length below 4: the
+   * wrong server on that port, say). Stop framing for good and end the session with an error:
+   * pg's own parser throws out of the socket's listener on such lengths, which would crash the
+   * process. Only a stream that cannot be ended gets `rest` handed to pg. Never loop, never throw.
+   */
+  #stopFraming(rest: Buffer): void {
+    this.#framing = false;
+    if (this.#fail) this.#fail(new Error('the server does not speak the PostgreSQL protocol (a message length below 4)'));
+    else if (rest.length > 0) this.#pgParse(rest);
   }
 
   /** Decodes the notification between `start` (after the header) and `end` (its last byte + 1). */

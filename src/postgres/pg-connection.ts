@@ -90,7 +90,9 @@ export class PgConnection implements DriverConnection {
     this.#shapes = new ResultShapes(params.typeParsers);
     this.processId = internals.processID;
     internals.connection.on('readyForQuery', (message) => {
-      if (typeof message?.status === 'string') this.#status = message.status;
+      // Fail closed: a ReadyForQuery whose status pg did not pass on counts as in a transaction,
+      // so a returned session is rolled back rather than pooled mid-transaction.
+      this.#status = typeof message?.status === 'string' ? message.status : 'T';
       const statement = this.#current;
       if (statement === null) return;
       this.#current = null;
@@ -110,14 +112,17 @@ export class PgConnection implements DriverConnection {
     // installed; otherwise they come through pg's own parser and events, and the driver says so.
     const onNotification = hooks.onNotification;
     const now = hooks.now ?? Date.now;
-    this.tapped = typeof tap === 'object' && 'handle' in tap;
-    if (typeof tap === 'object' && 'handle' in tap) {
-      tap.handle({
+    const reader = typeof tap === 'object' && 'handle' in tap ? tap : undefined;
+    this.tapped = reader !== undefined;
+    if (reader !== undefined) {
+      reader.handle({
         notification: onNotification,
         dataRow: (buffer, start) => this.#current !== null && this.#current.takeDataRow(buffer, start),
       });
     } else {
-      if (tap !== 'off') hooks.onDriverEvent?.({ type: 'fallback', processId: this.processId, feature: 'message-tap', detail: `${tap.refused}; pg parses every message` });
+      if (typeof tap === 'object' && 'refused' in tap) {
+        hooks.onDriverEvent?.({ type: 'fallback', processId: this.processId, feature: 'message-tap', detail: `${tap.refused}; pg parses every message` });
+      }
       if (onNotification) {
         internals.connection.on('notification', (message) =>
           onNotification({ channel: message.channel, payload: message.payload ?? '', processId: message.processId, receivedAt: now() }),

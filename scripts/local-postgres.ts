@@ -37,13 +37,17 @@ export interface LocalPostgresOptions {
   readonly password: string;
   /** Databases to create once the server runs. */
   readonly databases?: readonly string[];
+  /** Files to put into the data directory (owned by the server's user, mode 0600): a TLS key and certificate. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Server settings (`-c name=value`), e.g. `{ ssl: 'on', ssl_cert_file: 'server.crt' }`. */
+  readonly settings?: Readonly<Record<string, string>>;
   /** A line of what is happening, for the impatient. */
   readonly log?: (line: string) => void;
 }
 
 /** Creates a cluster (initdb) in a new temporary folder and starts it on a free port. */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
-  const { password, databases = [], log = () => {} } = options;
+  const { password, databases = [], files = {}, settings = {}, log = () => {} } = options;
   const owner = serverUser(log);
   const bin = binariesFor(owner, log);
   const root = mkdtempSync(join(tmpdir(), 'rxpg-postgres-'));
@@ -63,6 +67,14 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     throw new Error(`initdb failed: ${(error as { stderr?: string }).stderr ?? String(error)}`);
   }
   rmSync(passwordFile, { force: true });
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(dataDir, name);
+    writeFileSync(path, content, { mode: 0o600 });
+    if (owner) chownSync(path, owner.uid, owner.gid);
+  }
+  const extra = Object.entries(settings)
+    .map(([name, value]) => ` -c ${name}=${/^[\w.\-/]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`}`)
+    .join('');
   const port = await freePort();
   const pgCtl = async (...args: string[]): Promise<void> => {
     try {
@@ -74,7 +86,7 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   };
   // Loopback TCP only: no unix socket, whose default folder may not exist or not be writable.
   const start = (): Promise<void> =>
-    pgCtl('start', '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off`);
+    pgCtl('start', '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off${extra}`);
   let running = false;
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   try {

@@ -209,6 +209,23 @@ describe('message tap', () => {
     );
   });
 
+  it('ends the session, never throws out of the socket listener, when pg’s parser throws on a message', () => {
+    let destroyed: Error | undefined;
+    const socket = Object.assign(new EventEmitter(), { destroy: (error: Error) => (destroyed ??= error) });
+    const given: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => {
+      given.push(Buffer.from(chunk));
+      // As pg-protocol 1.6 does on a message type it does not know.
+      if (chunk.includes(0x4a)) throw new Error('unknown message code: 4a');
+    });
+    assert.ok('handle' in tapMessages(socket, Date.now));
+    const first = Buffer.concat([readyForQuery(), message('J', Buffer.from('x')), readyForQuery()]);
+    assert.doesNotThrow(() => socket.emit('data', first));
+    assert.match(String(destroyed), /unknown message code: 4a/);
+    socket.emit('data', readyForQuery());
+    assert.deepEqual(given, [first], 'pg got the read it threw on, and nothing after');
+  });
+
   it('hands every message to pg until it is told what to take (the startup)', () => {
     const seen: Seen[] = [];
     const socket = new EventEmitter();

@@ -74,7 +74,17 @@ export function tapMessages(stream: unknown, now: () => number): MessageReader |
   stream.removeListener('data', pgParse);
   const fail = typeof stream.destroy === 'function' ? (error: Error) => stream.destroy?.(error) : undefined;
   const reader = new MessageReader(pgParse, now, fail);
-  stream.on('data', (chunk: Buffer) => reader.read(chunk));
+  stream.on('data', (chunk: Buffer) => {
+    try {
+      reader.read(chunk);
+    } catch (error) {
+      // pg's parser throws on some bytes that are not the protocol (pg-protocol 1.6 on an unknown
+      // message type): out of a socket listener that would crash the process. End the session.
+      if (fail === undefined) throw error;
+      reader.abort();
+      fail(error instanceof Error ? error : new Error(String(error)));
+    }
+  });
   return reader;
 }
 
@@ -103,6 +113,12 @@ export class MessageReader {
     this.#pgParse = pgParse;
     this.#now = now;
     this.#fail = fail;
+  }
+
+  /** Reads nothing more: the session is being ended. */
+  abort(): void {
+    this.#framing = false;
+    this.#pending = undefined;
   }
 
   /** From now on, these messages go to `handlers` instead of pg. */

@@ -36,9 +36,12 @@ describe('properties', () => {
   it('binds every JavaScript type as pg does, round-trips it through its own type, or rejects it with a typed error', async () => {
     const { pgm } = testManager({ poolSize: 1 });
     // The oracle: pg's own client, given the same value. rxpg promises to send what pg sends.
-    const oracle = new pg.Client({ connectionString: DATABASE_URL, application_name: 'rxpg_test_oracle' });
-    oracle.on('error', () => {});
-    await oracle.connect();
+    const connectOracle = async (): Promise<pg.Client> => {
+      const client = new pg.Client({ connectionString: DATABASE_URL, application_name: 'rxpg_test_oracle' });
+      client.on('error', () => {});
+      await client.connect();
+      return client;
+    };
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     const looped = { toPostgres: (): unknown => looped };
@@ -81,7 +84,12 @@ describe('properties', () => {
           assert.ok(!sent.ok && sent.error instanceof ConfigurationError, `rxpg refuses ${String(typeof value)} by its own rule, got ${sent.ok ? 'a value' : String(sent.error)}`);
           return;
         }
+        // A client of its own per value: pg before 8.21 leaves a client whose parameter failed to
+        // serialise hanging on its next query.
+        const oracle = await connectOracle();
         const reference = await asText(async () => (await oracle.query<{ v: unknown }>('SELECT $1::text AS v', [value])).rows[0]);
+        if (reference.ok) await oracle.end();
+        else (oracle as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
         if (reference.ok) {
           assert.ok(sent.ok, `pg sends ${String(reference.text)}, rxpg failed: ${sent.ok ? '' : String(sent.error)}`);
           assert.equal(sent.text, reference.text, 'the text the server received is the text pg sends');
@@ -96,7 +104,6 @@ describe('properties', () => {
       }),
       { numRuns: 300, examples: [[{ value: 2n ** 70n, cast: 'numeric', expected: (2n ** 70n).toString() }], [{ value: new Date(0), cast: 'timestamptz', expected: new Date(0) }], [{ value: -0, cast: 'float8', expected: 0 }]] },
     );
-    await oracle.end();
     const wrongCount = await lastValueFrom(pgm.query('SELECT $1::int + $2::int', [1])).catch((error: unknown) => error);
     assert.ok(wrongCount instanceof RxpgError);
     assert.equal((await firstValueFrom(pgm.query('SELECT 2 AS two'))).two, 2, 'the pool is healthy after all that');

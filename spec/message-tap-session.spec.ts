@@ -8,18 +8,15 @@ import { filter, firstValueFrom, lastValueFrom, take, timeout, toArray } from 'r
 import pg from 'pg';
 import { ConnectionError, logEventsTo, PgManager, PostgresDriver, type DbEvent, type DriverEvent } from '../src/index.js';
 import type { PgConnection } from '../src/postgres/pg-connection.js';
+import { openDriverConnection } from './support/driver-connection.js';
 import { DATABASE_URL, expectSessions, noSessionsLeft, uniqueName, useAdminClient } from './support/database.js';
 
 const TAP_OFF = process.env.RXPG_MESSAGE_TAP === 'off';
 
 /** Opens one session with `driver` straight through the seam. */
 async function open(driver: PostgresDriver, events: DriverEvent[] = []): Promise<PgConnection> {
-  const { params } = driver.resolveConnection(
-    { connectionString: DATABASE_URL },
-    { applicationName: undefined, fallbackApplicationName: 'rxpg_tap', keepAlive: true, keepAliveInitialDelayMillis: 10_000, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined },
-    'tap',
-  );
-  return (await firstValueFrom(driver.connect(params, { onNotice: () => {}, onLost: () => {}, onDriverEvent: (event) => events.push(event) }))) as PgConnection;
+  const { connection } = await openDriverConnection(driver, DATABASE_URL, 'rxpg_tap', { onDriverEvent: (event) => events.push(event) });
+  return connection as PgConnection;
 }
 
 /** A pool, a stream and a listen session on `pgm`, checked for correct results. */

@@ -9,6 +9,7 @@ import { PgManager, PostgresDriver, type DbEvent, type DriverEvent } from '../sr
 import type { PgConnection } from '../src/postgres/pg-connection.js';
 import { startLocalPostgres, type LocalPostgres } from '../scripts/local-postgres.js';
 import { uniqueName } from './support/database.js';
+import { openDriverConnection } from './support/driver-connection.js';
 import { testPassword } from './support/secrets.js';
 
 const TAP_OFF = process.env.RXPG_MESSAGE_TAP === 'off';
@@ -33,13 +34,9 @@ describe('the message tap over TLS', { timeout: 120_000 }, () => {
   it(TAP_OFF ? 'is off over TLS too when RXPG_MESSAGE_TAP=off' : 'is on for a TLS session, and the session really is encrypted', async () => {
     const driver = new PostgresDriver();
     const events: DriverEvent[] = [];
-    const { params } = driver.resolveConnection(
-      { connectionString: url },
-      { applicationName: undefined, fallbackApplicationName: 'rxpg_tls', keepAlive: true, keepAliveInitialDelayMillis: 10_000, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined },
-      'tls',
-    );
-    assert.notEqual(params.ssl, false, 'sslmode=require asks for TLS');
-    const connection = (await firstValueFrom(driver.connect(params, { onNotice: () => {}, onLost: () => {}, onDriverEvent: (event) => events.push(event) }))) as PgConnection;
+    const opened = await openDriverConnection(driver, url, 'rxpg_tls', { onDriverEvent: (event) => events.push(event) });
+    assert.notEqual(opened.params.ssl, false, 'sslmode=require asks for TLS');
+    const connection = opened.connection as PgConnection;
     assert.equal(connection.tapped, !TAP_OFF);
     assert.deepEqual(events, []);
     const rows = await new Promise<unknown[][]>((resolve, reject) => {

@@ -7,6 +7,7 @@ import { defer, firstValueFrom, lastValueFrom } from 'rxjs';
 import { ConfigurationError, PostgresDriver, QueryError, type DbManager } from '../src/index.js';
 import { MysqlDriver } from '../src/mysql.js';
 import { DATABASE_URL } from './support/database.js';
+import { openDriverConnection } from './support/driver-connection.js';
 import { BACKEND_NAMES, backendIt, backendSkip, openBackend, type Backend } from './support/backends.js';
 
 const UNBINDABLE: [string, unknown, RegExp][] = [
@@ -49,12 +50,7 @@ for (const name of BACKEND_NAMES) {
 
     it('a value the client library refuses is the statement’s typed error through the seam, never a throw, and the session goes on', async () => {
       const driver = name === 'postgres' ? new PostgresDriver() : new MysqlDriver();
-      const { params } = driver.resolveConnection(
-        { connectionString: name === 'postgres' ? DATABASE_URL : (process.env.MYSQL_URL as string) },
-        { applicationName: undefined, fallbackApplicationName: 'rxpg_params', keepAlive: false, keepAliveInitialDelayMillis: 0, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined },
-        'params',
-      );
-      const connection = await firstValueFrom(driver.connect(params, { onNotice: () => {}, onLost: () => {} }));
+      const { connection } = await openDriverConnection(driver, name === 'postgres' ? DATABASE_URL : (process.env.MYSQL_URL as string), 'rxpg_params');
       const run = (sql: string, values: unknown[]): Promise<unknown[][] | Error> =>
         new Promise((resolve) => {
           const rows: unknown[][] = [];

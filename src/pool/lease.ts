@@ -30,14 +30,6 @@ export class Lease implements Unsubscribable {
     this.requestedAt = requestedAt;
   }
 
-  get session(): Session | undefined {
-    return this.#state === 'granted' ? this.#session : undefined;
-  }
-
-  get isWaiting(): boolean {
-    return this.#state === 'waiting';
-  }
-
   /** The scope of the code that holds this lease (made when a scope first needs it). */
   get scope(): LeaseScope {
     this.#scope ??= new LeaseScope();

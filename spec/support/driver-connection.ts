@@ -1,0 +1,22 @@
+import { firstValueFrom } from 'rxjs';
+import type { ConnectionHooks, ConnectionParams, Driver, DriverConnection } from '../../src/index.js';
+
+/**
+ * One session opened straight through the driver seam (no manager, no pool): `connectionString`
+ * read by the driver itself, reported as `application`, with no statement timeout or isolation
+ * default. Returns the session and the params the driver resolved.
+ */
+export async function openDriverConnection(
+  driver: Driver,
+  connectionString: string,
+  application: string,
+  hooks: Partial<ConnectionHooks> = {},
+): Promise<{ connection: DriverConnection; params: ConnectionParams }> {
+  const { params } = driver.resolveConnection(
+    { connectionString },
+    { applicationName: undefined, fallbackApplicationName: application, keepAlive: true, keepAliveInitialDelayMillis: 10_000, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined },
+    application,
+  );
+  const connection = await firstValueFrom(driver.connect(params, { onNotice: () => {}, onLost: () => {}, ...hooks }));
+  return { connection, params };
+}

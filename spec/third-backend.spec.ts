@@ -29,6 +29,8 @@ class EchoConnection implements DriverConnection {
   readonly processId: number;
   transactionStatus: TransactionStatus = 'idle';
   isBroken = false;
+  /** The echo backend keeps no session state: nothing to reset. */
+  readonly sessionChange = undefined;
   readonly #log: string[];
 
   constructor(processId: number, log: string[]) {
@@ -48,6 +50,12 @@ class EchoConnection implements DriverConnection {
       return sink.error(new QueryError('data', 'told to fail', {}));
     }
     sink.complete({ command: sql.split(' ')[0], rowCount: echo ? 1 : 0 });
+  }
+
+  markBaseline(): void {}
+
+  resetStatement(): undefined {
+    return undefined;
   }
 
   cancel(): Observable<void> {

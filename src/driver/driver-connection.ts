@@ -16,6 +16,22 @@ export interface DriverConnection {
   /** True once the session is dead or unusable; it is then never used again. */
   readonly isBroken: boolean;
   /**
+   * What a statement run since {@link DriverConnection.markBaseline} did that may have left the
+   * session in another state than its config defines (a setting, the role, a temporary table,
+   * a lock, a LISTEN, a prepared statement), in a few words; undefined when nothing was seen.
+   * The pool resets such a session before the next lease gets it.
+   */
+  readonly sessionChange: string | undefined;
+  /** The session's state now is the one its config defines: after connect and `initStatement`, and after a reset. */
+  markBaseline(): void;
+  /**
+   * The statement that puts a changed session back in the state it opened in (settings, role,
+   * temporary tables, locks, LISTENs, prepared statements and cursors of the user's); the pool
+   * then runs `initStatement` again. Undefined when the backend cannot do that in place: the
+   * pool then closes the session instead of pooling it.
+   */
+  resetStatement(): string | undefined;
+  /**
    * Sends `sql` with bound `params` and reports rows, completion or error to `sink`, once. With
    * `options.batchSize` the rows come through a server-side cursor in batches, pausing after
    * each (see {@link StatementSink.suspended}).

@@ -48,13 +48,22 @@ export interface AcquireEvent {
   readonly waitMillis: number;
 }
 
-/** A lease came back; `discarded` when its session was closed instead of pooled, and why. */
+/**
+ * A lease came back; `discarded` when its session was closed instead of pooled, and why
+ * (`session_changed`: its state could not be reset in place, as on MySQL).
+ */
 export interface ReleaseEvent {
   readonly type: 'release';
   readonly conn: string;
   readonly processId: number;
   readonly discarded: boolean;
-  readonly reason: 'pooled' | 'broken' | 'reset_failed' | 'max_lifetime' | 'idle_timeout' | 'closing';
+  readonly reason: 'pooled' | 'broken' | 'reset_failed' | 'session_changed' | 'max_lifetime' | 'idle_timeout' | 'closing';
+  /**
+   * What the lease had changed in the session's state (a SET, a temporary table, a lock…),
+   * when it had: the session was reset (and `initStatement` run again) before being pooled,
+   * or closed.
+   */
+  readonly sessionChange?: string;
 }
 
 /**

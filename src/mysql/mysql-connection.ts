@@ -8,6 +8,7 @@ import { ConnectionError, sessionClosedError } from '../errors/connection-error.
 import { QueryError } from '../errors/query-error.js';
 import { RowShape } from '../rows/ordered-row.js';
 import { toRxpgMysqlError } from './mysql-error.js';
+import { SessionChanges } from './session-changes.js';
 
 const SERVER_STATUS_IN_TRANS = 1;
 const MAX_SHAPES = 256;
@@ -47,6 +48,7 @@ export class MysqlConnection implements DriverConnection {
   readonly #hooks: ConnectionHooks;
   readonly #mariadb: boolean;
   readonly #layouts = new Map<string, ResultLayout>();
+  readonly #changes = new SessionChanges();
   #inTransaction = false;
   #broken = false;
   #current: Running | null = null;
@@ -75,6 +77,22 @@ export class MysqlConnection implements DriverConnection {
     return this.#broken;
   }
 
+  get sessionChange(): string | undefined {
+    return this.#changes.change;
+  }
+
+  markBaseline(): void {
+    this.#changes.baseline();
+  }
+
+  /**
+   * None: mysql2 does not implement COM_RESET_CONNECTION, and user variables, temporary tables
+   * and named locks cannot all be found and undone by statements; a changed session is closed.
+   */
+  resetStatement(): undefined {
+    return undefined;
+  }
+
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.#broken) {
       sink.error(sessionClosedError());
@@ -85,6 +103,7 @@ export class MysqlConnection implements DriverConnection {
       runPreludeFirst(this, sql, params, sink, options);
       return;
     }
+    this.#changes.statement(sql);
     const current: Running = { sink, sql, done: false, draining: false };
     this.#current = current;
     // Streams and statements with parameters go by the binary protocol (a prepared statement):

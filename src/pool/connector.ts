@@ -98,6 +98,8 @@ export class Connector {
       )
       .subscribe({
         next: (ready) => {
+          // What the session is now (connected, initStatement run) is what a reset returns it to.
+          ready.driver.markBaseline();
           this.#attempts.delete(attempt);
           this.#failures = 0;
           this.#lastError = undefined;

@@ -29,8 +29,9 @@ type ReleaseReason = ReleaseEvent['reason'];
  * The sessions of one connection config. Lease requests queue FIFO in a bounded queue under one
  * deadline (`acquireTimeoutMillis`) that covers waiting, connecting and `initStatement`; the
  * {@link Connector} opens sessions while requests wait. Sessions come back through a reset
- * (cancel what runs, roll back what is open) and are pooled only when idle with no transaction;
- * broken ones are discarded. A session that opens after its requester gave up serves the next
+ * (cancel what runs, roll back what is open, undo the session state a statement changed) and
+ * are pooled only when idle with no transaction and in the state their config defines; broken
+ * ones are discarded. A session that opens after its requester gave up serves the next
  * requester or waits idle: nothing is leaked.
  */
 export class Pool implements LeaseOwner {
@@ -244,38 +245,69 @@ export class Pool implements LeaseOwner {
     }
   }
 
-  /** Cleans a returned session: waits out what runs, rolls back what is open, then pools or discards it. */
+  /**
+   * Cleans a returned session: waits out what runs, rolls back what is open, resets the state a
+   * statement changed, then pools or discards it.
+   */
   #reset(session: Session): void {
     this.#leased.delete(session);
     session.whenIdle(() => {
       session.forgetPendingBegin();
       if (session.isBroken) return this.#released(session, 'broken');
-      if (session.driver.transactionStatus === 'idle') return this.#released(session, 'pooled');
+      if (session.driver.transactionStatus === 'idle') return this.#restore(session);
       session.execute(this.#driver.rollbackTransaction(), [], {
         row: () => {},
-        complete: () => this.#released(session, session.driver.transactionStatus === 'idle' ? 'pooled' : 'reset_failed'),
+        complete: () => (session.driver.transactionStatus === 'idle' ? this.#restore(session) : this.#released(session, 'reset_failed')),
         error: () => this.#released(session, 'reset_failed'),
       });
     });
   }
 
-  #released(session: Session, reason: ReleaseReason): void {
-    const { maxLifetimeMillis, scheduler, conn } = this.#options;
-    if (reason === 'pooled' && maxLifetimeMillis > 0 && scheduler.now() - session.createdAt >= maxLifetimeMillis) reason = 'max_lifetime';
+  /**
+   * The next lease gets the session in the state its config defines: a role, setting,
+   * temporary table, lock or LISTEN a statement left behind is reset and `initStatement` runs
+   * again. Nothing is sent when nothing was changed.
+   */
+  #restore(session: Session): void {
+    const change = session.driver.sessionChange;
+    if (change === undefined || this.#closing || this.#outlived(session)) return this.#released(session, 'pooled', change);
+    const reset = session.driver.resetStatement();
+    if (reset === undefined) return this.#released(session, 'session_changed', change);
+    const failed = (): void => this.#released(session, 'reset_failed', change);
+    const restored = (): void => {
+      session.driver.markBaseline();
+      this.#released(session, 'pooled', change);
+    };
+    const { initStatement } = this.#options;
+    session.execute(reset, [], {
+      row: () => {},
+      error: failed,
+      complete: () => (initStatement === undefined ? restored() : session.execute(initStatement, [], { row: () => {}, error: failed, complete: restored })),
+    });
+  }
+
+  #outlived(session: Session): boolean {
+    const { maxLifetimeMillis, scheduler } = this.#options;
+    return maxLifetimeMillis > 0 && scheduler.now() - session.createdAt >= maxLifetimeMillis;
+  }
+
+  #released(session: Session, reason: ReleaseReason, sessionChange?: string): void {
+    const { conn } = this.#options;
+    if (reason === 'pooled' && this.#outlived(session)) reason = 'max_lifetime';
     if (reason === 'pooled' && this.#closing) reason = 'closing';
     if (reason !== 'pooled') {
-      this.#discard(session, reason);
+      this.#discard(session, reason, sessionChange);
       return;
     }
-    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: false, reason }));
+    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: false, reason, ...(sessionChange === undefined ? {} : { sessionChange }) }));
     this.#offer(session);
   }
 
-  #discard(session: Session, reason: ReleaseReason): void {
+  #discard(session: Session, reason: ReleaseReason, sessionChange?: string): void {
     session.idleTimer?.unsubscribe();
     if (!this.#all.delete(session)) return;
     const { conn } = this.#options;
-    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: true, reason }));
+    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: true, reason, ...(sessionChange === undefined ? {} : { sessionChange }) }));
     if (session.isBroken) session.destroy();
     else {
       const { closeGraceMillis, scheduler } = this.#options;

@@ -13,6 +13,7 @@ import { toRxpgError } from './pg-error.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { ResultShapes } from './result-shapes.js';
+import { SessionChanges } from './session-changes.js';
 // pg's own value serialisation (Dates, arrays, Buffers, JSON, toPostgres) keeps parameters
 // compatible with what pg users pass.
 import pgUtils from 'pg/lib/utils.js';
@@ -30,6 +31,7 @@ export interface PgClientInternals {
     readonly stream: { destroy(): void; cork?: () => void; uncork?: () => void };
     on(event: 'readyForQuery', listener: (message: { status?: unknown }) => void): void;
     on(event: 'notification', listener: (message: { channel: string; payload?: string; processId: number }) => void): void;
+    on(event: 'parameterStatus', listener: (message: { parameterName?: unknown }) => void): void;
   };
 }
 
@@ -77,6 +79,8 @@ export class PgConnection implements DriverConnection {
   readonly #hooks: ConnectionHooks;
   readonly #shapes: ResultShapes;
   readonly #prepared = new PreparedStatements();
+  readonly #changes = new SessionChanges(() => this.#prepared.forgetAll());
+  readonly #onCommand = (tag: string): void => this.#changes.command(tag);
   #current: PgStatement | null = null;
   #broken = false;
   /** ReadyForQuery's transaction status byte, as the server last sent it. */
@@ -98,6 +102,8 @@ export class PgConnection implements DriverConnection {
       this.#current = null;
       statement.finish((error) => toRxpgError(error, { statement: statement.errorText }));
     });
+    // Sent when a reported setting changes; the ones sent during startup came before this.
+    internals.connection.on('parameterStatus', (message) => this.#changes.parameter(String(message?.parameterName)));
     client.on('notice', (notice: NoticeFields) =>
       hooks.onNotice({
         severity: notice.severity ?? 'NOTICE',
@@ -142,6 +148,18 @@ export class PgConnection implements DriverConnection {
     return this.#broken;
   }
 
+  get sessionChange(): string | undefined {
+    return this.#changes.change;
+  }
+
+  markBaseline(): void {
+    this.#changes.baseline();
+  }
+
+  resetStatement(): string {
+    return this.#changes.resetStatement();
+  }
+
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
     if (this.#broken) {
       sink.error(sessionClosedError());
@@ -158,6 +176,7 @@ export class PgConnection implements DriverConnection {
         return;
       }
     }
+    this.#changes.statement(sql);
     const batchSize = options.batchSize ?? 0;
     const prelude = options.prelude;
     if (prelude !== undefined && prelude.length > 0 && !PgStatement.extended(values !== undefined, batchSize, options.timeoutMillis !== undefined)) {
@@ -174,7 +193,7 @@ export class PgConnection implements DriverConnection {
             // In a transaction (or one the prelude begins) the local setting would outlive the statement.
             restore: this.transactionStatus === 'idle' && !prelude?.length ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
-    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, this.#prepared, prelude);
+    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, this.#prepared, prelude, this.#onCommand);
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
   }

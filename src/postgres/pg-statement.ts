@@ -67,6 +67,8 @@ export class PgStatement {
   /** The server-side prepared statement to bind, for the extended protocol, and its cache. */
   readonly #prepared: PreparedUse | undefined;
   readonly #cache: PreparedStatements | undefined;
+  /** Hears the command tag of each statement of the text (not of the prelude's or a timeout's). */
+  readonly #onCommand: ((tag: string) => void) | undefined;
   /** Cursor mode: whether Sync has been sent (after the last batch, an error or a close). */
   #synced = false;
   #shape: RowShape | undefined;
@@ -84,6 +86,7 @@ export class PgStatement {
     timeout?: { readonly value: string; readonly restore: string | undefined },
     cache?: PreparedStatements,
     prelude: readonly string[] = [],
+    onCommand?: (tag: string) => void,
   ) {
     this.text = text;
     this.#values = values;
@@ -92,6 +95,7 @@ export class PgStatement {
     this.#batchSize = batchSize;
     this.#timeout = timeout;
     this.#prelude = prelude;
+    this.#onCommand = onCommand;
     const expected: Expected[] = prelude.map((preludeText) => ({ kind: 'prelude', text: preludeText }) as const);
     if (timeout) expected.push({ kind: 'set-timeout' });
     expected.push({ kind: 'statement' });
@@ -216,6 +220,7 @@ export class PgStatement {
     if (this.#at < this.#expected.length - 1) this.#at++;
     this.#syncCursor(connection);
     const tag = message.text;
+    this.#onCommand?.(tag);
     const space = tag.indexOf(' ');
     this.#command = space < 0 ? tag : tag.slice(0, space);
     const last = tag.lastIndexOf(' ');

@@ -41,6 +41,15 @@ export class PreparedStatements {
     return { name, parsed: false, closeFirst };
   }
 
+  /**
+   * The server may have dropped them (DEALLOCATE, DISCARD ALL): parse every text again. Their
+   * names are Closed before the next statement, which is no error for names already gone.
+   */
+  forgetAll(): void {
+    for (const name of this.#byText.values()) this.#toClose.push(name);
+    this.#byText.clear();
+  }
+
   /** The statement failed: forget it (its plan may be stale, or its Parse may have failed). */
   forget(text: string): void {
     const name = this.#byText.get(text);

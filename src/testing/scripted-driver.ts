@@ -46,7 +46,15 @@ export interface ScriptedResult {
   readonly ignoresCancel?: boolean;
   /** The server never answers, not even when its statement_timeout fires (a stalled network). */
   readonly silent?: boolean;
+  /**
+   * The statement leaves session state behind (as a SET would): the pool then runs
+   * {@link SCRIPTED_RESET} on the session before it leases it again.
+   */
+  readonly changesSession?: boolean;
 }
+
+/** The statement a changed scripted session is reset with (script a result for it to make the reset slow or fail). */
+export const SCRIPTED_RESET = 'RESET SESSION';
 
 /** A statement the scripted server received. */
 export interface SentStatement {
@@ -218,6 +226,8 @@ export class ScriptedConnection implements DriverConnection {
   fetches = 0;
   /** Channels this session LISTENs on. */
   readonly listening = new Set<string>();
+  /** The statement that changed the session's state, until the pool resets it. */
+  sessionChange: string | undefined;
   readonly #driver: ScriptedDriver;
   readonly #hooks: ConnectionHooks;
   #running: { timer: Subscription; sink: StatementSink; result: ScriptedResult } | undefined;
@@ -226,6 +236,14 @@ export class ScriptedConnection implements DriverConnection {
     this.#driver = driver;
     this.processId = processId;
     this.#hooks = hooks;
+  }
+
+  markBaseline(): void {
+    this.sessionChange = undefined;
+  }
+
+  resetStatement(): string {
+    return SCRIPTED_RESET;
   }
 
   run(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): void {
@@ -240,6 +258,7 @@ export class ScriptedConnection implements DriverConnection {
     }
     this.#driver.statements.push({ sql, params, processId: this.processId, at: asyncScheduler.now() });
     const result = this.#driver.resultFor(sql, params);
+    if (result.changesSession) this.sessionChange ??= sql;
     const frames = result.frames ?? 1;
     const shape = new RowShape((result.columns ?? ['n']).map((name) => ({ name, typeOid: 0, tableOid: 0, columnNumber: 0 })));
     const rows = result.rows ?? [];

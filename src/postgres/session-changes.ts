@@ -1,0 +1,81 @@
+import { sqlExcerpt } from '../util/sql-excerpt.js';
+
+/**
+ * Command tags of statements that leave session state behind them: settings and the role (SET,
+ * RESET), LISTENs, prepared statements, cursors declared WITH HOLD, loaded libraries, and
+ * DISCARD (which may drop rxpg's own prepared statements).
+ */
+const CHANGING_COMMANDS = new Set(['SET', 'RESET', 'DISCARD', 'LISTEN', 'UNLISTEN', 'PREPARE', 'DEALLOCATE', 'DECLARE', 'LOAD']);
+
+/**
+ * Statements whose command tag does not tell: `CREATE TEMP TABLE … AS` and `SELECT … INTO TEMP`
+ * answer SELECT, and functions called by a SELECT change settings (`set_config`) or take
+ * session-level advisory locks (the `_xact_` ones end with the transaction). A false match
+ * costs one reset round trip; the text is read as written, literals included.
+ */
+const CHANGING_TEXT = /\b(?:temp|temporary|pg_temp|set_config|pg_(?:try_)?advisory_lock(?:_shared)?)\b/i;
+
+/**
+ * The statement that puts a Postgres session back in the state it opened in: what DISCARD ALL
+ * does, except that rxpg's own prepared statements (and their plans) survive unless the user
+ * prepared statements too. RESET ALL returns every setting to its session default, which for
+ * the startup parameters (application_name, options' `-c` settings, statement_timeout) is the
+ * value the session was opened with. One simple-protocol text: one round trip.
+ */
+const RESET = 'CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; UNLISTEN *; SELECT pg_advisory_unlock_all(); DISCARD TEMP; DISCARD SEQUENCES';
+
+/**
+ * What the statements of a Postgres session changed since the session's state was last the
+ * config's: read from each statement's command tags, from its text where tags do not tell, and
+ * from the ParameterStatus messages the server sends when a reported setting changes
+ * (application_name, TimeZone, is_superuser, session_authorization, …).
+ */
+export class SessionChanges {
+  readonly #forgetPrepared: () => void;
+  #change: string | undefined;
+  #userPrepared = false;
+
+  /** `forgetPrepared` drops rxpg's cache of prepared statements: the server dropped them. */
+  constructor(forgetPrepared: () => void) {
+    this.#forgetPrepared = forgetPrepared;
+  }
+
+  /** What changed, in a few words; undefined when nothing did. */
+  get change(): string | undefined {
+    return this.#change;
+  }
+
+  /** A statement's text, before it runs. */
+  statement(text: string): void {
+    if (this.#change === undefined && CHANGING_TEXT.test(text)) this.#change = `a statement: ${sqlExcerpt(text)}`;
+  }
+
+  /** A command tag the server sent for a statement of the user's (or of a reset). */
+  command(tag: string): void {
+    const space = tag.indexOf(' ');
+    const verb = space < 0 ? tag : tag.slice(0, space);
+    if (!CHANGING_COMMANDS.has(verb)) return;
+    this.#change ??= tag;
+    if (verb === 'PREPARE') this.#userPrepared = true;
+    // DEALLOCATE (ALL, or a name that may be rxpg's) and DISCARD ALL drop prepared statements
+    // at once: rxpg must parse its own again, in this lease already.
+    if (verb === 'DEALLOCATE' || tag === 'DISCARD ALL') this.#forgetPrepared();
+  }
+
+  /** A ParameterStatus message after the session was set up: a reported setting changed. */
+  parameter(name: string): void {
+    this.#change ??= `${name} changed`;
+  }
+
+  /** The reset's text; with DEALLOCATE ALL when the user prepared statements. */
+  resetStatement(): string {
+    return this.#userPrepared ? `${RESET}; DEALLOCATE ALL` : RESET;
+  }
+
+  /** The session's state is now its config's. */
+  baseline(): void {
+    this.#change = undefined;
+    this.#userPrepared = false;
+  }
+}
+

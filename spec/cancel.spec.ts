@@ -68,9 +68,11 @@ describe('unsubscribe cancels the running statement on the server', () => {
   it('destroys a session whose statement ignores the cancel past the grace period', async () => {
     const { pgm, app } = testManager({ poolSize: 1 }, { cancelGraceMillis: 200 });
     const pid = (await firstValueFrom(pgm.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))).pid;
-    // A function that swallows query_canceled a few times: the cancel does not stop it.
+    // A function that swallows query_canceled a few times: the cancel does not stop it. Not a
+    // temporary one: a lease's temporary objects are dropped when it comes back.
+    const stubborn = uniqueName('rx_stubborn');
     await lastValueFrom(
-      pgm.query(`CREATE OR REPLACE FUNCTION pg_temp.stubborn() RETURNS void LANGUAGE plpgsql AS $$
+      pgm.query(`CREATE FUNCTION ${stubborn}() RETURNS void LANGUAGE plpgsql AS $$
         BEGIN
           FOR i IN 1..5 LOOP
             BEGIN PERFORM pg_sleep(2); EXCEPTION WHEN query_canceled THEN NULL; END;
@@ -78,7 +80,7 @@ describe('unsubscribe cancels the running statement on the server', () => {
         END $$`),
       { defaultValue: null },
     );
-    const subscription = pgm.query('SELECT pg_temp.stubborn()').subscribe({ error: () => {} });
+    const subscription = pgm.query(`SELECT ${stubborn}()`).subscribe({ error: () => {} });
     await waitFor(async () => (await sessionsOf(admin, app)).some((session) => session.state === 'active'), 'the stubborn function runs');
     subscription.unsubscribe();
     await waitFor(() => pgm.poolState().total === 0, 'the stubborn session was discarded after the grace period', 2000);
@@ -87,6 +89,7 @@ describe('unsubscribe cancels the running statement on the server', () => {
     assert.equal(pgm.poolState().total, 1);
     // The server notices the closed socket only when the function next writes; end it now.
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    await admin.query(`DROP FUNCTION ${stubborn}()`);
     await pgm.close();
   });
 });

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { describe, it } from 'node:test';
-import { lastValueFrom, map, reduce, timer } from 'rxjs';
+import { concat, lastValueFrom, map, reduce, timer } from 'rxjs';
 import { ConfigurationError, ConnectionError } from '../src/index.js';
 import { MyManager } from '../src/mysql.js';
 
@@ -103,14 +103,17 @@ describe('MyManager on MariaDB', { skip: MYSQL_URL ? false : 'no MySQL/MariaDB s
   it('gives every BIGINT as an exact string, through the text and the binary protocol alike', async () => {
     const mym = new MyManager();
     mym.createConn({ connectionString: MYSQL_URL as string, poolSize: 1 });
-    // One session: the temporary table is visible to every statement below.
-    await lastValueFrom(mym.query('CREATE TEMPORARY TABLE rxpg_bigints (small BIGINT, big BIGINT, umax BIGINT UNSIGNED, plain INT)'), { defaultValue: null });
-    await lastValueFrom(mym.query('INSERT INTO rxpg_bigints VALUES (12, 9007199254740993, 18446744073709551615, 7)'), { defaultValue: null });
-    const sql = 'SELECT small, big, umax, plain, COUNT(*) AS n FROM rxpg_bigints';
+    // A table of its own, not a temporary one: a lease that creates a temporary table gets its
+    // session closed when it comes back (its state could not be reset in place).
+    const table = `rxpg_bigints_${process.pid}_${Date.now().toString(36)}`;
+    await lastValueFrom(mym.query(`CREATE TABLE ${table} (small BIGINT, big BIGINT, umax BIGINT UNSIGNED, plain INT)`), { defaultValue: null });
+    await lastValueFrom(mym.query(`INSERT INTO ${table} VALUES (12, 9007199254740993, 18446744073709551615, 7)`), { defaultValue: null });
+    const sql = `SELECT small, big, umax, plain, COUNT(*) AS n FROM ${table}`;
     const expected = { small: '12', big: '9007199254740993', umax: '18446744073709551615', plain: 7, n: '1' };
     const text = await lastValueFrom(mym.query(sql));
     const binary = await lastValueFrom(mym.query(`${sql} WHERE plain = ?`, [7]));
     const streamed = await lastValueFrom(mym.stream(sql, [], { batchSize: 10 }));
+    await lastValueFrom(mym.query(`DROP TABLE ${table}`), { defaultValue: null });
     for (const [name, row] of Object.entries({ text, binary, streamed })) assert.deepEqual(row.toObject(), expected, name);
     await mym.close();
   });
@@ -119,8 +122,12 @@ describe('MyManager on MariaDB', { skip: MYSQL_URL ? false : 'no MySQL/MariaDB s
     const mym = new MyManager();
     mym.createConn({ connectionString: MYSQL_URL as string, poolSize: 1 });
     // EXECUTE cannot itself be prepared (errno 1295): the stream falls back to a plain query.
-    await lastValueFrom(mym.query("PREPARE rxpg_answer FROM 'SELECT 41 + 1 AS answer'"), { defaultValue: null });
-    const rows = await lastValueFrom(mym.stream<{ answer: number }>('EXECUTE rxpg_answer', [], { batchSize: 10 }).pipe(map((row) => Number(row.answer)), reduce((all, value) => [...all, value], [] as number[])));
+    // One lease: a PREPARE is session state, which never outlives the lease that made it.
+    const rows = await lastValueFrom(
+      mym
+        .connection(undefined, (conn) => concat(conn.query("PREPARE rxpg_answer FROM 'SELECT 41 + 1 AS answer'"), conn.stream<{ answer: number }>('EXECUTE rxpg_answer', [], { batchSize: 10 })))
+        .pipe(map((row) => Number(row.answer)), reduce((all, value) => [...all, value], [] as number[])),
+    );
     assert.deepEqual(rows, [42]);
     await mym.close();
   });

@@ -164,6 +164,12 @@ describe('LISTEN/NOTIFY', () => {
     const frozenAt = Date.now();
     await waitFor(() => statuses.some((status) => status.state === 'reconnecting'), 'the dead session was noticed', 3000);
     assert.ok(Date.now() - frozenAt < 2000, 'noticed within seconds');
+    const noticed = statuses.find((status) => status.state === 'reconnecting');
+    assert.match(
+      noticed?.state === 'reconnecting' ? noticed.error.message : '',
+      /^Listen connection 'listenconn' lost its session: no answer to a health check within 300 ms\. Reconnecting in \d+ ms\.$/,
+      'the status says why the session was dropped',
+    );
     proxy.thaw();
     await waitFor(() => statuses.some((status) => status.state === 'gap'), 'listening again after the network came back', 5000);
     await listening(pgm, [channel]);

@@ -219,7 +219,7 @@ export class ListenSession {
   #checkHealth(session: Session): void {
     const { scheduler, settings } = this.#options;
     const deadline = timer(settings.healthCheckTimeoutMillis, scheduler).subscribe(() =>
-      this.#broken(session, new ConnectionError(`Listen connection '${this.#options.conn}': no answer to a health check within ${settings.healthCheckTimeoutMillis} ms.`)),
+      this.#broken(session, new ConnectionError(`no answer to a health check within ${settings.healthCheckTimeoutMillis} ms`, { conn: this.#options.conn, isRetryable: true })),
     );
     session.execute('SELECT 1', [], { row: () => {}, complete: () => deadline.unsubscribe(), error: () => deadline.unsubscribe() });
   }
@@ -265,7 +265,7 @@ export class ListenSession {
     this.#failures = 0;
     const delayMillis = this.#delayBefore(1);
     const fault = classifyListenFault(error, 'connect');
-    const lost = new ConnectionError(`Listen connection '${conn}' lost its session: ${error.message}. Reconnecting in ${delayMillis} ms.`, {
+    const lost = new ConnectionError(`Listen connection '${conn}' lost its session: ${error.message.replace(/\.$/, '')}. Reconnecting in ${delayMillis} ms.`, {
       reason: fault.reason,
       sqlState: fault.sqlState,
       conn,
@@ -289,7 +289,7 @@ export class ListenSession {
     this.#lostAt ??= scheduler.now();
     const fault = classifyListenFault(error, stage);
     const sqlState = fault.sqlState;
-    let detail = error instanceof Error ? error.message : String(error);
+    let detail = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
     if (stage === 'setup') detail = `${initStatement === undefined ? 'LISTEN' : 'initStatement or LISTEN'} failed: ${detail}`;
     else if (!detail.startsWith('could not connect to ')) detail = `could not connect to ${describeTarget(params)}: ${detail}`;
     if (sqlState !== undefined && !detail.includes(`SQLSTATE ${sqlState}`)) detail += ` (SQLSTATE ${sqlState})`;

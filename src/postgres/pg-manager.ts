@@ -101,6 +101,9 @@ export class PgManager extends DbManager {
    * first subscriber and UNLISTEN after the last one leaves. The channel name is quoted exactly
    * as given (case kept); payloads arrive unchanged. A lost session reconnects by itself and
    * LISTENs again; ask for `gaps: true` to see a {@link ListenGap} marker when that happened.
+   * A connect fault no retry can fix (wrong password, no such database or role, no pg_hba.conf
+   * entry, a failing initStatement) errors every subscriber with a `ConnectionError`
+   * (`reason`, `sqlState`) and stops retrying until the next subscriber.
    *
    * @example
    * ```ts
@@ -133,7 +136,8 @@ export class PgManager extends DbManager {
 
   /**
    * PgManager's `wait_for_notify`: the next notification on any channel of the listen config,
-   * or `null` when `timeout` milliseconds pass first. Opens the listen session if needed.
+   * or `null` when `timeout` milliseconds pass first. Opens the listen session if needed, and
+   * errors with a `ConnectionError` when it cannot connect and retrying will not help.
    *
    * @example
    * ```ts
@@ -194,7 +198,11 @@ export class PgManager extends DbManager {
     return (options.tx ? options.tx.query(sql, [channel, payload]) : this.query(sql, [channel, payload], { conn: options.conn })).pipe(ignoreElements());
   }
 
-  /** The life of a listen session: connecting, listening, reconnecting, gap, closed. */
+  /**
+   * The life of a listen session: connecting, listening, reconnecting (after each failed attempt
+   * or loss, with the error), gap, failed (retries stopped: a fault no retry can fix, or
+   * maxReconnectAttempts; subscribers were errored), closed.
+   */
   listenStatus$(name = 'listen'): Observable<ListenStatus> {
     this.#listenConfig(name);
     return new Observable<ListenStatus>((subscriber) => this.#listenSession(name).status$.subscribe(subscriber));

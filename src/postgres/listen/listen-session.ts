@@ -34,7 +34,10 @@ export interface ListenSessionOptions {
  * with a channel's first subscriber and UNLISTEN after its last. The session is watched (TCP
  * keepalive plus a periodic round trip), and when it dies it reconnects with exponential backoff
  * and jitter, LISTENs again on every channel in use and reports the gap, since Postgres drops
- * what was sent while nobody listened. All timing runs on the manager's scheduler.
+ * what was sent while nobody listened. Every failed attempt and every loss is an `error` event.
+ * A fault no retry can fix (see `classifyListenFault`), or `maxReconnectAttempts` reached,
+ * errors every subscriber and `waitForNotify` and stops retrying; the next subscriber starts
+ * over. All timing runs on the manager's scheduler.
  */
 export class ListenSession {
   readonly status$: BehaviorSubject<ListenStatus> = new BehaviorSubject<ListenStatus>({ state: 'idle' });

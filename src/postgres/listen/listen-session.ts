@@ -268,7 +268,9 @@ export class ListenSession {
     this.#failures = 0;
     const delayMillis = this.#delayBefore(1);
     const fault = classifyListenFault(error, 'connect');
-    const lost = new ConnectionError(`Listen connection '${conn}' lost its session: ${error.message.replace(/\.$/, '')}. Reconnecting in ${delayMillis} ms.`, {
+    let detail = error.message.replace(/\.$/, '');
+    if (fault.sqlState !== undefined && !detail.includes(`SQLSTATE ${fault.sqlState}`)) detail += ` (SQLSTATE ${fault.sqlState})`;
+    const lost = new ConnectionError(`Listen connection '${conn}' lost its session: ${detail}. Reconnecting in ${delayMillis} ms.`, {
       reason: fault.reason,
       sqlState: fault.sqlState,
       conn,

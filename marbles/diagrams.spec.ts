@@ -88,7 +88,7 @@ describe('marble diagrams are tested behaviour', () => {
       const driver = new ScriptedDriver();
       const pgm = manager(driver);
       pgm.createConnListen({ name: 'listen', host: 'scripted', healthCheckInterval: 0, reconnectDelay: 3, reconnectJitter: false });
-      const letter = (status: ListenStatus): string => ({ idle: 'i', connecting: 'c', listening: 'l', reconnecting: 'r', gap: 'g', closed: 'x' })[status.state];
+      const letter = (status: ListenStatus): string => ({ idle: 'i', connecting: 'c', listening: 'l', reconnecting: 'r', gap: 'g', failed: 'f', closed: 'x' })[status.state];
       expectObservable(pgm.notifications('ch', { gaps: true }).pipe(map((event) => (event instanceof ListenGap ? 'g' : 'n')))).toBe(lane(reconnectGapDiagram, 2));
       expectObservable(pgm.listenStatus$().pipe(map(letter))).toBe(lane(reconnectGapDiagram, 1));
       cold(lane(reconnectGapDiagram, 0)).subscribe(() => driver.kill());

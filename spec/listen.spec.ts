@@ -136,6 +136,9 @@ describe('LISTEN/NOTIFY', () => {
     assert.equal(listenSessions.length, 1, 'exactly one listen session');
     assert.equal(statuses.filter((status) => status.state === 'gap').length, 3);
     assert.ok(statuses.some((status) => status.state === 'reconnecting' && status.attempt === 1));
+    const killed = statuses.find((status) => status.state === 'reconnecting');
+    assert.ok(killed?.state === 'reconnecting' && killed.error.sqlState === '57P01', 'the loss carries the SQLSTATE of pg_terminate_backend');
+    assert.match(killed.error.message, /^Listen connection 'listenconn' lost its session: terminating connection due to administrator command \(SQLSTATE 57P01\)\. Reconnecting in \d+ ms\.$/);
     subscription.unsubscribe();
     statusSubscription.unsubscribe();
     await pgm.close();
@@ -164,6 +167,12 @@ describe('LISTEN/NOTIFY', () => {
     const frozenAt = Date.now();
     await waitFor(() => statuses.some((status) => status.state === 'reconnecting'), 'the dead session was noticed', 3000);
     assert.ok(Date.now() - frozenAt < 2000, 'noticed within seconds');
+    const noticed = statuses.find((status) => status.state === 'reconnecting');
+    assert.match(
+      noticed?.state === 'reconnecting' ? noticed.error.message : '',
+      /^Listen connection 'listenconn' lost its session: no answer to a health check within 300 ms\. Reconnecting in \d+ ms\.$/,
+      'the status says why the session was dropped',
+    );
     proxy.thaw();
     await waitFor(() => statuses.some((status) => status.state === 'gap'), 'listening again after the network came back', 5000);
     await listening(pgm, [channel]);

@@ -20,12 +20,22 @@ import { RxpgError, type RxpgErrorOptions } from './rxpg-error.js';
  */
 export class ConnectionError extends RxpgError {
   override readonly name = 'ConnectionError';
+  /**
+   * The server's SQLSTATE when the server refused or ended the session (`28P01` wrong
+   * password, `3D000` no such database, `57P01` terminated, …); undefined for a socket or
+   * client-side fault.
+   */
+  readonly sqlState: string | undefined;
 
   constructor(
     message: string,
-    options: RxpgErrorOptions & { reason?: Extract<ErrorReason, 'connection' | 'authentication' | 'outcome_unknown' | 'insufficient_resources'> } = {},
+    options: RxpgErrorOptions & {
+      reason?: Extract<ErrorReason, 'connection' | 'authentication' | 'outcome_unknown' | 'insufficient_resources'>;
+      sqlState?: string;
+    } = {},
   ) {
     super('RXPG_CONNECTION', options.reason ?? 'connection', message, options);
+    this.sqlState = options.sqlState;
   }
 }
 

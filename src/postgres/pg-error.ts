@@ -23,6 +23,7 @@ export function toRxpgError(error: unknown, options: { statement?: string; conn?
     if (error.severity === 'FATAL' || error.severity === 'PANIC') {
       return new ConnectionError(`${error.message} (SQLSTATE ${error.code})`, {
         reason: reason === 'authentication' || reason === 'insufficient_resources' ? reason : 'connection',
+        sqlState: error.code,
         conn: options.conn,
         cause: error,
       });

@@ -1,6 +1,5 @@
 import { catchError, EmptyError, first, ignoreElements, map, Observable, of, throwError, timeout } from 'rxjs';
 import { ConfigurationError } from '../errors/configuration-error.js';
-import { ConnectionError } from '../errors/connection-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { checkChannel } from './listen/quote-channel.js';
 import { checkPayload } from './listen/check-payload.js';
@@ -22,7 +21,10 @@ export interface NotificationsOptions {
   readonly conn?: string;
   /** Also emit a {@link ListenGap} marker in-band each time the session was lost and listens again. */
   readonly gaps?: boolean;
-  /** Error this subscriber with a ConnectionError when the session is lost, instead of healing quietly. */
+  /**
+   * Error this subscriber with a ConnectionError when the session is lost or an attempt to open
+   * it fails, instead of healing quietly. (A fault no retry can fix errors every subscriber.)
+   */
   readonly errorOnReconnect?: boolean;
 }
 
@@ -99,6 +101,9 @@ export class PgManager extends DbManager {
    * first subscriber and UNLISTEN after the last one leaves. The channel name is quoted exactly
    * as given (case kept); payloads arrive unchanged. A lost session reconnects by itself and
    * LISTENs again; ask for `gaps: true` to see a {@link ListenGap} marker when that happened.
+   * A connect fault no retry can fix (wrong password, no such database or role, no pg_hba.conf
+   * entry, a failing initStatement) errors every subscriber with a `ConnectionError`
+   * (`reason`, `sqlState`) and stops retrying until the next subscriber.
    *
    * @example
    * ```ts
@@ -121,11 +126,7 @@ export class PgManager extends DbManager {
     return new Observable<Notification | ListenGap>((subscriber) => {
       const session = this.#listenSession(name);
       const release = session.acquire(channel, subscriber, options.gaps === true);
-      const lost = options.errorOnReconnect
-        ? session.lost$.subscribe((error) =>
-            subscriber.error(new ConnectionError(`The listen session of '${name}' was lost: ${error.message}`, { conn: name, cause: error })),
-          )
-        : undefined;
+      const lost = options.errorOnReconnect ? session.lost$.subscribe((error) => subscriber.error(error)) : undefined;
       return () => {
         lost?.unsubscribe();
         release();
@@ -135,7 +136,8 @@ export class PgManager extends DbManager {
 
   /**
    * PgManager's `wait_for_notify`: the next notification on any channel of the listen config,
-   * or `null` when `timeout` milliseconds pass first. Opens the listen session if needed.
+   * or `null` when `timeout` milliseconds pass first. Opens the listen session if needed, and
+   * errors with a `ConnectionError` when it cannot connect and retrying will not help.
    *
    * @example
    * ```ts
@@ -153,7 +155,8 @@ export class PgManager extends DbManager {
     this.#listenConfig(name);
     return new Observable<Notification | null>((subscriber) => {
       const session = this.#listenSession(name);
-      session.start();
+      // A fault no retry can fix rejects the wait rather than letting it time out to null.
+      subscriber.add(session.failed$.subscribe((error) => subscriber.error(error)));
       // A session closed while waiting completes all$: say so, typed, rather than "no elements".
       const next = session.all$.pipe(
         first(),
@@ -166,7 +169,8 @@ export class PgManager extends DbManager {
         ),
       );
       const waited = timeoutMillis === undefined ? next : next.pipe(timeout({ first: timeoutMillis, scheduler: this.runtime.scheduler, with: () => of(null) }));
-      return waited.subscribe(subscriber);
+      subscriber.add(waited.subscribe(subscriber));
+      session.start();
     });
   }
 
@@ -194,7 +198,11 @@ export class PgManager extends DbManager {
     return (options.tx ? options.tx.query(sql, [channel, payload]) : this.query(sql, [channel, payload], { conn: options.conn })).pipe(ignoreElements());
   }
 
-  /** The life of a listen session: connecting, listening, reconnecting, gap, closed. */
+  /**
+   * The life of a listen session: connecting, listening, reconnecting (after each failed attempt
+   * or loss, with the error), gap, failed (retries stopped: a fault no retry can fix, or
+   * maxReconnectAttempts; subscribers were errored), closed.
+   */
   listenStatus$(name = 'listen'): Observable<ListenStatus> {
     this.#listenConfig(name);
     return new Observable<ListenStatus>((subscriber) => this.#listenSession(name).status$.subscribe(subscriber));

@@ -120,6 +120,7 @@ export class PostgresDriver extends SqlDriver {
           subscriber.error(
             new ConnectionError(`could not connect to ${describeTarget(params)}: ${converted.message.replace(/^connection lost: /, '')}`, {
               cause: error,
+              sqlState: converted instanceof ConnectionError ? converted.sqlState : undefined,
               isRetryable: true,
             }),
           );

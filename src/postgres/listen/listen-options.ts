@@ -27,7 +27,12 @@ export interface ListenConnOptions extends ListenConnectionOptions {
   readonly reconnectDelay?: number;
   /** Cap of the reconnect delay. Default 10000. */
   readonly maxReconnectDelay?: number;
-  /** Attempts before giving up and erroring every subscriber. Default Infinity: never give up. */
+  /**
+   * Reconnect attempts before giving up: every subscriber and `waitForNotify` is errored, and
+   * the next subscriber starts over. Default Infinity: a transient fault (server down, too many
+   * connections) is retried until it passes, each attempt an `error` event. Faults no retry can
+   * fix (wrong password, no such database, …) stop at once whatever this says.
+   */
   readonly maxReconnectAttempts?: number;
   /** Spread reconnect delays by ±50 % so many clients do not reconnect in step. Default true. */
   readonly reconnectJitter?: boolean;

@@ -1,10 +1,11 @@
-import { BehaviorSubject, Observable, Subject, timeout, timer, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import type { ConnectionParams } from '../../driver/connection-params.js';
+import { BehaviorSubject, Observable, Subject, throwError, timeout, timer, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { describeTarget, type ConnectionParams } from '../../driver/connection-params.js';
 import type { Driver } from '../../driver/driver.js';
 import { ConnectionError } from '../../errors/connection-error.js';
 import { RxpgError } from '../../errors/rxpg-error.js';
 import type { EmitEvent } from '../../events/db-event.js';
 import { Session } from '../../pool/session.js';
+import { classifyListenFault } from './listen-fault.js';
 import type { ListenSettings } from './listen-options.js';
 import { ListenGap, type ListenStatus, type Notification } from './notification.js';
 import { quoteChannel } from './quote-channel.js';
@@ -33,14 +34,19 @@ export interface ListenSessionOptions {
  * with a channel's first subscriber and UNLISTEN after its last. The session is watched (TCP
  * keepalive plus a periodic round trip), and when it dies it reconnects with exponential backoff
  * and jitter, LISTENs again on every channel in use and reports the gap, since Postgres drops
- * what was sent while nobody listened. All timing runs on the manager's scheduler.
+ * what was sent while nobody listened. Every failed attempt and every loss is an `error` event.
+ * A fault no retry can fix (see `classifyListenFault`), or `maxReconnectAttempts` reached,
+ * errors every subscriber and `waitForNotify` and stops retrying; the next subscriber starts
+ * over. All timing runs on the manager's scheduler.
  */
 export class ListenSession {
   readonly status$: BehaviorSubject<ListenStatus> = new BehaviorSubject<ListenStatus>({ state: 'idle' });
   /** Every notification, for `waitForNotify`. */
   readonly all$ = new Subject<Notification>();
-  /** Fires when the session is lost, for subscribers that asked to be errored. */
-  readonly lost$ = new Subject<Error>();
+  /** Fires when the session is lost or an attempt to open it fails, for subscribers that asked to be errored. */
+  readonly lost$ = new Subject<ConnectionError>();
+  /** Fires when the session stops retrying (a fault no retry can fix, or maxReconnectAttempts): `waitForNotify` rejects with it. */
+  readonly failed$ = new Subject<ConnectionError>();
   readonly #driver: Driver;
   readonly #options: ListenSessionOptions;
   readonly #emit: EmitEvent;
@@ -51,6 +57,10 @@ export class ListenSession {
   #health: Subscription | undefined;
   #lostAt: number | undefined;
   #closed = false;
+  /** The attempt in flight: 0 for the first of a start, n for the n-th reconnect. */
+  #attempt = 0;
+  /** Failed attempts since the session last listened (or was started). */
+  #failures = 0;
 
   constructor(driver: Driver, options: ListenSessionOptions, emit: EmitEvent) {
     this.#driver = driver;
@@ -87,7 +97,9 @@ export class ListenSession {
   /** Connects if not yet connected (lazily, on the first subscriber or `waitForNotify`). */
   start(): void {
     if (this.#closed || this.#lifecycle !== undefined || this.#session !== undefined) return;
-    this.#connect(0);
+    this.#attempt = 0;
+    this.#failures = 0;
+    this.#connect(true);
   }
 
   /** Runs `sql` on the listen session once it is listening (e.g. `SELECT pg_listening_channels()`). */
@@ -138,12 +150,13 @@ export class ListenSession {
     });
   }
 
-  #connect(attempt: number): void {
+  #connect(fresh: boolean): void {
     const { params, connectTimeoutMillis, scheduler, cancelGraceMillis, initStatement, conn } = this.#options;
-    if (attempt === 0) this.status$.next({ state: 'connecting' });
+    if (fresh) this.status$.next({ state: 'connecting' });
     const startedAt = scheduler.now();
     let opened: Session | undefined;
-    this.#lifecycle = this.#driver
+    let settled = false;
+    const subscription = this.#driver
       .connect(params, {
         onNotice: (notice) => this.#emit(() => ({ type: 'notice', conn, processId: opened?.processId ?? 0, ...notice })),
         onLost: (error) => this.#lost(opened, error),
@@ -151,9 +164,17 @@ export class ListenSession {
         onDriverEvent: (event) => this.#emit(() => ({ ...event, conn })),
         now: () => scheduler.now(),
       })
-      .pipe(timeout({ first: connectTimeoutMillis, scheduler }))
+      .pipe(
+        timeout({
+          first: connectTimeoutMillis,
+          scheduler,
+          with: () =>
+            throwError(() => new ConnectionError(`could not connect to ${describeTarget(params)} within connectTimeout (${connectTimeoutMillis / 1000} s)`, { conn, isRetryable: true })),
+        }),
+      )
       .subscribe({
         next: (driverConnection) => {
+          settled = true;
           opened = new Session(driverConnection, { scheduler, cancelGraceMillis });
           this.#session = opened;
           this.#lifecycle = undefined;
@@ -168,10 +189,13 @@ export class ListenSession {
           else session.execute(statements.join('; '), [], { row: () => {}, complete: listening, error: (error) => this.#broken(session, error) });
         },
         error: (error: unknown) => {
+          settled = true;
           this.#lifecycle = undefined;
-          this.#retry(attempt + 1, error instanceof Error ? error : new Error(String(error)));
+          this.#attemptFailed(error, 'connect');
         },
       });
+    // A driver that fails at once has already scheduled the retry: keep that, not this.
+    if (!settled) this.#lifecycle = subscription;
   }
 
   #listening(session: Session): void {
@@ -198,7 +222,7 @@ export class ListenSession {
   #checkHealth(session: Session): void {
     const { scheduler, settings } = this.#options;
     const deadline = timer(settings.healthCheckTimeoutMillis, scheduler).subscribe(() =>
-      this.#broken(session, new ConnectionError(`Listen connection '${this.#options.conn}': no answer to a health check within ${settings.healthCheckTimeoutMillis} ms.`)),
+      this.#broken(session, new ConnectionError(`no answer to a health check within ${settings.healthCheckTimeoutMillis} ms`, { conn: this.#options.conn, isRetryable: true })),
     );
     session.execute('SELECT 1', [], { row: () => {}, complete: () => deadline.unsubscribe(), error: () => deadline.unsubscribe() });
   }
@@ -219,44 +243,125 @@ export class ListenSession {
     if (this.all$.observed) this.all$.next(notification);
   }
 
-  /** The session cannot be trusted any more: drop it; the driver's onLost starts the reconnect. */
+  /**
+   * The session cannot be trusted any more: drop it and reconnect, for `error`. (`#lost` lets
+   * go of the session before destroying it, so the driver's own "destroyed" report is ignored.)
+   */
   #broken(session: Session, error: Error): void {
-    if (this.#session !== session) return;
-    session.destroy();
     this.#lost(session, error);
   }
 
   #lost(session: Session | undefined, error: Error): void {
     if (this.#closed || session === undefined || this.#session !== session) return;
+    const wasListening = this.#ready;
     this.#session = undefined;
     this.#ready = false;
     this.#health?.unsubscribe();
-    this.#lostAt ??= this.#options.scheduler.now();
     session.destroy();
-    this.lost$.next(error);
-    this.#retry(1, error);
-  }
-
-  #retry(attempt: number, error: Error): void {
-    if (this.#closed) return;
-    const { settings, scheduler, conn } = this.#options;
-    this.#lostAt ??= scheduler.now();
-    if (attempt > settings.maxReconnectAttempts) {
-      const failure = new ConnectionError(`Listen connection '${conn}' gave up after ${attempt - 1} reconnect attempts: ${error.message}`, { conn, cause: error });
-      for (const channel of this.#channels.values()) for (const subscriber of channel.subscribers.keys()) subscriber.error(failure);
-      this.#channels.clear();
-      this.all$.error(failure);
-      this.status$.next({ state: 'closed' });
-      this.#closed = true;
+    // Lost before it listened: initStatement or a LISTEN failed, a failed attempt like any other.
+    if (!wasListening) {
+      this.#attemptFailed(error, 'setup');
       return;
     }
-    // Exponential backoff with jitter (±50 %), capped.
+    const { scheduler, conn } = this.#options;
+    this.#lostAt ??= scheduler.now();
+    this.#failures = 0;
+    const delayMillis = this.#delayBefore(1);
+    const fault = classifyListenFault(error, 'connect');
+    let detail = error.message.replace(/\.$/, '');
+    if (fault.sqlState !== undefined && !detail.includes(`SQLSTATE ${fault.sqlState}`)) detail += ` (SQLSTATE ${fault.sqlState})`;
+    const lost = new ConnectionError(`Listen connection '${conn}' lost its session: ${detail}. Reconnecting in ${delayMillis} ms.`, {
+      reason: fault.reason,
+      sqlState: fault.sqlState,
+      conn,
+      cause: error,
+      isRetryable: true,
+    });
+    this.#emit(() => ({ type: 'error', conn, sql: undefined, error: lost }));
+    this.lost$.next(lost);
+    this.#reconnect(1, lost, delayMillis);
+  }
+
+  /**
+   * An attempt to open the session failed. A fault no retry can fix errors every subscriber and
+   * waiter and stops; a transient one is logged and retried with backoff, up to
+   * maxReconnectAttempts.
+   */
+  #attemptFailed(error: unknown, stage: 'connect' | 'setup'): void {
+    if (this.#closed) return;
+    const { settings, scheduler, conn, params, initStatement } = this.#options;
+    this.#failures++;
+    this.#lostAt ??= scheduler.now();
+    const fault = classifyListenFault(error, stage);
+    const sqlState = fault.sqlState;
+    let detail = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+    if (stage === 'setup') detail = `${initStatement === undefined ? 'LISTEN' : 'initStatement or LISTEN'} failed: ${detail}`;
+    else if (!detail.startsWith('could not connect to ')) detail = `could not connect to ${describeTarget(params)}: ${detail}`;
+    if (sqlState !== undefined && !detail.includes(`SQLSTATE ${sqlState}`)) detail += ` (SQLSTATE ${sqlState})`;
+    const options = { reason: fault.reason, sqlState, conn, cause: error };
+    if (fault.fatal) {
+      this.#fail(
+        new ConnectionError(
+          `Listen connection '${conn}' ${stage === 'connect' ? 'cannot connect' : 'cannot open its session'}, and retrying will not help: ${detail}. ${fault.fix} A new subscriber tries again.`,
+          { ...options, isRetryable: false },
+        ),
+      );
+      return;
+    }
+    const next = this.#attempt + 1;
+    if (next > settings.maxReconnectAttempts) {
+      this.#fail(
+        new ConnectionError(
+          `Listen connection '${conn}' gave up after ${this.#failures} failed attempts (maxReconnectAttempts: ${settings.maxReconnectAttempts}): ${detail}. A new subscriber tries again.`,
+          { ...options, isRetryable: true },
+        ),
+      );
+      return;
+    }
+    const delayMillis = this.#delayBefore(next);
+    const failure = new ConnectionError(
+      `Listen connection '${conn}' ${stage === 'connect' ? 'could not connect' : 'could not LISTEN'} (attempt ${this.#failures}): ${detail}. Retrying in ${delayMillis} ms.`,
+      { ...options, isRetryable: true },
+    );
+    this.#emit(() => ({ type: 'error', conn, sql: undefined, error: failure }));
+    this.lost$.next(failure);
+    this.#reconnect(next, failure, delayMillis);
+  }
+
+  /** Exponential backoff with jitter (±50 %), capped. */
+  #delayBefore(attempt: number): number {
+    const { settings } = this.#options;
     const base = Math.min(settings.maxReconnectDelayMillis, settings.reconnectDelayMillis * 2 ** (attempt - 1));
-    const delayMillis = settings.reconnectJitter ? Math.round(base * (0.5 + Math.random())) : base;
-    this.status$.next({ state: 'reconnecting', attempt, error, delayMillis });
+    return settings.reconnectJitter ? Math.round(base * (0.5 + Math.random())) : base;
+  }
+
+  #reconnect(attempt: number, error: ConnectionError, delayMillis: number): void {
+    const { scheduler } = this.#options;
+    this.status$.next({ state: 'reconnecting', attempt, error, delayMillis, since: this.#lostAt ?? scheduler.now() });
     this.#lifecycle = timer(delayMillis, scheduler).subscribe(() => {
       this.#lifecycle = undefined;
-      this.#connect(attempt);
+      this.#attempt = attempt;
+      this.#connect(false);
     });
+  }
+
+  /**
+   * Stops retrying: every subscriber and waiter gets `error`, and the session waits, closed to
+   * nothing, for the next subscriber (`start`), which tries once more.
+   */
+  #fail(error: ConnectionError): void {
+    const { conn } = this.#options;
+    this.#lifecycle?.unsubscribe();
+    this.#lifecycle = undefined;
+    this.#health?.unsubscribe();
+    this.#lostAt = undefined;
+    this.#failures = 0;
+    this.#attempt = 0;
+    this.#emit(() => ({ type: 'error', conn, sql: undefined, error }));
+    const channels = [...this.#channels.values()];
+    this.#channels.clear();
+    this.status$.next({ state: 'failed', error });
+    this.failed$.next(error);
+    for (const channel of channels) for (const subscriber of channel.subscribers.keys()) subscriber.error(error);
   }
 }

@@ -1,3 +1,5 @@
+import type { ConnectionError } from '../../errors/connection-error.js';
+
 /**
  * A NOTIFY received on a LISTENed channel.
  *
@@ -56,13 +58,24 @@ export class ListenGap {
 
 /**
  * The life of a listen session, as `listenStatus$()` reports it: `connecting`, `listening`,
- * `reconnecting` (with the attempt, the error that caused it and the backoff delay), `gap`
- * (listening again after a loss, with how long it lasted), `closed`.
+ * `reconnecting` (after every failed attempt or loss: the reconnect attempt about to be made,
+ * the error that caused it, the backoff delay and since when the session has not listened),
+ * `gap` (listening again after a loss, with how long it lasted), `failed` (a fault retrying
+ * cannot fix, or `maxReconnectAttempts` reached: subscribers were errored with `error`, and
+ * nothing is retried until a new subscriber or `waitForNotify` arrives), `closed`.
  */
 export type ListenStatus =
   | { readonly state: 'idle' }
   | { readonly state: 'connecting' }
   | { readonly state: 'listening'; readonly processId: number; readonly channels: readonly string[] }
-  | { readonly state: 'reconnecting'; readonly attempt: number; readonly error: Error; readonly delayMillis: number }
+  | {
+      readonly state: 'reconnecting';
+      readonly attempt: number;
+      readonly error: ConnectionError;
+      readonly delayMillis: number;
+      /** When the session was lost, or the first attempt of this run failed (scheduler clock, ms). */
+      readonly since: number;
+    }
   | { readonly state: 'gap'; readonly durationMillis: number; readonly lostAt: number; readonly listeningAt: number }
+  | { readonly state: 'failed'; readonly error: ConnectionError }
   | { readonly state: 'closed' };

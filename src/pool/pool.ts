@@ -4,6 +4,7 @@ import type { Driver } from '../driver/driver.js';
 import { PoolError, type PoolState } from '../errors/pool-error.js';
 import type { RxpgError } from '../errors/rxpg-error.js';
 import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
+import { backgroundTimer } from './background-timer.js';
 import { Connector } from './connector.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import type { Session } from './session.js';
@@ -157,6 +158,8 @@ export class Pool implements LeaseOwner {
     this.#leased.set(session, lease);
     const waitMillis = this.#options.scheduler.now() - lease.requestedAt;
     this.#emit(() => ({ type: 'acquire', conn: this.#options.conn, processId: session.processId, waitMillis }));
+    // A leased session has work in hand: it keeps the process alive until it is idle again.
+    session.driver.keepProcessAlive?.(true);
     lease.grant(session);
   }
 
@@ -232,9 +235,11 @@ export class Pool implements LeaseOwner {
       return;
     }
     this.#idle.push(session);
+    // Neither an idle session nor its idle timer keeps the process alive (pg.Pool's allowExitOnIdle).
+    session.driver.keepProcessAlive?.(false);
     const { idleTimeoutMillis, scheduler } = this.#options;
     if (idleTimeoutMillis > 0) {
-      session.idleTimer = timer(idleTimeoutMillis, scheduler).subscribe(() => {
+      session.idleTimer = backgroundTimer(scheduler, idleTimeoutMillis, () => {
         const index = this.#idle.indexOf(session);
         if (index >= 0) {
           this.#idle.splice(index, 1);
@@ -276,6 +281,8 @@ export class Pool implements LeaseOwner {
     if (!this.#all.delete(session)) return;
     const { conn } = this.#options;
     this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: true, reason }));
+    // Its goodbye is awaited (close() resolves after it): the process stays for it.
+    session.driver.keepProcessAlive?.(true);
     if (session.isBroken) session.destroy();
     else {
       const { closeGraceMillis, scheduler } = this.#options;

@@ -4,6 +4,7 @@ import type { Driver } from '../driver/driver.js';
 import { captureCallSite, withCallSite, type CallSite } from '../errors/call-site.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { PoolState } from '../errors/pool-error.js';
+import { RxpgError } from '../errors/rxpg-error.js';
 import type { DbEvent, EmitEvent } from '../events/db-event.js';
 import { holdLease } from '../pool/hold-lease.js';
 import { Pool } from '../pool/pool.js';
@@ -87,6 +88,7 @@ export class DbManager {
   readonly #closeGraceMillis: number;
   readonly #clientTimeoutGraceMillis: number;
   readonly #callSites: boolean;
+  #closed = false;
   readonly #emit: EmitEvent = (build) => {
     if (this.#events.observed) this.#events.next(build());
   };
@@ -137,6 +139,23 @@ export class DbManager {
     void name;
   }
 
+  /**
+   * @internal Throws the typed error of a manager closed by `close()`: what `method` started on
+   * config `conn` is refused. Called when an observable is subscribed.
+   */
+  protected checkOpen(method: string, conn: string): void {
+    if (!this.#closed) return;
+    const manager = this.constructor.name;
+    throw new RxpgError(
+      'RXPG_MANAGER',
+      'closed',
+      `${method}() on a ${manager} that was closed: close() ends a manager for good, and ${manager}.getInstance() keeps ` +
+        `returning it. Make a new ${manager}() (and createConn() on it) for more work, or close pools with ` +
+        `closeConn(name), which keeps the manager usable and reopens the pool on its next query.`,
+      { conn },
+    );
+  }
+
   /** @internal Whether a pooled config called `name` is registered. */
   protected hasConn(name: string): boolean {
     return this.#registry.has(name);
@@ -161,7 +180,8 @@ export class DbManager {
   /**
    * Closes the pool of `name`: waiting lease requests fail, idle sessions close, leased ones
    * close when returned (or are destroyed after the close grace). The config stays registered
-   * and a later query opens a new pool.
+   * and the manager stays usable: a later query opens a new pool. This is the way to close
+   * sessions and go on; {@link DbManager.close} closes the manager for good.
    *
    * @example
    * ```ts
@@ -187,7 +207,13 @@ export class DbManager {
 
   /**
    * Ends every session of this manager and resolves when the server has none left (within the
-   * close grace even if the server is gone). Configs stay registered.
+   * close grace even if the server is gone), and closes the manager for good: from then on every
+   * query, stream and scope of it fails, when subscribed, with an {@link RxpgError} of code
+   * `RXPG_MANAGER` and reason `closed`, instead of silently opening new sessions.
+   * `getInstance()` keeps returning the closed manager; make a `new PgManager()` (or
+   * `new MyManager()`) for more work, or use {@link DbManager.closeConn} to close pools and go
+   * on. Closing again resolves at once. A process needs no `close()` to exit: idle sessions do
+   * not keep it alive.
    *
    * @example
    * ```ts
@@ -197,6 +223,7 @@ export class DbManager {
    * ```
    */
   async close(): Promise<void> {
+    this.#closed = true;
     const entries = [...this.#pools.values()];
     this.#pools.clear();
     await Promise.all(entries.map((entry) => entry.pool.close()));
@@ -228,7 +255,7 @@ export class DbManager {
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.query, this.#callSites);
-    return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, timeoutMillis }, rowsTo);
+    return this.#leasedStatement<T, Row<T>>('query', conn, sql, params, { site, timeoutMillis }, rowsTo);
   }
 
   /**
@@ -262,7 +289,7 @@ export class DbManager {
     const site = captureCallSite(this.stream, this.#callSites);
     // A cursor with no `suspended` handler fetches the next batch as soon as the (synchronous)
     // pipeline has taken every row of the last one.
-    return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, batchSize, timeoutMillis }, rowsTo);
+    return this.#leasedStatement<T, Row<T>>('stream', conn, sql, params, { site, batchSize, timeoutMillis }, rowsTo);
   }
 
   /**
@@ -302,6 +329,7 @@ export class DbManager {
     this.#registry.get(conn);
     const site = captureCallSite(this.streamBatches, this.#callSites);
     return this.#leasedStatement<T, R>(
+      'streamBatches',
       conn,
       sql,
       params,
@@ -337,6 +365,7 @@ export class DbManager {
    * and returns the lease.
    */
   #leasedStatement<T extends object, R>(
+    method: string,
     conn: string,
     sql: string,
     params: readonly unknown[],
@@ -344,6 +373,14 @@ export class DbManager {
     target: (subscriber: Subscriber<R>) => StatementTarget<T>,
   ): Observable<R> {
     return new Observable<R>((subscriber) => {
+      if (this.#closed) {
+        try {
+          this.checkOpen(method, conn);
+        } catch (error) {
+          subscriber.error(withCallSite(error as Error, options.site));
+          return;
+        }
+      }
       const { pool, context } = this.#pool(conn);
       return holdLease(
         pool,
@@ -385,8 +422,9 @@ export class DbManager {
   connection<R>(name: string | undefined, fn: (conn: Connection) => ObservableInput<R>): Observable<R>;
   connection<R>(name = 'default', fn?: (conn: Connection) => ObservableInput<R>): Observable<Connection> | Observable<R> {
     this.#registry.get(name);
-    if (fn !== undefined) return this.#connectionScope(name, fn);
+    if (fn !== undefined) return this.#connectionScope(name, fn, 'connection');
     return new Observable<Connection>((subscriber) => {
+      this.checkOpen('connection', name);
       const { pool, context } = this.#pool(name);
       return holdLease(
         pool,
@@ -426,8 +464,8 @@ export class DbManager {
     const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
     if (typeof fn !== 'function') throw new ConfigurationError('cursor(name?, fn): fn must be a function (curs) => Observable.');
     const config = this.#registry.get(name);
-    if (config.isolationLevel === 'autocommit') return this.#connectionScope(name, fn);
-    return this.transaction(fn, { conn: name });
+    if (config.isolationLevel === 'autocommit') return this.#connectionScope(name, fn, 'cursor');
+    return this.#transaction(fn, { conn: name }, 'cursor');
   }
 
   /**
@@ -456,6 +494,10 @@ export class DbManager {
    * @see {@link Transaction.savepoint}
    */
   transaction<R>(fn: (tx: Transaction) => ObservableInput<R>, options: TransactionOptions = {}): Observable<R> {
+    return this.#transaction(fn, options, 'transaction');
+  }
+
+  #transaction<R>(fn: (tx: Transaction) => ObservableInput<R>, options: TransactionOptions, method: 'transaction' | 'cursor'): Observable<R> {
     if (typeof fn !== 'function') throw new ConfigurationError('transaction(fn, options?): fn must be a function (tx) => Observable.');
     checkOptionKeys(options, TRANSACTION_OPTION_KEYS, 'transaction');
     const conn = options.conn ?? 'default';
@@ -472,6 +514,7 @@ export class DbManager {
       deferrable: options.deferrable,
     });
     return defer(() => {
+      this.checkOpen(method, conn);
       const { pool, context } = this.#pool(conn);
       let tx: Transaction | undefined;
       return scopedLease(
@@ -482,8 +525,9 @@ export class DbManager {
     });
   }
 
-  #connectionScope<R>(name: string, fn: (conn: Connection) => ObservableInput<R>): Observable<R> {
+  #connectionScope<R>(name: string, fn: (conn: Connection) => ObservableInput<R>, method: 'connection' | 'cursor'): Observable<R> {
     return defer(() => {
+      this.checkOpen(method, name);
       const { pool, context } = this.#pool(name);
       let connection: Connection | undefined;
       return scopedLease(

@@ -61,7 +61,10 @@ export class PgManager extends DbManager {
     super(options.driver ?? new PostgresDriver(), options);
   }
 
-  /** The process-wide default manager, PgManager's `get_instance()`. */
+  /**
+   * The process-wide default manager, PgManager's `get_instance()`. After its `close()` it stays
+   * closed (its queries fail with reason `closed`): make a `new PgManager()` for more work.
+   */
   static getInstance(): PgManager {
     instance ??= new PgManager();
     return instance;
@@ -119,6 +122,7 @@ export class PgManager extends DbManager {
     const name = options.conn ?? 'listen';
     this.#listenConfig(name);
     return new Observable<Notification | ListenGap>((subscriber) => {
+      this.checkOpen('notifications', name);
       const session = this.#listenSession(name);
       const release = session.acquire(channel, subscriber, options.gaps === true);
       const lost = options.errorOnReconnect
@@ -152,6 +156,7 @@ export class PgManager extends DbManager {
     const timeoutMillis = timeoutOf(options, 'waitForNotify');
     this.#listenConfig(name);
     return new Observable<Notification | null>((subscriber) => {
+      this.checkOpen('waitForNotify', name);
       const session = this.#listenSession(name);
       session.start();
       // A session closed while waiting completes all$: say so, typed, rather than "no elements".
@@ -197,18 +202,22 @@ export class PgManager extends DbManager {
   /** The life of a listen session: connecting, listening, reconnecting, gap, closed. */
   listenStatus$(name = 'listen'): Observable<ListenStatus> {
     this.#listenConfig(name);
-    return new Observable<ListenStatus>((subscriber) => this.#listenSession(name).status$.subscribe(subscriber));
+    return new Observable<ListenStatus>((subscriber) => {
+      this.checkOpen('listenStatus$', name);
+      return this.#listenSession(name).status$.subscribe(subscriber);
+    });
   }
 
   /** The channels the listen session LISTENs on, as the server says (`pg_listening_channels()`). */
   listeningChannels(name = 'listen'): Observable<string[]> {
     this.#listenConfig(name);
-    return new Observable<string[]>((subscriber) =>
-      this.#listenSession(name)
+    return new Observable<string[]>((subscriber) => {
+      this.checkOpen('listeningChannels', name);
+      return this.#listenSession(name)
         .query('SELECT pg_listening_channels()')
         .pipe(map((rows) => rows.map((row) => String(row[0])).sort()))
-        .subscribe(subscriber),
-    );
+        .subscribe(subscriber);
+    });
   }
 
   override closeConn(name = 'default'): Promise<void> {

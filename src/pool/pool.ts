@@ -7,6 +7,7 @@ import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
 import { backgroundTimer } from './background-timer.js';
 import { Connector } from './connector.js';
 import { Lease, type LeaseOwner } from './lease.js';
+import { LeaseScope } from './lease-scope.js';
 import type { Session } from './session.js';
 
 /** How a pool behaves; built from a connection config. */
@@ -22,6 +23,8 @@ export interface PoolOptions {
   readonly cancelGraceMillis: number;
   readonly closeGraceMillis: number;
   readonly scheduler: SchedulerLike;
+  /** Follow scopes' code across awaits (see {@link LeaseScope}); the manager's `scopeBypass` is not `'off'`. */
+  readonly trackScopes?: boolean;
 }
 
 type ReleaseReason = ReleaseEvent['reason'];
@@ -80,7 +83,7 @@ export class Pool implements LeaseOwner {
   /** A new lease request, queued at once; `unsubscribe()` gives the session back or leaves the queue. */
   lease(): Lease {
     const { scheduler, conn } = this.#options;
-    const lease = new Lease(this, scheduler.now());
+    const lease = new Lease(this, scheduler.now(), this.#options.trackScopes === true);
     if (this.#closing) {
       lease.fail(new PoolError('closed', `Connection '${conn}' is closing; no new leases are granted.`, this.state, { conn }));
       return lease;
@@ -160,7 +163,10 @@ export class Pool implements LeaseOwner {
     this.#emit(() => ({ type: 'acquire', conn: this.#options.conn, processId: session.processId, waitMillis }));
     // A leased session has work in hand: it keeps the process alive until it is idle again.
     session.driver.keepProcessAlive?.(true);
-    lease.grant(session);
+    // A lease that waited is granted from whatever returned a session: its holder's code runs in
+    // the context it asked from, not in the scope of the code that returned the session.
+    if (this.#options.trackScopes) LeaseScope.runIn(lease.parent, () => lease.grant(session));
+    else lease.grant(session);
   }
 
   #takeIdle(): Session | undefined {
@@ -207,7 +213,9 @@ export class Pool implements LeaseOwner {
       this.#waiting.length > connector.attempts &&
       this.#all.size + connector.attempts < this.#options.size
     ) {
-      connector.open();
+      // A session serves every caller of the pool: its socket belongs to no scope's code.
+      if (this.#options.trackScopes) LeaseScope.runIn(undefined, () => connector.open());
+      else connector.open();
     }
   }
 

@@ -13,6 +13,7 @@ import type { ConnConfig } from '../manager/conn-config.js';
 import { DbManager, type ManagerOptions } from '../manager/db-manager.js';
 import { checkOptionKeys, timeoutOf } from '../manager/query-options.js';
 import type { Transaction } from '../manager/transaction.js';
+import { LeaseScope } from '../pool/lease-scope.js';
 
 let instance: PgManager | undefined;
 
@@ -124,7 +125,8 @@ export class PgManager extends DbManager {
     return new Observable<Notification | ListenGap>((subscriber) => {
       this.checkOpen('notifications', name);
       const session = this.#listenSession(name);
-      const release = session.acquire(channel, subscriber, options.gaps === true);
+      // The listen session serves every subscriber: what it starts (its socket) belongs to no scope's code.
+      const release = LeaseScope.runIn(undefined, () => session.acquire(channel, subscriber, options.gaps === true));
       const lost = options.errorOnReconnect
         ? session.lost$.subscribe((error) =>
             subscriber.error(new ConnectionError(`The listen session of '${name}' was lost: ${error.message}`, { conn: name, cause: error })),
@@ -158,7 +160,7 @@ export class PgManager extends DbManager {
     return new Observable<Notification | null>((subscriber) => {
       this.checkOpen('waitForNotify', name);
       const session = this.#listenSession(name);
-      session.start();
+      LeaseScope.runIn(undefined, () => session.start());
       // A session closed while waiting completes all$: say so, typed, rather than "no elements".
       const next = session.all$.pipe(
         first(),

@@ -109,4 +109,25 @@ describe('pool timing (marbles, virtual time)', () => {
       assert.equal(pgm.poolState().idle, 1);
     });
   });
+  it('an idle session lets the process exit, a leased one does not; its idle timer still runs in virtual time', () => {
+    const testScheduler = scheduler();
+    testScheduler.run(({ cold, expectObservable, flush }) => {
+      const { driver, pgm } = setup({ poolSize: 1, idleTimeout: 100 });
+      driver.on(/.*/, { frames: 2, rows: [[1]] });
+      const seen: string[] = [];
+      pgm.events$.subscribe((event) => {
+        if (event.type === 'release' && event.discarded) seen.push(`${event.reason}@${testScheduler.now()}`);
+      });
+      const states: boolean[] = [];
+      // Leased at 1 (after connecting), running until 3, idle from 3: closed at 3 + 100 = 103.
+      expectObservable(pgm.query('a').pipe(map((row) => row.n))).toBe('---(a|)', { a: 1 });
+      cold('--x').subscribe(() => states.push(driver.connections[0].keepsProcessAlive));
+      cold('----x').subscribe(() => states.push(driver.connections[0].keepsProcessAlive));
+      expectObservable(cold(`${'-'.repeat(102)}x`).pipe(map(() => pgm.poolState().idle))).toBe(`${'-'.repeat(102)}i`, { i: 1 });
+      expectObservable(cold(`${'-'.repeat(104)}x`).pipe(map(() => pgm.poolState().idle))).toBe(`${'-'.repeat(104)}i`, { i: 0 });
+      flush();
+      assert.deepEqual(states, [true, false], 'kept alive while leased (frame 2), not while idle (frame 4)');
+      assert.deepEqual(seen, ['idle_timeout@103'], 'closed exactly idleTimeout after it became idle');
+    });
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstValueFrom, lastValueFrom } from 'rxjs';
-import { ConfigurationError, ConnectionError, PgManager, PoolError } from '../src/index.js';
+import { firstValueFrom, lastValueFrom, type Observable } from 'rxjs';
+import { ConfigurationError, ConnectionError, PgManager, PoolError, RxpgError } from '../src/index.js';
 import { DATABASE_URL, expectSessions, noSessionsLeft, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 import { testPassword } from './support/secrets.js';
@@ -107,5 +107,51 @@ describe('connecting and closing', () => {
     await noSessionsLeft(admin, app, second);
     assert.throws(() => pgm.query('SELECT 1'), ConfigurationError);
     assert.throws(() => pgm.closeConn('nope'), /Unknown connection 'nope'/);
+  });
+  it('a closed manager refuses every query and scope with a typed error, and opens no session', async () => {
+    const { pgm, app } = testManager();
+    pgm.createConnListen({ name: 'listen', copyDsn: 'default', applicationName: app });
+    // Made before close(), subscribed after: refused at subscribe, as a cold observable should be.
+    const early = pgm.query('SELECT 1');
+    await lastValueFrom(pgm.query('SELECT 1'));
+    const before = await expectSessions(admin, app);
+    await pgm.close();
+    await noSessionsLeft(admin, app, before);
+    const refused: [string, Observable<unknown>][] = [
+      ['query', early],
+      ['query', pgm.query('SELECT 1')],
+      ['stream', pgm.stream('SELECT 1')],
+      ['streamBatches', pgm.streamBatches('SELECT 1', [], (rows) => rows)],
+      ['connection', pgm.connection()],
+      ['connection', pgm.connection('default', (conn) => conn.query('SELECT 1'))],
+      ['cursor', pgm.cursor((curs) => curs.execute('SELECT 1'))],
+      ['transaction', pgm.transaction((tx) => tx.query('SELECT 1'))],
+      ['notifications', pgm.notifications('rxpg_closed')],
+      ['waitForNotify', pgm.waitForNotify('listen', { timeout: 100 })],
+      ['listeningChannels', pgm.listeningChannels('listen')],
+    ];
+    for (const [method, observable] of refused) {
+      const error = await lastValueFrom(observable, { defaultValue: 'no error' }).catch((caught: unknown) => caught);
+      assert.ok(error instanceof RxpgError, `${method}: ${String(error)}`);
+      assert.equal(error.code, 'RXPG_MANAGER', method);
+      assert.equal(error.reason, 'closed', method);
+      assert.match(error.message, new RegExp(`^${method}\\(\\) on a PgManager that was closed`), method);
+      assert.match(error.message, /new PgManager\(\)/, method);
+    }
+    // Give a wrongly reopened pool the time to show a session: none may appear.
+    await lastValueFrom(pgm.query('SELECT pg_sleep(0)')).catch(() => undefined);
+    assert.deepEqual(await expectSessions(admin, app, { allowEmpty: true }), [], 'nothing reopened');
+    assert.deepEqual(pgm.poolState(), { size: 10, total: 0, inUse: 0, idle: 0, waiting: 0 });
+    await pgm.close();
+  });
+  it('PgManager.getInstance() keeps returning the closed manager, which keeps refusing', async () => {
+    const instance = PgManager.getInstance();
+    instance.createConn({ connectionString: DATABASE_URL, applicationName: uniqueName('rxpg_instance') });
+    assert.equal((await firstValueFrom(instance.query('SELECT 1 AS n'))).n, 1);
+    await instance.close();
+    assert.equal(PgManager.getInstance(), instance);
+    const error = await firstValueFrom(PgManager.getInstance().query('SELECT 1')).catch((caught: unknown) => caught);
+    assert.ok(error instanceof RxpgError && error.reason === 'closed', String(error));
+    assert.match(error.message, /PgManager\.getInstance\(\) keeps returning it/);
   });
 });

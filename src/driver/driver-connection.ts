@@ -48,4 +48,11 @@ export interface DriverConnection {
   close(): Observable<void>;
   /** Drops the socket at once. */
   destroy(): void;
+  /**
+   * Whether this session's socket keeps Node's event loop alive (`socket.ref()` /
+   * `socket.unref()`). The pool turns it off while the session sits idle and on while it is
+   * leased, as pg.Pool's `allowExitOnIdle` does, so an idle pool never holds a finished process
+   * open. Optional: a backend without it keeps its sockets referenced.
+   */
+  keepProcessAlive?(keep: boolean): void;
 }

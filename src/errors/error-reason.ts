@@ -29,6 +29,7 @@ export type ErrorReason =
   | 'pool_timeout'
   | 'pool_full'
   | 'pool_deadlock'
+  | 'scope_bypass'
   | 'closed'
   | 'overflow'
   | 'unknown';

@@ -19,8 +19,10 @@ export interface PoolState {
  * A lease could not be granted: `pool_timeout` (no session within `acquireTimeout`, covering the
  * queue, DNS, TCP, authentication and `initStatement`), `pool_full` (the wait queue is at
  * `maxWaiting`), `pool_deadlock` (the caller already holds every session of this pool, for
- * example `pgm.query()` inside `pgm.transaction()` on a pool of one) or `closed` (the pool was
- * closed while waiting). `pool` says what the pool looked like at that moment.
+ * example `pgm.query()` inside `pgm.transaction()` on a pool of one), `scope_bypass` (a statement
+ * of the same config started inside a scope without its handle, refused by the manager's
+ * `scopeBypass: 'error'`) or `closed` (the pool was closed while waiting). `pool` says what the
+ * pool looked like at that moment.
  *
  * @example
  * ```ts
@@ -38,7 +40,7 @@ export class PoolError extends RxpgError {
   readonly pool: PoolState;
 
   constructor(
-    reason: Extract<ErrorReason, 'pool_timeout' | 'pool_full' | 'pool_deadlock' | 'closed'>,
+    reason: Extract<ErrorReason, 'pool_timeout' | 'pool_full' | 'pool_deadlock' | 'scope_bypass' | 'closed'>,
     message: string,
     pool: PoolState,
     options: { conn?: string; cause?: unknown } = {},

@@ -80,6 +80,28 @@ export interface FallbackEvent {
 }
 
 /**
+ * A statement or scope of a config was started from inside a transaction, cursor or connection
+ * scope of the same config without the scope's handle: it runs on another session of the pool,
+ * outside the scope's transaction, and waits forever for any row lock the scope holds (the scope
+ * waits for it in turn). `use` names the handle method to run it with. `refused` when the
+ * manager's `scopeBypass: 'error'` failed it with a `PoolError` (reason `scope_bypass`); else it
+ * went on. Worth a warning.
+ */
+export interface ScopeBypassEvent {
+  readonly type: 'scope_bypass';
+  readonly conn: string;
+  /** The manager method that started it: `query`, `stream`, `streamBatches`, `transaction`, `cursor`, `connection`. */
+  readonly method: string;
+  /** The scope it was started from. */
+  readonly scope: 'transaction' | 'cursor' | 'connection';
+  /** The scope handle's method to use instead. */
+  readonly use: 'tx.query' | 'curs.execute' | 'conn.query';
+  /** The statement's text (never its parameters); undefined for a scope. */
+  readonly sql: string | undefined;
+  readonly refused: boolean;
+}
+
+/**
  * Everything `events$` emits: a discriminated union on `type`. Mirrors PgManager's
  * `pgmanager_sql` (query, error) and `pgmanager_notices` (notice) loggers, plus pool activity.
  *
@@ -94,7 +116,21 @@ export interface FallbackEvent {
  * ```
  * @see {@link logEventsTo}
  */
-export type DbEvent = QueryEvent | ErrorEvent | NoticeEvent | ConnectEvent | AcquireEvent | ReleaseEvent | FallbackEvent;
+export type DbEvent = QueryEvent | ErrorEvent | NoticeEvent | ConnectEvent | AcquireEvent | ReleaseEvent | FallbackEvent | ScopeBypassEvent;
+
+/**
+ * What a {@link ScopeBypassEvent} means, in words: the message of the warning logged for it and
+ * of the error that refuses it.
+ */
+export function describeScopeBypass(event: Omit<ScopeBypassEvent, 'type'>): string {
+  const what = event.scope === 'transaction' ? 'transaction' : 'scope';
+  return (
+    `pgm.${event.method}() started inside a ${event.scope}() on '${event.conn}' without the scope's handle: it runs on another ` +
+    `session, outside the ${what}, so it does not see the ${what}'s uncommitted work and waits forever for any row lock the ` +
+    `${what} holds. Run it with ${event.use}() inside the scope` +
+    (event.refused ? ` (refused: scopeBypass is 'error').` : `; scopeBypass: 'error' makes this an error.`)
+  );
+}
 
 /** Emits an event built lazily: `build` runs only when someone listens. */
 export type EmitEvent = (build: () => DbEvent) => void;

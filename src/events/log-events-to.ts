@@ -1,4 +1,4 @@
-import type { DbEvent } from './db-event.js';
+import { describeScopeBypass, type DbEvent } from './db-event.js';
 
 /** Any logger with the four usual levels: `console`, pino, winston, bunyan … */
 export interface Logger {
@@ -20,8 +20,8 @@ export type LoggerName = 'pgmanager_sql' | 'pgmanager_notices';
 /**
  * Sends manager events to a logger under PgManager's logger names: statements (debug) and
  * errors (error) to `pgmanager_sql`, server notices to `pgmanager_notices` (warn for WARNING,
- * info otherwise), connects to `pgmanager_sql` (debug), a driver's fallback from a fast path to
- * `pgmanager_sql` (warn). A logger with `child` (pino, bunyan)
+ * info otherwise), connects to `pgmanager_sql` (debug), a driver's fallback from a fast path and
+ * a statement that bypassed its scope's handle (`scope_bypass`) to `pgmanager_sql` (warn). A logger with `child` (pino, bunyan)
  * gets a child per name and structured fields; others get the name as a message prefix.
  * Parameter values and passwords are never logged.
  *
@@ -81,6 +81,15 @@ export function logEventsTo(logger: Logger): (event: DbEvent) => void {
           conn: event.conn,
           processId: event.processId,
           feature: event.feature,
+        });
+        break;
+      case 'scope_bypass':
+        log('pgmanager_sql', 'warn', `[${event.conn}] ${describeScopeBypass(event)}${event.sql ? ` Statement: ${event.sql}` : ''}`, {
+          conn: event.conn,
+          method: event.method,
+          scope: event.scope,
+          use: event.use,
+          refused: event.refused,
         });
         break;
       default:

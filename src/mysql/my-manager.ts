@@ -27,7 +27,7 @@ export class MyManager extends DbManager {
     super(options.driver ?? new MysqlDriver(), options);
   }
 
-  /** The process-wide default MyManager. */
+  /** The process-wide default MyManager. After its `close()` it stays closed: make a `new MyManager()` for more work. */
   static getInstance(): MyManager {
     instance ??= new MyManager();
     return instance;

@@ -217,6 +217,13 @@ export class MysqlConnection implements DriverConnection {
     });
   }
 
+  keepProcessAlive(keep: boolean): void {
+    // mysql2 has no ref()/unref() of its own; its socket is the connection's `stream`.
+    const stream = (this.#connection as unknown as { stream?: { ref?: () => void; unref?: () => void } }).stream;
+    if (keep) stream?.ref?.();
+    else stream?.unref?.();
+  }
+
   destroy(): void {
     this.#connection.destroy();
     this.#lost(new Error('the session was destroyed'));

@@ -22,17 +22,22 @@ export class Lease implements Unsubscribable {
   #granted: ((session: Session) => void) | undefined;
   #failed: ((error: unknown) => void) | undefined;
   #scope: LeaseScope | undefined;
+  /** The scope whose code requested this lease, when scopes are tracked across awaits. */
+  readonly parent: LeaseScope | undefined;
+  readonly #tracked: boolean;
   /** Pool-private bookkeeping: the acquire timer. */
   timeout: Unsubscribable | undefined;
 
-  constructor(owner: LeaseOwner, requestedAt: number) {
+  constructor(owner: LeaseOwner, requestedAt: number, tracked = false) {
     this.#owner = owner;
     this.requestedAt = requestedAt;
+    this.#tracked = tracked;
+    this.parent = tracked ? LeaseScope.current() : undefined;
   }
 
   /** The scope of the code that holds this lease (made when a scope first needs it). */
   get scope(): LeaseScope {
-    this.#scope ??= new LeaseScope();
+    this.#scope ??= new LeaseScope(this.#owner, this.parent, () => this.#state === 'granted', this.#tracked);
     return this.#scope;
   }
 

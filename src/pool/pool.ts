@@ -4,8 +4,10 @@ import type { Driver } from '../driver/driver.js';
 import { PoolError, type PoolState } from '../errors/pool-error.js';
 import type { RxpgError } from '../errors/rxpg-error.js';
 import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
+import { backgroundTimer } from './background-timer.js';
 import { Connector } from './connector.js';
 import { Lease, type LeaseOwner } from './lease.js';
+import { LeaseScope } from './lease-scope.js';
 import type { Session } from './session.js';
 
 /** How a pool behaves; built from a connection config. */
@@ -21,6 +23,8 @@ export interface PoolOptions {
   readonly cancelGraceMillis: number;
   readonly closeGraceMillis: number;
   readonly scheduler: SchedulerLike;
+  /** Follow scopes' code across awaits (see {@link LeaseScope}); the manager's `scopeBypass` is not `'off'`. */
+  readonly trackScopes?: boolean;
 }
 
 type ReleaseReason = ReleaseEvent['reason'];
@@ -80,7 +84,7 @@ export class Pool implements LeaseOwner {
   /** A new lease request, queued at once; `unsubscribe()` gives the session back or leaves the queue. */
   lease(): Lease {
     const { scheduler, conn } = this.#options;
-    const lease = new Lease(this, scheduler.now());
+    const lease = new Lease(this, scheduler.now(), this.#options.trackScopes === true);
     if (this.#closing) {
       lease.fail(new PoolError('closed', `Connection '${conn}' is closing; no new leases are granted.`, this.state, { conn }));
       return lease;
@@ -158,7 +162,12 @@ export class Pool implements LeaseOwner {
     this.#leased.set(session, lease);
     const waitMillis = this.#options.scheduler.now() - lease.requestedAt;
     this.#emit(() => ({ type: 'acquire', conn: this.#options.conn, processId: session.processId, waitMillis }));
-    lease.grant(session);
+    // A leased session has work in hand: it keeps the process alive until it is idle again.
+    session.driver.keepProcessAlive?.(true);
+    // A lease that waited is granted from whatever returned a session: its holder's code runs in
+    // the context it asked from, not in the scope of the code that returned the session.
+    if (this.#options.trackScopes) LeaseScope.runIn(lease.parent, () => lease.grant(session));
+    else lease.grant(session);
   }
 
   #takeIdle(): Session | undefined {
@@ -205,7 +214,9 @@ export class Pool implements LeaseOwner {
       this.#waiting.length > connector.attempts &&
       this.#all.size + connector.attempts < this.#options.size
     ) {
-      connector.open();
+      // A session serves every caller of the pool: its socket belongs to no scope's code.
+      if (this.#options.trackScopes) LeaseScope.runIn(undefined, () => connector.open());
+      else connector.open();
     }
   }
 
@@ -233,9 +244,11 @@ export class Pool implements LeaseOwner {
       return;
     }
     this.#idle.push(session);
+    // Neither an idle session nor its idle timer keeps the process alive (pg.Pool's allowExitOnIdle).
+    session.driver.keepProcessAlive?.(false);
     const { idleTimeoutMillis, scheduler } = this.#options;
     if (idleTimeoutMillis > 0) {
-      session.idleTimer = timer(idleTimeoutMillis, scheduler).subscribe(() => {
+      session.idleTimer = backgroundTimer(scheduler, idleTimeoutMillis, () => {
         const index = this.#idle.indexOf(session);
         if (index >= 0) {
           this.#idle.splice(index, 1);
@@ -308,6 +321,8 @@ export class Pool implements LeaseOwner {
     if (!this.#all.delete(session)) return;
     const { conn } = this.#options;
     this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: true, reason, ...(sessionChange === undefined ? {} : { sessionChange }) }));
+    // Its goodbye is awaited (close() resolves after it): the process stays for it.
+    session.driver.keepProcessAlive?.(true);
     if (session.isBroken) session.destroy();
     else {
       const { closeGraceMillis, scheduler } = this.#options;

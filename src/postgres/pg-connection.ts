@@ -220,6 +220,13 @@ export class PgConnection implements DriverConnection {
     });
   }
 
+  keepProcessAlive(keep: boolean): void {
+    // pg's own Client.ref()/unref() (pg.Pool's allowExitOnIdle uses them): they reach the socket.
+    const client = this.#client as unknown as { ref?: () => void; unref?: () => void };
+    if (keep) client.ref?.();
+    else client.unref?.();
+  }
+
   destroy(): void {
     this.#internals.connection.stream.destroy();
     this.#lost(new Error('the session was destroyed'));

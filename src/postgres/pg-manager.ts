@@ -12,6 +12,7 @@ import type { ConnConfig } from '../manager/conn-config.js';
 import { DbManager, type ManagerOptions } from '../manager/db-manager.js';
 import { checkOptionKeys, timeoutOf } from '../manager/query-options.js';
 import type { Transaction } from '../manager/transaction.js';
+import { LeaseScope } from '../pool/lease-scope.js';
 
 let instance: PgManager | undefined;
 
@@ -63,7 +64,10 @@ export class PgManager extends DbManager {
     super(options.driver ?? new PostgresDriver(), options);
   }
 
-  /** The process-wide default manager, PgManager's `get_instance()`. */
+  /**
+   * The process-wide default manager, PgManager's `get_instance()`. After its `close()` it stays
+   * closed (its queries fail with reason `closed`): make a `new PgManager()` for more work.
+   */
   static getInstance(): PgManager {
     instance ??= new PgManager();
     return instance;
@@ -124,8 +128,10 @@ export class PgManager extends DbManager {
     const name = options.conn ?? 'listen';
     this.#listenConfig(name);
     return new Observable<Notification | ListenGap>((subscriber) => {
+      this.checkOpen('notifications', name);
       const session = this.#listenSession(name);
-      const release = session.acquire(channel, subscriber, options.gaps === true);
+      // The listen session serves every subscriber: what it starts (its socket) belongs to no scope's code.
+      const release = LeaseScope.runIn(undefined, () => session.acquire(channel, subscriber, options.gaps === true));
       const lost = options.errorOnReconnect ? session.lost$.subscribe((error) => subscriber.error(error)) : undefined;
       return () => {
         lost?.unsubscribe();
@@ -154,6 +160,7 @@ export class PgManager extends DbManager {
     const timeoutMillis = timeoutOf(options, 'waitForNotify');
     this.#listenConfig(name);
     return new Observable<Notification | null>((subscriber) => {
+      this.checkOpen('waitForNotify', name);
       const session = this.#listenSession(name);
       // A fault no retry can fix rejects the wait rather than letting it time out to null.
       subscriber.add(session.failed$.subscribe((error) => subscriber.error(error)));
@@ -170,7 +177,7 @@ export class PgManager extends DbManager {
       );
       const waited = timeoutMillis === undefined ? next : next.pipe(timeout({ first: timeoutMillis, scheduler: this.runtime.scheduler, with: () => of(null) }));
       subscriber.add(waited.subscribe(subscriber));
-      session.start();
+      LeaseScope.runIn(undefined, () => session.start());
     });
   }
 
@@ -205,18 +212,22 @@ export class PgManager extends DbManager {
    */
   listenStatus$(name = 'listen'): Observable<ListenStatus> {
     this.#listenConfig(name);
-    return new Observable<ListenStatus>((subscriber) => this.#listenSession(name).status$.subscribe(subscriber));
+    return new Observable<ListenStatus>((subscriber) => {
+      this.checkOpen('listenStatus$', name);
+      return this.#listenSession(name).status$.subscribe(subscriber);
+    });
   }
 
   /** The channels the listen session LISTENs on, as the server says (`pg_listening_channels()`). */
   listeningChannels(name = 'listen'): Observable<string[]> {
     this.#listenConfig(name);
-    return new Observable<string[]>((subscriber) =>
-      this.#listenSession(name)
+    return new Observable<string[]>((subscriber) => {
+      this.checkOpen('listeningChannels', name);
+      return this.#listenSession(name)
         .query('SELECT pg_listening_channels()')
         .pipe(map((rows) => rows.map((row) => String(row[0])).sort()))
-        .subscribe(subscriber),
-    );
+        .subscribe(subscriber);
+    });
   }
 
   override closeConn(name = 'default'): Promise<void> {

@@ -224,6 +224,8 @@ export class ScriptedConnection implements DriverConnection {
   cancels = 0;
   /** Batches fetched after the first (cursor reads). */
   fetches = 0;
+  /** Whether this session would keep a real process alive: false while it sits idle in its pool. */
+  keepsProcessAlive = true;
   /** Channels this session LISTENs on. */
   readonly listening = new Set<string>();
   /** The statement that changed the session's state, until the pool resets it. */
@@ -324,6 +326,10 @@ export class ScriptedConnection implements DriverConnection {
       this.isBroken = true;
       subscriber.complete();
     });
+  }
+
+  keepProcessAlive(keep: boolean): void {
+    this.keepsProcessAlive = keep;
   }
 
   destroy(): void {

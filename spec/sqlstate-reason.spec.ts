@@ -31,6 +31,7 @@ describe('SQLSTATE → reason (no database)', () => {
     ['22P02', 'data'],
     ['22012', 'data'],
     ['25P02', 'invalid_transaction_state'],
+    ['0A000', 'unsupported'],
     ['XX000', 'unknown'],
   ];
   for (const [sqlState, reason] of cases) {

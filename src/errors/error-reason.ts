@@ -31,6 +31,8 @@ export type ErrorReason =
   | 'pool_deadlock'
   | 'closed'
   | 'overflow'
+  /** Something the server accepted but rxpg cannot carry (yet): COPY through query(), SQLSTATE class 0A. */
+  | 'unsupported'
   | 'unknown';
 
 /**

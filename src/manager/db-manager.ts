@@ -9,6 +9,7 @@ import { holdLease } from '../pool/hold-lease.js';
 import { Pool } from '../pool/pool.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
+import { summaryTo, type CommandResult } from './command-result.js';
 import { resolveConnConfig, type ConnConfig } from './conn-config.js';
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
@@ -229,6 +230,37 @@ export class DbManager {
     this.#registry.get(conn);
     const site = captureCallSite(this.query, this.#callSites);
     return this.#leasedStatement<T, Row<T>>(conn, sql, params, { site, timeoutMillis }, rowsTo);
+  }
+
+  /**
+   * Runs one statement for its effect (UPDATE, DELETE, INSERT without RETURNING, DDL): a cold
+   * `Observable<CommandResult>` that emits exactly one `{ command, rowCount }` when the statement
+   * has ended and completes, so `firstValueFrom` and `lastValueFrom` resolve with it instead of
+   * failing with RxJS's `EmptyError`. Rows the statement returns are counted, not kept: use
+   * {@link DbManager.query} for `RETURNING`. Leasing, cancel on unsubscribe, `timeout` and errors
+   * are those of `query()`.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { firstValueFrom } from 'rxjs';
+   *
+   * const pgm = new PgManager();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+   * const { rowCount } = await firstValueFrom(pgm.command('UPDATE jobs SET done = true WHERE id = $1', [7]));
+   * console.log(`${rowCount} job(s) marked done`);
+   * await pgm.close();
+   * ```
+   * @see {@link Connection.command} for a statement inside a `connection()` or `transaction()` scope
+   */
+  command(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Observable<CommandResult> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['conn', 'timeout'], 'command');
+    const timeoutMillis = timeoutOf(options, 'command');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.command, this.#callSites);
+    return this.#leasedStatement<Record<string, unknown>, CommandResult>(conn, sql, params, { site, timeoutMillis }, summaryTo);
   }
 
   /**

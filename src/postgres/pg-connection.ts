@@ -30,6 +30,7 @@ export interface PgClientInternals {
     readonly stream: { destroy(): void; cork?: () => void; uncork?: () => void };
     on(event: 'readyForQuery', listener: (message: { status?: unknown }) => void): void;
     on(event: 'notification', listener: (message: { channel: string; payload?: string; processId: number }) => void): void;
+    on(event: 'copyOutResponse', listener: () => void): void;
   };
 }
 
@@ -98,6 +99,8 @@ export class PgConnection implements DriverConnection {
       this.#current = null;
       statement.finish((error) => toRxpgError(error, { statement: statement.errorText }));
     });
+    // pg has no handler of its own for COPY … TO STDOUT: the statement refuses it.
+    internals.connection.on('copyOutResponse', () => this.#current?.handleCopyOutResponse());
     client.on('notice', (notice: NoticeFields) =>
       hooks.onNotice({
         severity: notice.severity ?? 'NOTICE',

@@ -33,6 +33,7 @@ const BY_CODE: Readonly<Record<string, ErrorReason>> = {
 };
 
 const BY_CLASS: Readonly<Record<string, ErrorReason>> = {
+  '0A': 'unsupported',
   '08': 'connection',
   '28': 'authentication',
   '23': 'constraint_violation',

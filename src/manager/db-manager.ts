@@ -13,6 +13,7 @@ import { summaryTo, type CommandResult } from './command-result.js';
 import { resolveConnConfig, type ConnConfig } from './conn-config.js';
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
+import { checkMillis } from './durations.js';
 import { Connection, type Cursor } from './connection.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
@@ -101,9 +102,10 @@ export class DbManager {
     }
     this.#driver = driver;
     this.#scheduler = options.scheduler ?? asyncScheduler;
-    this.#cancelGraceMillis = options.cancelGraceMillis ?? 5000;
-    this.#closeGraceMillis = options.closeGraceMillis ?? 5000;
-    this.#clientTimeoutGraceMillis = options.clientTimeoutGraceMillis ?? 100;
+    const where = `${constructing}: `;
+    this.#cancelGraceMillis = checkMillis(options.cancelGraceMillis ?? 5000, 'cancelGraceMillis', where, { min: 0 });
+    this.#closeGraceMillis = checkMillis(options.closeGraceMillis ?? 5000, 'closeGraceMillis', where, { min: 0 });
+    this.#clientTimeoutGraceMillis = checkMillis(options.clientTimeoutGraceMillis ?? 100, 'clientTimeoutGraceMillis', where, { min: 0 });
     this.#callSites = options.callSites ?? true;
     this.events$ = this.#events.asObservable();
   }

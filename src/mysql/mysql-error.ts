@@ -20,7 +20,8 @@ export function toRxpgMysqlError(error: unknown, options: { statement?: string }
   const message = mysqlError.sqlMessage ?? mysqlError.message;
   if (mysqlError.fatal || reason === 'connection' || reason === 'authentication' || reason === 'insufficient_resources') {
     return new ConnectionError(`${message}${mysqlError.errno ? ` (errno ${mysqlError.errno})` : ''}`, {
-      reason: reason === 'authentication' || reason === 'insufficient_resources' ? reason : 'connection',
+      reason:
+        reason === 'authentication' || reason === 'insufficient_resources' || reason === 'undefined_object' || reason === 'permission' ? reason : 'connection',
       cause: error,
     });
   }

@@ -1,9 +1,11 @@
 import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
 import { QueryError } from '../errors/query-error.js';
+import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import { readDataRow } from './message-tap.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { ResultShapes } from './result-shapes.js';
+import { explainStatementError } from './statement-hints.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
 export interface ProtocolWriter {
@@ -316,10 +318,11 @@ export class PgStatement {
   handleReadyForQuery(): void {}
 
   /** Called by the connection once the server is ready again. */
-  finish(toError: (error: unknown) => Error): void {
+  finish(toError: (error: unknown) => RxpgError): void {
     if (this.#error !== undefined) {
       this.#forget();
-      this.#sink.error(toError(this.#error));
+      const error = toError(this.#error);
+      this.#sink.error(this.errorText === this.text ? explainStatementError(error, this.text, this.#values?.length ?? 0) : error);
     } else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
   }
 

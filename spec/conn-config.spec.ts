@@ -109,9 +109,43 @@ describe('createConn options (no database)', () => {
     rejects({ poolSize: 0 }, /poolSize must be a positive integer/);
     rejects({ port: 70000 }, /port must be an integer from 1 to 65535/);
     rejects({ connectTimeout: -1 }, /connectTimeout must be a positive number of seconds/);
+    rejects({ connectTimeout: -1 }, /got -1\./);
     rejects({ host: 5 as unknown as string }, /host must be a string/);
     rejects({ sslmode: 'requir' as 'require' }, /did you mean 'require'/);
     rejects({ typeParsers: { int9: BigInt } }, /did you mean 'int8'/);
+  });
+
+  it('rejects durations a timer cannot keep: NaN, Infinity, negative, fractional or above 2^31−1 ms, printing the value as given and the unit', () => {
+    const millisKeys = ['acquireTimeout', 'idleTimeout', 'maxLifetime', 'statementTimeout', 'keepAliveInitialDelay'] as const;
+    for (const key of millisKeys) {
+      for (const [value, shown] of [[NaN, 'NaN'], [Infinity, 'Infinity'], [-1, '-1'], [1.5, '1.5'], [2 ** 31, '2147483648'], ['5000', '"5000"']] as const) {
+        const error = rejects({ [key]: value } as ConnOptions, new RegExp(`${key} must be a whole number of milliseconds from [01] to 2147483647`));
+        assert.ok(error.message.endsWith(`got ${shown}.`), `${key} = ${shown}: ${error.message}`);
+      }
+    }
+    // 30 days: every connect used to fail with the server's retryable-looking 22023.
+    rejects({ statementTimeout: 30 * 24 * 3600 * 1000 }, /statementTimeout must be a whole number of milliseconds from 0 to 2147483647 \(about 24\.8 days\); 0 for none, got 2592000000\./);
+    rejects({ acquireTimeout: 0 }, /acquireTimeout must be a whole number of milliseconds from 1 to 2147483647/);
+    assert.equal(resolve({ statementTimeout: 2 ** 31 - 1, idleTimeout: 0, maxLifetime: 0 }).idleTimeoutMillis, 0);
+  });
+
+  it('reads connectTimeout in seconds, as libpq does, and refuses what looks like milliseconds', () => {
+    const error = rejects({ connectTimeout: 5000 }, /connectTimeout is in seconds, as libpq's connect_timeout; did you mean 5\?/);
+    assert.match(error.message, /got 5000/);
+    rejects({ connectTimeout: 3601 }, /at most 3600/);
+    rejects({ connectTimeout: NaN }, /connectTimeout must be a positive number of seconds \(as libpq's connect_timeout\), at most 3600, got NaN\./);
+    rejects({ connectTimeout: 0 }, /got 0\./);
+    rejects({ connectionString: 'postgres://h/db?connect_timeout=10000' }, /connect_timeout is in seconds.*did you mean 10\?/);
+    assert.equal(resolve({ connectTimeout: 0.5 }).connectTimeoutMillis, 500);
+    assert.equal(resolve({ connectTimeout: 3600 }).connectTimeoutMillis, 3_600_000);
+    assert.equal(resolve({ connectionString: 'postgres://h/db?connect_timeout=7' }).connectTimeoutMillis, 7000);
+  });
+
+  it('checks the manager options that are durations', () => {
+    for (const key of ['cancelGraceMillis', 'closeGraceMillis', 'clientTimeoutGraceMillis'] as const) {
+      assert.throws(() => new PgManager({ [key]: NaN }), new RegExp(`new PgManager: ${key} must be a whole number of milliseconds from 0 to 2147483647.*got NaN\\.`));
+      assert.throws(() => new PgManager({ [key]: 2 ** 31 }), ConfigurationError);
+    }
   });
 
   it('never shows the password for a malformed URL or dsn', () => {

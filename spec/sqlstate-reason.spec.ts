@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import pg from 'pg';
 import { isRetryableReason, QueryError, reasonForSqlState, type ErrorReason } from '../src/index.js';
 import { toRxpgError } from '../src/postgres/pg-error.js';
+import { isTransientConnectFailure } from '../src/postgres/sqlstate-reason.js';
 
 describe('SQLSTATE → reason (no database)', () => {
   const cases: [string, ErrorReason][] = [
@@ -31,11 +32,19 @@ describe('SQLSTATE → reason (no database)', () => {
     ['22P02', 'data'],
     ['22012', 'data'],
     ['25P02', 'invalid_transaction_state'],
+    ['0A000', 'unsupported'],
     ['XX000', 'unknown'],
   ];
   for (const [sqlState, reason] of cases) {
     it(`${sqlState} is ${reason}`, () => assert.equal(reasonForSqlState(sqlState), reason));
   }
+
+  it('a refused connect is worth retrying only for classes 08 (not 08P01), 53 and 57', () => {
+    for (const sqlState of ['08006', '08001', '53300', '57P03', '57P01']) assert.equal(isTransientConnectFailure(sqlState), true, sqlState);
+    for (const sqlState of ['3D000', '28P01', '28000', '22023', '42704', '08P01', '0A000', 'XX000', undefined]) {
+      assert.equal(isTransientConnectFailure(sqlState), false, String(sqlState));
+    }
+  });
 
   it('reads the code alone: 57014 is canceled in any language, a timeout is decided by who set the limit', () => {
     // The server translates its messages (lc_messages); nothing may depend on their text.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, map, takeUntil, timer, toArray } from 'rxjs';
-import { PgManager, QueryError, TimeoutError } from '../src/index.js';
+import { ConfigurationError, PgManager, QueryError, TimeoutError } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
@@ -134,9 +134,16 @@ describe('timeouts: enforced by the server and by the client', () => {
     await pgm.close();
   });
 
-  it('rejects a bad timeout at once', () => {
+  it('rejects a bad timeout at once', async () => {
     const { pgm } = testManager();
-    assert.throws(() => pgm.query('SELECT 1', [], { timeout: -5 }), /timeout must be a positive number of milliseconds/);
+    assert.throws(() => pgm.query('SELECT 1', [], { timeout: -5 }), /query: timeout must be a whole number of milliseconds from 1 to 2147483647 .*, got -5\./);
+    // NaN used to be reported as "got null"; above 2^31−1 ms Node's timer fired after 1 ms.
+    assert.throws(() => pgm.query('SELECT 1', [], { timeout: NaN }), /got NaN\./);
+    assert.throws(() => pgm.stream('SELECT 1', [], { timeout: 2 ** 31 }), /stream: timeout must be .*, got 2147483648\./);
+    assert.throws(() => pgm.command('SELECT 1', [], { timeout: 2.5 }), /command: timeout must be a whole number of milliseconds/);
+    const inScope = await lastValueFrom(pgm.transaction((tx) => tx.query('SELECT 1', [], { timeout: Infinity }))).catch((error: unknown) => error);
+    assert.ok(inScope instanceof ConfigurationError && /query: timeout must be .*, got Infinity\./.test(inScope.message), String(inScope));
+    await pgm.close();
     assert.throws(() => pgm.query('SELECT 1', [], { timout: 5 } as never), /did you mean 'timeout'/);
   });
 });

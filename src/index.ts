@@ -8,6 +8,7 @@ export { DbManager, type ManagerOptions } from './manager/db-manager.js';
 export type { ConnOptions, IsolationLevel, SslMode } from './manager/conn-options.js';
 export type { QueryOptions, StreamOptions } from './manager/query-options.js';
 export { Connection, type Cursor } from './manager/connection.js';
+export type { CommandResult } from './manager/command-result.js';
 export { Transaction, type TransactionOptions, type TransactionIsolationLevel } from './manager/transaction.js';
 export { retryTransaction, type RetryTransactionOptions } from './manager/retry-transaction.js';
 export { OrderedRow, RowShape, type Row } from './rows/ordered-row.js';

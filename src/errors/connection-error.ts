@@ -3,7 +3,9 @@ import { RxpgError, type RxpgErrorOptions } from './rxpg-error.js';
 
 /**
  * The session could not be opened or was lost: refused, reset, timed out while connecting,
- * terminated by the server, or authentication failed (`reason: 'authentication'`). A session
+ * terminated by the server, or authentication failed (`reason: 'authentication'`). A database
+ * that does not exist is `undefined_object`, one the user may not use `permission`; neither is
+ * retryable, nor is authentication. A session
  * lost during COMMIT has `reason: 'outcome_unknown'`: the transaction may or may not have
  * committed.
  *
@@ -30,7 +32,7 @@ export class ConnectionError extends RxpgError {
   constructor(
     message: string,
     options: RxpgErrorOptions & {
-      reason?: Extract<ErrorReason, 'connection' | 'authentication' | 'outcome_unknown' | 'insufficient_resources'>;
+      reason?: Extract<ErrorReason, 'connection' | 'authentication' | 'outcome_unknown' | 'insufficient_resources' | 'undefined_object' | 'permission'>;
       sqlState?: string;
     } = {},
   ) {

@@ -32,6 +32,8 @@ export type ErrorReason =
   | 'scope_bypass'
   | 'closed'
   | 'overflow'
+  /** Something the server accepted but rxpg cannot carry (yet): COPY through query(), SQLSTATE class 0A. */
+  | 'unsupported'
   | 'unknown';
 
 /**

@@ -1,6 +1,7 @@
 import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { didYouMean } from '../util/nearest-name.js';
+import { checkConnectTimeoutSeconds, checkMillis, shownValue } from './durations.js';
 import { CONN_OPTION_KEYS, CONNECTION_FIELD_KEYS, type ConnOptions, type IsolationLevel } from './conn-options.js';
 
 /** A validated, frozen connection config: what `createConn` registered. */
@@ -86,7 +87,7 @@ export function resolveConnConfig(
   const number = (key: keyof ConnOptions, fallback: number, check: (value: number) => boolean, rule: string): number => {
     const value = options[key] ?? fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) {
-      throw new ConfigurationError(`Connection '${name}': ${key} must be ${rule}, got ${JSON.stringify(options[key])}.`, { conn: name });
+      throw new ConfigurationError(`Connection '${name}': ${key} must be ${rule}, got ${shownValue(options[key])}.`, { conn: name });
     }
     return value;
   };
@@ -95,12 +96,16 @@ export function resolveConnConfig(
   if (given('port')) number('port', 0, (value) => Number.isInteger(value) && value > 0 && value <= 65535, 'an integer from 1 to 65535');
   const poolSize = number('poolSize', 10, positiveInt, 'a positive integer');
   const maxWaiting = number('maxWaiting', 10_000, nonNegative, 'a number of requests ≥ 0');
-  const acquireTimeoutMillis = number('acquireTimeout', 30_000, (value) => value > 0, 'a positive number of milliseconds');
-  const idleTimeoutMillis = number('idleTimeout', 30_000, nonNegative, 'milliseconds ≥ 0 (0 keeps idle sessions)');
-  const maxLifetimeMillis = number('maxLifetime', 0, nonNegative, 'milliseconds ≥ 0 (0 for no limit)');
-  const statementTimeoutMillis = number('statementTimeout', 0, nonNegative, 'milliseconds ≥ 0 (0 for none)');
-  const keepAliveInitialDelayMillis = number('keepAliveInitialDelay', 10_000, nonNegative, 'milliseconds ≥ 0');
-  if (given('connectTimeout')) number('connectTimeout', 0, (value) => value > 0, 'a positive number of seconds (as in PgManager)');
+  // Durations: whole milliseconds a timer (and the server's statement_timeout) can keep.
+  const where = `Connection '${name}': `;
+  const millis = (key: keyof ConnOptions, fallback: number, min: 0 | 1, zero?: string): number =>
+    checkMillis(options[key] ?? fallback, key, where, { min, zero, conn: name });
+  const acquireTimeoutMillis = millis('acquireTimeout', 30_000, 1);
+  const idleTimeoutMillis = millis('idleTimeout', 30_000, 0, 'keeps idle sessions');
+  const maxLifetimeMillis = millis('maxLifetime', 0, 0, 'for no limit');
+  const statementTimeoutMillis = millis('statementTimeout', 0, 0, 'for none');
+  const keepAliveInitialDelayMillis = millis('keepAliveInitialDelay', 10_000, 0);
+  if (given('connectTimeout')) checkConnectTimeoutSeconds(options.connectTimeout, 'connectTimeout', where, name);
   if (given('keepAlive') && typeof options.keepAlive !== 'boolean') {
     throw new ConfigurationError(`Connection '${name}': keepAlive must be true or false.`, { conn: name });
   }
@@ -145,7 +150,10 @@ export function resolveConnConfig(
     },
     name,
   );
-  const connectTimeoutMillis = (options.connectTimeout ?? connectTimeoutSeconds ?? 30) * 1000;
+  if (options.connectTimeout === undefined && connectTimeoutSeconds !== undefined) {
+    checkConnectTimeoutSeconds(connectTimeoutSeconds, 'connect_timeout', `${where}the connection string's `, name);
+  }
+  const connectTimeoutMillis = Math.max(1, Math.round((options.connectTimeout ?? connectTimeoutSeconds ?? 30) * 1000));
   const config = {
     name,
     params,

@@ -13,8 +13,10 @@ export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' |
 /**
  * Options of {@link PgManager.createConn}. Connection parameters come from exactly one of
  * `connectionString`, `dsn`, `copyDsn` or the fields (`host`, `port`, `user`, `password`,
- * `database`); fields may be added to `copyDsn` to override what is copied. Durations are in
- * milliseconds except `connectTimeout`, which is in seconds as in PgManager and libpq.
+ * `database`); fields may be added to `copyDsn` to override what is copied. Durations are whole
+ * milliseconds up to 2147483647 (2^31−1, about 24.8 days: Node's timers and Postgres'
+ * `statement_timeout` stop there), except `connectTimeout`, which is in seconds as in PgManager
+ * and libpq.
  */
 export interface ConnOptions extends ConnectionSource {
   /** Name to register under; `default` when omitted. */
@@ -27,7 +29,11 @@ export interface ConnOptions extends ConnectionSource {
   readonly isolationLevel?: IsolationLevel;
   /** Run once on every new session before it is first leased (`SET search_path TO app`). */
   readonly initStatement?: string;
-  /** Seconds allowed for one session to open (DNS, TCP, TLS, authentication, `initStatement`). Default 30. */
+  /**
+   * Seconds (libpq's `connect_timeout` unit, fractions allowed) for one session to open: DNS,
+   * TCP, TLS, authentication, `initStatement`. Default 30, at most 3600: a larger value is
+   * refused as milliseconds by mistake.
+   */
   readonly connectTimeout?: number;
   /** Server-side `statement_timeout` for every statement of this config, in milliseconds. Default none. */
   readonly statementTimeout?: number;

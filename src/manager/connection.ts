@@ -1,13 +1,14 @@
 import { inspect } from 'node:util';
-import { Observable } from 'rxjs';
+import { Observable, type Subscriber } from 'rxjs';
 import { captureCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
+import { summaryTo, type CommandResult } from './command-result.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf } from './query-options.js';
-import { runStatement } from './run-statement.js';
+import { runStatement, type StatementTarget } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
 
 /**
@@ -61,7 +62,36 @@ export class Connection {
     checkStatement(sql, params);
     checkOptionKeys(options, ['timeout'], 'query');
     const timeoutMillis = timeoutOf(options, 'query');
-    return this.#statement<T>(sql, params, captureCallSite(this.query, this.context.callSites), { timeoutMillis });
+    return this.#statement<T, Row<T>>(sql, params, captureCallSite(this.query, this.context.callSites), { timeoutMillis }, rowsTo);
+  }
+
+  /**
+   * Runs one statement for its effect on this session, as {@link DbManager.command} does: emits
+   * one `{ command, rowCount }` when it has ended, and completes. In a transaction the count is
+   * what the statement did inside it, before COMMIT.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { concat, toArray } from 'rxjs';
+   *
+   * PgManager.getInstance()
+   *   .transaction((tx) =>
+   *     concat(
+   *       tx.command('UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 1]),
+   *       tx.command('UPDATE accounts SET balance = balance + $1 WHERE id = $2', [10, 2]),
+   *     ),
+   *   )
+   *   .pipe(toArray())
+   *   .subscribe((results) => console.log(results)); // [{ command: 'UPDATE', rowCount: 1 }, { command: 'UPDATE', rowCount: 1 }]
+   * ```
+   * @see {@link CommandResult}
+   */
+  command(sql: string, params: readonly unknown[] = [], options: { timeout?: number } = {}): Observable<CommandResult> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['timeout'], 'command');
+    const timeoutMillis = timeoutOf(options, 'command');
+    return this.#statement<Record<string, unknown>, CommandResult>(sql, params, captureCallSite(this.command, this.context.callSites), { timeoutMillis }, summaryTo);
   }
 
   /**
@@ -78,17 +108,18 @@ export class Connection {
     checkOptionKeys(options, ['batchSize', 'timeout'], 'stream');
     const batchSize = batchSizeOf(options, 'stream');
     const timeoutMillis = timeoutOf(options, 'stream');
-    return this.#statement<T>(sql, params, captureCallSite(this.stream, this.context.callSites), { batchSize, timeoutMillis });
+    return this.#statement<T, Row<T>>(sql, params, captureCallSite(this.stream, this.context.callSites), { batchSize, timeoutMillis }, rowsTo);
   }
 
   /** One statement on this session, cancelled (or its cursor closed) on unsubscribe. */
-  #statement<T extends object>(
+  #statement<T extends object, R>(
     sql: string,
     params: readonly unknown[],
     site: CallSite,
     options: { batchSize?: number; timeoutMillis?: number },
-  ): Observable<Row<T>> {
-    return new Observable<Row<T>>((subscriber) => {
+    target: (subscriber: Subscriber<R>) => StatementTarget<T>,
+  ): Observable<R> {
+    return new Observable<R>((subscriber) => {
       if (this.#ended) {
         subscriber.error(leaseEnded(this.context.conn));
         return;
@@ -97,7 +128,7 @@ export class Connection {
         this.session,
         sql,
         params,
-        { next: (row) => subscriber.next(row), error: (error) => subscriber.error(error), complete: () => subscriber.complete() },
+        target(subscriber),
         this.context,
         // Spelled out rather than spread: this runs once per statement.
         {
@@ -112,7 +143,10 @@ export class Connection {
     });
   }
 
-  /** The seed's `curs.execute(sql, params)`: the same as {@link Connection.query}. */
+  /**
+   * The seed's `curs.execute(sql, params)`: the same as {@link Connection.query}, rows. For a
+   * statement's row count use {@link Connection.command}.
+   */
   execute<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: { timeout?: number } = {}): Observable<Row<T>> {
     return this.query<T>(sql, params, options);
   }
@@ -131,6 +165,10 @@ export class Connection {
   [inspect.custom](): string {
     return `${this.constructor.name} { conn: '${this.context.conn}', processId: ${this.processId}${this.#ended ? ', ended' : ''} }`;
   }
+}
+
+function rowsTo<T extends object>(subscriber: Subscriber<Row<T>>): StatementTarget<T> {
+  return { next: (row) => subscriber.next(row), error: (error) => subscriber.error(error), complete: () => subscriber.complete() };
 }
 
 function leaseEnded(conn: string): RxpgError {

@@ -11,9 +11,11 @@ import { LeaseScope, type ScopeKind } from '../pool/lease-scope.js';
 import { Pool } from '../pool/pool.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
+import { summaryTo, type CommandResult } from './command-result.js';
 import { resolveConnConfig, type ConnConfig } from './conn-config.js';
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
+import { checkMillis } from './durations.js';
 import { Connection, type Cursor } from './connection.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
@@ -121,9 +123,10 @@ export class DbManager {
     }
     this.#driver = driver;
     this.#scheduler = options.scheduler ?? asyncScheduler;
-    this.#cancelGraceMillis = options.cancelGraceMillis ?? 5000;
-    this.#closeGraceMillis = options.closeGraceMillis ?? 5000;
-    this.#clientTimeoutGraceMillis = options.clientTimeoutGraceMillis ?? 100;
+    const where = `${constructing}: `;
+    this.#cancelGraceMillis = checkMillis(options.cancelGraceMillis ?? 5000, 'cancelGraceMillis', where, { min: 0 });
+    this.#closeGraceMillis = checkMillis(options.closeGraceMillis ?? 5000, 'closeGraceMillis', where, { min: 0 });
+    this.#clientTimeoutGraceMillis = checkMillis(options.clientTimeoutGraceMillis ?? 100, 'clientTimeoutGraceMillis', where, { min: 0 });
     this.#callSites = options.callSites ?? true;
     if (options.scopeBypass !== undefined && !SCOPE_BYPASS_MODES.includes(options.scopeBypass)) {
       throw new ConfigurationError(`${constructing}: scopeBypass must be 'warn', 'error' or 'off', not ${JSON.stringify(options.scopeBypass)}.`);
@@ -279,6 +282,37 @@ export class DbManager {
     this.#registry.get(conn);
     const site = captureCallSite(this.query, this.#callSites);
     return this.#leasedStatement<T, Row<T>>('query', conn, sql, params, { site, timeoutMillis }, rowsTo);
+  }
+
+  /**
+   * Runs one statement for its effect (UPDATE, DELETE, INSERT without RETURNING, DDL): a cold
+   * `Observable<CommandResult>` that emits exactly one `{ command, rowCount }` when the statement
+   * has ended and completes, so `firstValueFrom` and `lastValueFrom` resolve with it instead of
+   * failing with RxJS's `EmptyError`. Rows the statement returns are counted, not kept: use
+   * {@link DbManager.query} for `RETURNING`. Leasing, cancel on unsubscribe, `timeout` and errors
+   * are those of `query()`.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { firstValueFrom } from 'rxjs';
+   *
+   * const pgm = new PgManager();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+   * const { rowCount } = await firstValueFrom(pgm.command('UPDATE jobs SET done = true WHERE id = $1', [7]));
+   * console.log(`${rowCount} job(s) marked done`);
+   * await pgm.close();
+   * ```
+   * @see {@link Connection.command} for a statement inside a `connection()` or `transaction()` scope
+   */
+  command(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Observable<CommandResult> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['conn', 'timeout'], 'command');
+    const timeoutMillis = timeoutOf(options, 'command');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.command, this.#callSites);
+    return this.#leasedStatement<Record<string, unknown>, CommandResult>('command', conn, sql, params, { site, timeoutMillis }, summaryTo);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { didYouMean } from '../util/nearest-name.js';
+import { checkMillis, shownValue } from './durations.js';
 
 /** Options of {@link PgManager.query}. */
 export interface QueryOptions {
@@ -34,19 +35,16 @@ export const DEFAULT_BATCH_SIZE = 2000;
 export function batchSizeOf(options: StreamOptions, method: string): number {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new ConfigurationError(`${method}: batchSize must be a positive integer number of rows, got ${JSON.stringify(options.batchSize)}.`);
+    throw new ConfigurationError(`${method}: batchSize must be a positive integer number of rows, got ${shownValue(options.batchSize)}.`);
   }
   return batchSize;
 }
 
-/** The `timeout` of `options`, checked: a positive number of milliseconds, or undefined. */
+/** The `timeout` of `options`, checked: a whole number of milliseconds a timer can keep, or undefined. */
 export function timeoutOf(options: { timeout?: number }, method: string): number | undefined {
   const { timeout } = options;
   if (timeout === undefined) return undefined;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0) {
-    throw new ConfigurationError(`${method}: timeout must be a positive number of milliseconds, got ${JSON.stringify(timeout)}.`);
-  }
-  return timeout;
+  return checkMillis(timeout, 'timeout', `${method}: `, { min: 1 });
 }
 
 /** Throws a ConfigurationError for an option key `method` does not know. */

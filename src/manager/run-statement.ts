@@ -6,6 +6,7 @@ import { TimeoutError } from '../errors/timeout-error.js';
 import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session, StatementHandle } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
+import { MAX_MILLIS } from './durations.js';
 import type { StatementContext } from './statement-context.js';
 
 /** Where a statement's rows and end go: a Subscriber, or an internal command's callbacks. */
@@ -71,7 +72,8 @@ export function runStatement<T extends object>(
   };
   const startClock = (): void => {
     if (limit === undefined || ended) return;
-    clock = timer(limit + context.clientTimeoutGraceMillis, scheduler).subscribe(() => {
+    // Capped: a timer past 2^31−1 ms would fire after 1 ms.
+    clock = timer(Math.min(limit + context.clientTimeoutGraceMillis, MAX_MILLIS), scheduler).subscribe(() => {
       if (ended) return;
       // The client's limit fired first: stop the server (cancel, or close the cursor) and give
       // the caller the one timeout error now; the session stays held until the server is done.

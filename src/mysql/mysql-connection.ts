@@ -193,7 +193,7 @@ export class MysqlConnection implements DriverConnection {
         this.#start(current, sql, params, options, false);
         return;
       }
-      this.#finish(current, () => sink.error(toRxpgMysqlError(error, { statement: sql })));
+      this.#finish(current, () => sink.error(toRxpgMysqlError(error, { statement: sql, valueCount: params.length })));
     });
     command.on('end', () => superseded || this.#finish(current, () => sink.complete({ command: sql.trim().split(/\s+/)[0]?.toUpperCase() ?? '', rowCount: affected ?? rows })));
   }

@@ -7,6 +7,7 @@ import type { DriverConnection } from '../driver/driver-connection.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { ConnectionError } from '../errors/connection-error.js';
 import { MysqlConnection, type MysqlConnectOptions } from './mysql-connection.js';
+import { reasonForMysqlError } from './errno-reason.js';
 import { toRxpgMysqlError } from './mysql-error.js';
 import { resolveMysqlParams } from './mysql-params.js';
 
@@ -72,10 +73,18 @@ export class MysqlDriver extends SqlDriver {
         }
         if (error) {
           const converted = toRxpgMysqlError(error);
+          // A refusal the server explains with its own error (other than shutting down or too
+          // many connections) stays however often one tries; a network failure may pass.
+          const { sqlMessage, errno, sqlState, code } = error as { sqlMessage?: string; errno?: number; sqlState?: string; code?: string };
+          const serverReason = sqlMessage === undefined ? undefined : reasonForMysqlError(errno, sqlState, code);
           subscriber.error(
             converted instanceof ConnectionError && converted.reason !== 'connection'
               ? converted
-              : new ConnectionError(`could not connect to ${describeTarget(params)}: ${converted.message}`, { cause: error, isRetryable: true }),
+              : new ConnectionError(`could not connect to ${describeTarget(params)}: ${converted.message}`, {
+                  cause: error,
+                  reason: serverReason === 'undefined_object' || serverReason === 'permission' ? serverReason : 'connection',
+                  isRetryable: serverReason === undefined || serverReason === 'connection' || serverReason === 'insufficient_resources',
+                }),
           );
           return;
         }

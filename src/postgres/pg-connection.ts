@@ -32,6 +32,7 @@ export interface PgClientInternals {
     on(event: 'readyForQuery', listener: (message: { status?: unknown }) => void): void;
     on(event: 'notification', listener: (message: { channel: string; payload?: string; processId: number }) => void): void;
     on(event: 'parameterStatus', listener: (message: { parameterName?: unknown }) => void): void;
+    on(event: 'copyOutResponse', listener: () => void): void;
   };
 }
 
@@ -104,6 +105,8 @@ export class PgConnection implements DriverConnection {
     });
     // Sent when a reported setting changes; the ones sent during startup came before this.
     internals.connection.on('parameterStatus', (message) => this.#changes.parameter(String(message?.parameterName)));
+    // pg has no handler of its own for COPY … TO STDOUT: the statement refuses it.
+    internals.connection.on('copyOutResponse', () => this.#current?.handleCopyOutResponse());
     client.on('notice', (notice: NoticeFields) =>
       hooks.onNotice({
         severity: notice.severity ?? 'NOTICE',

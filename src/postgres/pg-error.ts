@@ -22,7 +22,7 @@ export function toRxpgError(error: unknown, options: { statement?: string; conn?
     // a wrong parameter count) leaves it usable and is the statement's error.
     if (error.severity === 'FATAL' || error.severity === 'PANIC') {
       return new ConnectionError(`${error.message} (SQLSTATE ${error.code})`, {
-        reason: reason === 'authentication' || reason === 'insufficient_resources' ? reason : 'connection',
+        reason: reason === 'authentication' || reason === 'insufficient_resources' || reason === 'undefined_object' ? reason : 'connection',
         sqlState: error.code,
         conn: options.conn,
         cause: error,

@@ -1,8 +1,11 @@
 import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
+import { QueryError } from '../errors/query-error.js';
+import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import { readDataRow } from './message-tap.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { ResultShapes } from './result-shapes.js';
+import { explainStatementError } from './statement-hints.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
 export interface ProtocolWriter {
@@ -69,7 +72,13 @@ export class PgStatement {
   readonly #cache: PreparedStatements | undefined;
   /** Hears the command tag of each statement of the text (not of the prelude's or a timeout's). */
   readonly #onCommand: ((tag: string) => void) | undefined;
-  /** Cursor mode: whether Sync has been sent (after the last batch, an error or a close). */
+  /**
+   * Whether Sync (and a timeout's restore) waits for the statement's end instead of going out
+   * with it: always for a cursor, and for a COPY with a restore to follow, since a message that
+   * arrives while the server waits for COPY data ends the session (see handleCopyInResponse).
+   */
+  readonly #syncLate: boolean;
+  /** Late-sync mode: whether Sync has been sent (after the last batch, an error or a close). */
   #synced = false;
   #shape: RowShape | undefined;
   #parsers: readonly ((text: string) => unknown)[] = [];
@@ -96,6 +105,7 @@ export class PgStatement {
     this.#timeout = timeout;
     this.#prelude = prelude;
     this.#onCommand = onCommand;
+    this.#syncLate = batchSize > 0 || (timeout?.restore !== undefined && COPY_TEXT.test(text));
     const expected: Expected[] = prelude.map((preludeText) => ({ kind: 'prelude', text: preludeText }) as const);
     if (timeout) expected.push({ kind: 'set-timeout' });
     expected.push({ kind: 'statement' });
@@ -155,6 +165,9 @@ export class PgStatement {
         // A cursor: the unnamed portal yields batchSize rows per Execute; Flush (not Sync) keeps
         // it open until the consumer asks for more.
         connection.execute({ rows: this.#batchSize });
+        connection.flush();
+      } else if (this.#syncLate) {
+        connection.execute({ rows: 0 });
         connection.flush();
       } else {
         connection.execute({ rows: 0 });
@@ -223,8 +236,10 @@ export class PgStatement {
     this.#onCommand?.(tag);
     const space = tag.indexOf(' ');
     this.#command = space < 0 ? tag : tag.slice(0, space);
-    const last = tag.lastIndexOf(' ');
-    this.#rowCount = last < 0 ? null : Number(tag.slice(last + 1));
+    // A count is the tag's last word when that is a number (`UPDATE 3`, `INSERT 0 5`); tags
+    // such as `CREATE TABLE` count nothing.
+    const last = tag.slice(tag.lastIndexOf(' ') + 1);
+    this.#rowCount = space >= 0 && /^\d+$/.test(last) ? Number(last) : null;
     this.#shape = undefined;
   }
 
@@ -234,8 +249,26 @@ export class PgStatement {
     if (connection) this.#syncCursor(connection);
   }
 
+  /**
+   * COPY … FROM STDIN: refused. CopyFail ends the copy with an error; by the extended protocol
+   * the server then skips to the next Sync, and copy-in mode swallowed (ignores) the Sync sent
+   * with the statement, so one more is due. In late-sync mode the error's handler sends it.
+   * Any other message the server reads in copy-in mode would end the session ("protocol
+   * synchronization was lost"), which is why a COPY's restore waits (see #syncLate).
+   */
   handleCopyInResponse(connection: ProtocolWriter): void {
-    connection.sendCopyFail('rxpg does not support COPY FROM STDIN');
+    this.#error ??= copyRefused(this.text, 'FROM STDIN');
+    connection.sendCopyFail('rxpg does not support COPY FROM STDIN through query()');
+    const extended = this.#values !== undefined || this.#timeout !== undefined;
+    if (extended && !this.#syncLate) connection.sync();
+  }
+
+  /**
+   * COPY … TO STDOUT: refused, the data read and dropped (CopyData goes nowhere), and the
+   * statement fails when the server is done with it, leaving the session ready.
+   */
+  handleCopyOutResponse(): void {
+    this.#error ??= copyRefused(this.text, 'TO STDOUT');
   }
 
   handleEmptyQuery(connection: ProtocolWriter): void {
@@ -276,7 +309,7 @@ export class PgStatement {
   }
 
   #syncCursor(connection: ProtocolWriter): void {
-    if (this.#batchSize === 0 || this.#synced) return;
+    if (!this.#syncLate || this.#synced) return;
     this.#synced = true;
     this.#restoreTimeout(connection);
     connection.sync();
@@ -290,10 +323,11 @@ export class PgStatement {
   handleReadyForQuery(): void {}
 
   /** Called by the connection once the server is ready again. */
-  finish(toError: (error: unknown) => Error): void {
+  finish(toError: (error: unknown) => RxpgError): void {
     if (this.#error !== undefined) {
       this.#forget();
-      this.#sink.error(toError(this.#error));
+      const error = toError(this.#error);
+      this.#sink.error(this.errorText === this.text ? explainStatementError(error, this.text, this.#values?.length ?? 0) : error);
     } else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
   }
 
@@ -307,4 +341,18 @@ export class PgStatement {
     this.#forget();
     this.#sink.error(error);
   }
+}
+
+/** A text that starts with COPY, after any comments. */
+const COPY_TEXT = /^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*copy\b/i;
+
+/** Why a COPY through query(), stream() or command() fails: rxpg has no COPY data path yet. */
+function copyRefused(statement: string, direction: 'TO STDOUT' | 'FROM STDIN'): QueryError {
+  return new QueryError(
+    'unsupported',
+    `COPY … ${direction} cannot run through query(), stream() or command(): ${direction === 'TO STDOUT' ? 'its data would be dropped' : 'they have no data to send'}. ` +
+      `rxpg has no COPY support yet (copyTo()/copyFrom() are planned, issue #16); meanwhile run COPY on a pg Client with pg-copy-streams. ` +
+      `The session is unharmed.`,
+    { statement },
+  );
 }

@@ -6,7 +6,8 @@ import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import type { StatementSummary } from '../driver/statement-sink.js';
 import { ConnectionError } from '../errors/connection-error.js';
-import { toRxpgError } from './pg-error.js';
+import { isServerError, toRxpgError } from './pg-error.js';
+import { isTransientConnectFailure } from './sqlstate-reason.js';
 import { tapMessages } from './message-tap.js';
 import { PgConnection, pgInternalsOf, type TapOutcome } from './pg-connection.js';
 import { resolvePostgresParams } from './postgres-params.js';
@@ -81,6 +82,7 @@ export class PostgresDriver extends SqlDriver {
       const swallow = (): void => {};
       client.on('error', swallow);
       const tap = this.#prepareTap(client, params, hooks.now ?? Date.now);
+      const askedForPassword = watchPasswordRequest(client);
       let opened = false;
       client.connect().then(
         () => {
@@ -112,6 +114,20 @@ export class PostgresDriver extends SqlDriver {
         },
         (error: unknown) => {
           if (subscriber.closed) return;
+          const method = askedForPassword();
+          const password = (client as unknown as { password?: unknown }).password;
+          if (method !== undefined && !isServerError(error) && (typeof password !== 'string' || password === '')) {
+            // pg fails on its own ("client password must be a string"): no password was found
+            // in the config, the connection string, PGPASSWORD or ~/.pgpass.
+            subscriber.error(
+              new ConnectionError(
+                `could not connect to ${describeTarget(params)}: the server asked for a password (${method}) and none was given. ` +
+                  `Give one in the password option, the connection string, PGPASSWORD or ~/.pgpass.`,
+                { reason: 'authentication', cause: error, isRetryable: false },
+              ),
+            );
+            return;
+          }
           const converted = toRxpgError(error);
           if (converted instanceof ConnectionError && converted.reason !== 'connection') {
             subscriber.error(converted);
@@ -121,7 +137,9 @@ export class PostgresDriver extends SqlDriver {
             new ConnectionError(`could not connect to ${describeTarget(params)}: ${converted.message.replace(/^connection lost: /, '')}`, {
               cause: error,
               sqlState: converted instanceof ConnectionError ? converted.sqlState : undefined,
-              isRetryable: true,
+              // Refused, reset or timed out may pass; what the server refused for a reason that
+              // stays (a startup setting it rejects) does not.
+              isRetryable: !isServerError(error) || isTransientConnectFailure(error.code),
             }),
           );
         },
@@ -155,4 +173,20 @@ export class PostgresDriver extends SqlDriver {
 function destroySocket(client: pg.Client): void {
   const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
   if (typeof stream?.destroy === 'function') stream.destroy();
+}
+
+/**
+ * Notes whether the server asked for a password during the startup, and by which method (pg's
+ * connection emits one event per authentication request; an undocumented member, checked).
+ */
+function watchPasswordRequest(client: pg.Client): () => string | undefined {
+  const connection = (client as unknown as { connection?: { once?: unknown } }).connection;
+  let method: string | undefined;
+  if (typeof connection?.once === 'function') {
+    const once = connection.once as (event: string, listener: () => void) => void;
+    for (const [event, name] of [['authenticationSASL', 'SCRAM-SHA-256'], ['authenticationMD5Password', 'md5'], ['authenticationCleartextPassword', 'password']] as const) {
+      once.call(connection, event, () => (method ??= name));
+    }
+  }
+  return () => method;
 }

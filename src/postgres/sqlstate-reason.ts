@@ -33,6 +33,7 @@ const BY_CODE: Readonly<Record<string, ErrorReason>> = {
 };
 
 const BY_CLASS: Readonly<Record<string, ErrorReason>> = {
+  '0A': 'unsupported',
   '08': 'connection',
   '28': 'authentication',
   '23': 'constraint_violation',
@@ -64,4 +65,17 @@ const BY_CLASS: Readonly<Record<string, ErrorReason>> = {
 export function reasonForSqlState(sqlState: string | undefined): ErrorReason {
   if (sqlState === undefined || sqlState.length !== 5) return 'unknown';
   return BY_CODE[sqlState] ?? BY_CLASS[sqlState.slice(0, 2)] ?? 'unknown';
+}
+
+/**
+ * Whether a session that the server refused with this SQLSTATE may open on a later attempt:
+ * a connection exception (class 08, but not 08P01, a protocol violation), insufficient
+ * resources (53: too many connections) or operator intervention (57: the server starting up
+ * or shutting down). A missing database (3D000), a failed authentication (28), a bad startup
+ * setting (22023, 42704) stay as they are however often one tries.
+ */
+export function isTransientConnectFailure(sqlState: string | undefined): boolean {
+  if (sqlState === undefined || sqlState === '08P01') return false;
+  const sqlClass = sqlState.slice(0, 2);
+  return sqlClass === '08' || sqlClass === '53' || sqlClass === '57';
 }

@@ -57,6 +57,10 @@ export function classifyListenFault(error: unknown, stage: 'connect' | 'setup'):
     }
     return transient;
   }
+  if (error instanceof ConnectionError && !error.isRetryable && sqlState === undefined && error.reason === 'authentication') {
+    // The driver already told the fault and its fix (no password for a server that asks for one).
+    return { fatal: true, reason: 'authentication', sqlState, fix: '' };
+  }
   if (sqlState !== undefined) {
     if (sqlState === '28P01') return { fatal: true, reason: 'authentication', sqlState, fix: 'Fix the password (or the role’s password on the server).' };
     const fix = FATAL_CLASSES[sqlState.slice(0, 2)];

@@ -302,7 +302,7 @@ export class ListenSession {
     if (fault.fatal) {
       this.#fail(
         new ConnectionError(
-          `Listen connection '${conn}' ${stage === 'connect' ? 'cannot connect' : 'cannot open its session'}, and retrying will not help: ${detail}. ${fault.fix} A new subscriber tries again.`,
+          `Listen connection '${conn}' ${stage === 'connect' ? 'cannot connect' : 'cannot open its session'}, and retrying will not help: ${detail}. ${fault.fix === '' ? '' : `${fault.fix} `}A new subscriber tries again.`,
           { ...options, isRetryable: false },
         ),
       );

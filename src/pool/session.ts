@@ -37,6 +37,8 @@ export class Session {
   readonly #queue: Job[] = [];
   readonly #idleWaiters: (() => void)[] = [];
   #running: Job | null = null;
+  /** Set while #pump's loop runs: a statement that ends synchronously inside it does not recurse. */
+  #pumping = false;
   #cancelling: Subscription | null = null;
   #grace: Subscription | undefined;
   /** A transaction's BEGIN, waiting to travel with the next statement. */
@@ -150,6 +152,20 @@ export class Session {
   }
 
   #pump(): void {
+    // A driver may end a statement synchronously (one queued on a session that just died fails
+    // at once): the loop below then takes the next, where a nested call would grow the stack by
+    // one level per queued statement.
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      this.#pumpQueue();
+    } finally {
+      this.#pumping = false;
+    }
+    this.#settle();
+  }
+
+  #pumpQueue(): void {
     while (this.#running === null && this.#cancelling === null && this.#queue.length > 0) {
       const job = this.#queue.shift() as Job;
       this.#running = job;
@@ -189,7 +205,6 @@ export class Session {
         error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
       }, begin === undefined ? job.options : { ...job.options, prelude: begin });
     }
-    this.#settle();
   }
 
   #ended(job: Job, report: () => void): void {

@@ -198,6 +198,7 @@ const RESERVED = new Set<string>(
  * row.id; // 42
  * ```
  * @see {@link OrderedRow}
+ * @category Driver seam
  */
 export class RowShape {
   readonly columns: readonly ColumnInfo[];

@@ -28,7 +28,7 @@ switch (peer) {
     if (sink === 'slow') {
       // The slow asynchronous sink of the issue: 1 ms per batch of 1,000 rows.
       await lastValueFrom(
-        pgm.streamBatches<number, { id: number; label: string; score: number; created_at: Date }>(SQL, [], (batch) => {
+        pgm.streamBatches<{ id: number; label: string; score: number; created_at: Date }, number>(SQL, [], (batch) => {
           for (const row of batch) touch(row.id, row.label, row.score, row.created_at);
           return timer(1).pipe(map(() => batch.length));
         }, { batchSize: 1000 }),

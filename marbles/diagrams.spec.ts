@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchError, filter, map, of } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { ListenGap, PgManager, TimeoutError, type ListenStatus } from '../src/index.js';
+import { ListenGap, PgManager, StatementTimeoutError, type ListenStatus } from '../src/index.js';
 import { ScriptedDriver } from '../src/testing.js';
 import { channelRefcountDiagram } from './diagrams/channel-refcount.js';
 import { marblesOf } from './diagrams/diagram.js';
@@ -50,7 +50,7 @@ describe('marble diagrams are tested behaviour', () => {
     scheduler().run(({ expectObservable }) => {
       const driver = new ScriptedDriver().on('slow', { frames: 20 }).on('stalled', { frames: 20, silent: true });
       const pgm = manager(driver, { poolSize: 2 });
-      const limitOf = catchError((error: unknown) => of(error instanceof TimeoutError ? error.limit : String(error)));
+      const limitOf = catchError((error: unknown) => of(error instanceof StatementTimeoutError ? error.limit : String(error)));
       expectObservable(pgm.query('slow', [], { timeout: 5 }).pipe(limitOf)).toBe(lane(timeoutDiagram, 0).replace('#', '(e|)'), { e: 'server' });
       expectObservable(pgm.query('stalled', [], { timeout: 5 }).pipe(limitOf)).toBe(lane(timeoutDiagram, 1).replace('#', '(e|)'), { e: 'client' });
     });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { catchError, concat, count, EMPTY, firstValueFrom, lastValueFrom, NEVER, reduce, Subject, take, takeUntil, throwError, toArray } from 'rxjs';
-import { QueryError, TimeoutError } from '../src/index.js';
+import { QueryError, StatementTimeoutError } from '../src/index.js';
 import { BACKEND_NAMES, backendIt, backendSkip, openBackend, type Backend, type ServerStatement } from './support/backends.js';
 import { uniqueName, waitFor } from './support/database.js';
 
@@ -156,7 +156,7 @@ for (const name of BACKEND_NAMES) {
         );
         await waitFor(() => runs(processIds, /sleep/i), 'the sleep runs on the server before the timeout', timeoutMillis);
         const { row, error, elapsed } = await outcome;
-        assert.ok(error instanceof TimeoutError, `expected a TimeoutError, got ${error === undefined ? `the row ${JSON.stringify(row)}` : String(error)}`);
+        assert.ok(error instanceof StatementTimeoutError, `expected a StatementTimeoutError, got ${error === undefined ? `the row ${JSON.stringify(row)}` : String(error)}`);
         assert.equal(error.timeoutMillis, timeoutMillis);
         // Lower bound: the server's limit counts from when it got the statement, after our clock started.
         assert.ok(elapsed >= timeoutMillis - 20, `timed out after ${elapsed} ms, before the ${timeoutMillis} ms timeout`);
@@ -172,13 +172,13 @@ for (const name of BACKEND_NAMES) {
     it('times out with one typed error between the timeout and 2 s past it, and the statement is gone from the server within a second', async (t) => {
       if (backend.name === 'mysql' && !/mariadb/i.test(backend.version)) {
         // MySQL's MAX_EXECUTION_TIME interrupts SLEEP(), which then returns 1 without an error when
-        // it is all the statement does: the caller gets that row after the timeout, no TimeoutError.
-        t.todo('rxpg bug on MySQL (not MariaDB): a bare SELECT SLEEP(n) past its timeout completes with the row 1 instead of a TimeoutError');
+        // it is all the statement does: the caller gets that row after the timeout, no StatementTimeoutError.
+        t.todo('rxpg bug on MySQL (not MariaDB): a bare SELECT SLEEP(n) past its timeout completes with the row 1 instead of a StatementTimeoutError');
       }
       await runWithTimeout(`SELECT ${backend.sleep(30)}`, 800);
     });
 
-    it('the server’s own limit stops a statement that sleeps per row: a TimeoutError saying so, on time', async () => {
+    it('the server’s own limit stops a statement that sleeps per row: a StatementTimeoutError saying so, on time', async () => {
       // On MySQL this is the MAX_EXECUTION_TIME hint (error 3024), on MariaDB max_statement_time (1969).
       const error = await runWithTimeout(`SELECT ${backend.sleep(30)} AS slept FROM (${backend.series(2)}) AS numbered`, 500);
       assert.equal(error.limit, 'server', 'the server stopped it, not the client-side timer');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { count, firstValueFrom, lastValueFrom, tap } from 'rxjs';
-import { ConnectionError, PgManager, PoolError, RxpgError, TimeoutError } from '../src/index.js';
+import { ConnectionError, PgManager, PoolError, RxpgError, StatementTimeoutError } from '../src/index.js';
 import { waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
@@ -65,7 +65,7 @@ describe('faults through a proxy', () => {
     proxy.freeze();
     const started = Date.now();
     const error = await lastValueFrom(pgm.query('SELECT 1', [], { timeout: 300 })).catch((caught: unknown) => caught);
-    assert.ok(error instanceof TimeoutError && error.limit === 'client', String(error));
+    assert.ok(error instanceof StatementTimeoutError && error.limit === 'client', String(error));
     assert.ok(Date.now() - started < 2000);
     await waitFor(() => pgm.poolState().total === 0, 'the stalled session was destroyed', 3000);
     proxy.thaw();
@@ -124,7 +124,7 @@ describe('faults through a proxy', () => {
     const started = Date.now();
     const error = await lastValueFrom(pgm.query('SELECT 1', [], { timeout: 200 })).catch((caught: unknown) => caught);
     const elapsed = Date.now() - started;
-    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(error instanceof StatementTimeoutError, String(error));
     assert.equal(error.limit, 'client');
     assert.ok(elapsed >= 195 && elapsed < 1200, `fired after ${elapsed} ms: not before the 200 ms limit, and well before the late answer`);
     assert.ok(error.elapsedMillis >= 195 && error.elapsedMillis < 1200, `the error says ${error.elapsedMillis} ms`);

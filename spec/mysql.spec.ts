@@ -68,7 +68,7 @@ describe('MyManager on MariaDB', { skip: MYSQL_URL ? false : 'no MySQL/MariaDB s
     const slow = watch();
     let volume = 0;
     const batches = await lastValueFrom(
-      mym.streamBatches<number, { n: string; pad: string }>("SELECT seq AS n, REPEAT('x', 1500) AS pad FROM seq_1_to_100000", [], (rows) => {
+      mym.streamBatches<{ n: string; pad: string }, number>("SELECT seq AS n, REPEAT('x', 1500) AS pad FROM seq_1_to_100000", [], (rows) => {
         for (const row of rows) volume += row.pad.length + row.n.length;
         slow.sample();
         return timer(5).pipe(map(() => rows.length));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catchError, concat, defer, EMPTY, lastValueFrom, map, Observable, toArray } from 'rxjs';
-import { ConfigurationError, logEventsTo, PgManager, PoolError, RxpgError, TimeoutError, type DbEvent } from '../src/index.js';
+import { ConfigurationError, logEventsTo, PgManager, PoolError, RxpgError, StatementTimeoutError, type DbEvent } from '../src/index.js';
 import { DATABASE_URL, testManager, uniqueName, useAdminClient, waitForIdle } from './support/database.js';
 
 type BypassEvent = Extract<DbEvent, { type: 'scope_bypass' }>;
@@ -63,7 +63,7 @@ describe('a statement started inside a scope without its handle (scope_bypass)',
     const elapsed = Date.now() - started;
     logged.unsubscribe();
     seen.stop();
-    assert.ok(bypassError instanceof TimeoutError, `the bypassing statement waited on the lock until its timeout: ${String(bypassError)}`);
+    assert.ok(bypassError instanceof StatementTimeoutError, `the bypassing statement waited on the lock until its timeout: ${String(bypassError)}`);
     assert.ok(elapsed >= 450 && elapsed < 5000, `took ${elapsed} ms`);
     assert.deepEqual(values, [1], 'the transaction went on and committed its own update only');
     assert.equal(await valueOf(1), 1);

@@ -36,7 +36,7 @@ describe('stream(): a server-side cursor with backpressure', () => {
     await admin.query(`CREATE SEQUENCE ${sequence}`);
     let received = 0;
     const ahead = await lastValueFrom(
-      pgm.streamBatches<number, { n: number }>(
+      pgm.streamBatches<{ n: number }, number>(
         `SELECT n, nextval('${sequence}') AS produced FROM generate_series(1, 50) AS n`,
         [],
         (rows) => {
@@ -96,7 +96,7 @@ describe('stream(): a server-side cursor with backpressure', () => {
     let received = 0;
     const started = Date.now();
     const error = await lastValueFrom(
-      pgm.streamBatches<number>('SELECT n FROM generate_series(1, 100000) AS n', [], (rows) => {
+      pgm.streamBatches<Record<string, unknown>, number>('SELECT n FROM generate_series(1, 100000) AS n', [], (rows) => {
         received += rows.length;
         return received === 1000 ? from(admin.query('SELECT pg_terminate_backend($1)', [pid])).pipe(map(() => rows.length)) : [rows.length];
       }, { batchSize: 500 }).pipe(count()),
@@ -118,7 +118,7 @@ describe('stream(): a server-side cursor with backpressure', () => {
     let rows = 0;
     let volume = 0;
     await lastValueFrom(
-      pgm.streamBatches<number, { n: number; t: string; f: number }>(
+      pgm.streamBatches<{ n: number; t: string; f: number }, number>(
         "SELECT n, repeat('some text to make rows bigger ', 12) || n AS t, n::float8 / 3 AS f FROM generate_series(1, 300000) AS n",
         [],
         (batch) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, map, takeUntil, timer, toArray } from 'rxjs';
-import { ConfigurationError, PgManager, QueryError, TimeoutError } from '../src/index.js';
+import { ConfigurationError, PgManager, QueryError, StatementTimeoutError } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
@@ -16,7 +16,7 @@ describe('timeouts: enforced by the server and by the client', () => {
     const started = Date.now();
     const error = await lastValueFrom(pgm.query('SELECT pg_sleep(5)', [], { timeout: 300 })).catch((caught: unknown) => caught);
     const elapsed = Date.now() - started;
-    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(error instanceof StatementTimeoutError, String(error));
     assert.equal(error.code, 'RXPG_TIMEOUT');
     assert.equal(error.reason, 'statement_timeout');
     assert.equal(error.limit, 'server');
@@ -61,7 +61,7 @@ describe('timeouts: enforced by the server and by the client', () => {
     await waitFor(async () => (await sessionsOf(admin, app)).some((session) => session.state === 'active'), 'the statement runs');
     proxy.freeze();
     const error = await running;
-    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(error instanceof StatementTimeoutError, String(error));
     assert.equal(error.limit, 'client');
     assert.ok(error.elapsedMillis >= 390, `fired after ${error.elapsedMillis} ms`);
     // The cancel cannot get through the frozen network: the session is destroyed, not pooled.
@@ -81,11 +81,11 @@ describe('timeouts: enforced by the server and by the client', () => {
     const slowConsumer = await lastValueFrom(
       pgm.streamBatches('SELECT n FROM generate_series(1, 6) AS n', [], (rows) => timer(250).pipe(map(() => rows.length)), { batchSize: 2, timeout: 300 }),
     ).catch((caught: unknown) => caught);
-    assert.ok(slowConsumer instanceof TimeoutError, String(slowConsumer));
+    assert.ok(slowConsumer instanceof StatementTimeoutError, String(slowConsumer));
     const slowServer = await lastValueFrom(
       pgm.stream('SELECT n, pg_sleep(CASE WHEN n = 5 THEN 3 ELSE 0 END) FROM generate_series(1, 10) AS n', [], { batchSize: 2, timeout: 200 }),
     ).catch((caught: unknown) => caught);
-    assert.ok(slowServer instanceof TimeoutError, String(slowServer));
+    assert.ok(slowServer instanceof StatementTimeoutError, String(slowServer));
     assert.equal(slowServer.limit, 'server');
     await idle(app);
     await waitFor(() => pgm.poolState().idle === 1, 'the lease is back');
@@ -117,7 +117,7 @@ describe('timeouts: enforced by the server and by the client', () => {
     await admin.query('SELECT pg_cancel_backend($1)', [pids[0]]);
     const error = await outcome;
     const elapsed = Date.now() - started;
-    assert.ok(!(error instanceof TimeoutError), `not a timeout: ${String(error)}`);
+    assert.ok(!(error instanceof StatementTimeoutError), `not a timeout: ${String(error)}`);
     assert.ok(error instanceof QueryError, String(error));
     assert.equal(error.reason, 'canceled');
     assert.ok(elapsed < 3500, `ended by the cancel, before the limit (${elapsed} ms)`);
@@ -127,7 +127,7 @@ describe('timeouts: enforced by the server and by the client', () => {
   it('applies the config’s statementTimeout as the default limit of every statement', async () => {
     const { pgm } = testManager({ statementTimeout: 200 });
     const error = await lastValueFrom(pgm.query('SELECT pg_sleep(3)')).catch((caught: unknown) => caught);
-    assert.ok(error instanceof TimeoutError, String(error));
+    assert.ok(error instanceof StatementTimeoutError, String(error));
     assert.equal(error.timeoutMillis, 200);
     const longer = await firstValueFrom(pgm.query("SELECT pg_sleep(0.3), 'done' AS s", [], { timeout: 2000 }));
     assert.equal(longer.s, 'done', 'a statement may ask for more');

@@ -3,6 +3,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 /**
  * Where and how to open a session, as a driver resolved it from a connection config. The password
  * is kept non-enumerable by whoever builds this so that logging the params never prints it.
+ * @category Driver seam
  */
 export interface ConnectionParams {
   readonly host: string;
@@ -27,6 +28,7 @@ export interface ConnectionParams {
 /**
  * Where to connect, as one config gave it before any default: a URL, a keyword string, or
  * fields. What `copyDsn` copies. The password is non-enumerable.
+ * @category Driver seam
  */
 export interface ConnectionSource {
   /** A URL: `postgres://user:password@host:5432/db?sslmode=require&application_name=app`. */
@@ -53,6 +55,7 @@ export interface ConnectionSource {
  * Settings of a config that shape every session but do not say where to connect. `undefined`
  * means the config did not set it: the connection string, then the environment, then the
  * driver's default decide.
+ * @category Driver seam
  */
 export interface SessionSettings {
   /** The config's explicit `applicationName`, which beats a connection string's. */
@@ -67,7 +70,11 @@ export interface SessionSettings {
   readonly typeParsers: Readonly<Record<string, (text: string) => unknown>> | undefined;
 }
 
-/** A config's connection, resolved by its driver. */
+/**
+ * A config's connection, resolved by its driver.
+ *
+ * @category Driver seam
+ */
 export interface ResolvedConnection {
   readonly params: ConnectionParams;
   /** A connect timeout the connection string gave (libpq's `connect_timeout`), in seconds. */

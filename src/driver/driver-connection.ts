@@ -1,12 +1,17 @@
 import type { Observable } from 'rxjs';
 import type { RunOptions, StatementSink } from './statement-sink.js';
 
-/** Transaction state as the server last reported it (Postgres' ReadyForQuery status). */
+/**
+ * Transaction state as the server last reported it (Postgres' ReadyForQuery status).
+ *
+ * @category Driver seam
+ */
 export type TransactionStatus = 'idle' | 'transaction' | 'failed';
 
 /**
  * One open session. Runs one statement at a time: the caller (the manager's Connection)
  * serialises statements and never calls `run` while another statement is in flight.
+ * @category Driver seam
  */
 export interface DriverConnection {
   /** The server's id of this session (Postgres backend pid, MySQL connection id). */

@@ -4,7 +4,11 @@ import type { DriverConnection } from './driver-connection.js';
 import type { ServerNotice } from './server-notice.js';
 import type { StatementSummary } from './statement-sink.js';
 
-/** A NOTIFY delivered to a session that LISTENs on its channel. */
+/**
+ * A NOTIFY delivered to a session that LISTENs on its channel.
+ *
+ * @category Driver seam
+ */
 export interface ServerNotification {
   readonly channel: string;
   readonly payload: string;
@@ -14,7 +18,11 @@ export interface ServerNotification {
   readonly receivedAt: number;
 }
 
-/** What a driver has to say about a session that is not the answer to a statement. */
+/**
+ * What a driver has to say about a session that is not the answer to a statement.
+ *
+ * @category Driver seam
+ */
 export type DriverEvent =
   /**
    * The driver could not use its fast path on this session and fell back to a slower,
@@ -22,7 +30,11 @@ export type DriverEvent =
    */
   { readonly type: 'fallback'; readonly processId: number; readonly feature: string; readonly detail: string };
 
-/** What a driver tells the manager about a session after it opened. */
+/**
+ * What a driver tells the manager about a session after it opened.
+ *
+ * @category Driver seam
+ */
 export interface ConnectionHooks {
   /** A NOTICE, WARNING or INFO message from the server, on any statement. */
   readonly onNotice: (notice: ServerNotice) => void;
@@ -36,7 +48,11 @@ export interface ConnectionHooks {
   readonly now?: () => number;
 }
 
-/** How a transaction should begin; each backend writes its own statements for it. */
+/**
+ * How a transaction should begin; each backend writes its own statements for it.
+ *
+ * @category Driver seam
+ */
 export interface TransactionSettings {
   readonly isolationLevel?: 'read_committed' | 'repeatable_read' | 'serializable';
   readonly readOnly?: boolean;
@@ -48,6 +64,7 @@ export interface TransactionSettings {
  * `src/manager` and `src/pool` never import `pg` or `mysql2`, and never write a backend's SQL. A
  * third backend is a folder that implements this interface (and {@link DriverConnection}) and
  * builds a manager with it, as `src/postgres` and `src/mysql` do.
+ * @category Driver seam
  */
 export interface Driver {
   /** Backend name used in messages and events (`postgres`, `mysql`). */

@@ -1,4 +1,8 @@
-/** A NOTICE (or WARNING, INFO, DEBUG) message sent by the server during a session. */
+/**
+ * A NOTICE (or WARNING, INFO, DEBUG) message sent by the server during a session.
+ *
+ * @category Driver seam
+ */
 export interface ServerNotice {
   readonly severity: string;
   readonly message: string;

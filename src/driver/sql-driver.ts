@@ -20,6 +20,7 @@ import type { StatementSummary } from './statement-sink.js';
  *   connect(params, hooks) { … }
  * }
  * ```
+ * @category Driver seam
  */
 export abstract class SqlDriver implements Driver {
   abstract readonly dialect: string;

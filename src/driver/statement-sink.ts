@@ -1,6 +1,10 @@
 import type { RowShape } from '../rows/ordered-row.js';
 
-/** How a statement ended successfully. */
+/**
+ * How a statement ended successfully.
+ *
+ * @category Driver seam
+ */
 export interface StatementSummary {
   /** The command tag's verb (`SELECT`, `INSERT`, …) of the last statement. */
   readonly command: string;
@@ -14,6 +18,7 @@ export interface StatementSummary {
  * A statement read through a server-side cursor, paused between batches: `fetch()` asks for the
  * next batch, `close()` gives up the rest (the statement then completes through its sink).
  * Exactly one of the two is called per pause.
+ * @category Driver seam
  */
 export interface CursorControl {
   /** Asks for the next batch. */
@@ -27,6 +32,7 @@ export interface CursorControl {
  * then exactly one of `complete` or `error`, and only when the session is ready for the next
  * statement (or dead). A statement run with a `batchSize` pauses after each full batch and
  * calls `suspended` with the control that resumes or ends it.
+ * @category Driver seam
  */
 export interface StatementSink {
   /** One row, as soon as it is parsed; `values` is handed over, not copied. */
@@ -39,7 +45,11 @@ export interface StatementSink {
   error(error: Error): void;
 }
 
-/** How to run a statement. */
+/**
+ * How to run a statement.
+ *
+ * @category Driver seam
+ */
 export interface RunOptions {
   /** Read through a server-side cursor, this many rows per fetch, pausing between fetches. */
   readonly batchSize?: number;

@@ -367,11 +367,16 @@ export class DbManager {
    *   .subscribe({ complete: () => console.log('exported') });
    *
    * // Async work per row, one row at a time, still bounded by the batch:
-   * PgManager.getInstance().streamBatches('SELECT id FROM users', [], (rows) => from(rows).pipe(concatMap((row) => notify(row.id))));
+   * PgManager.getInstance().streamBatches<{ id: number }, void>('SELECT id FROM users', [], (rows) => from(rows).pipe(concatMap((row) => notify(row.id))));
    * ```
+   * The row type comes first, as in {@link DbManager.query}: `streamBatches<User>(…)`. TypeScript
+   * infers no type argument once one is given, so name the stage's value type too
+   * (`streamBatches<User, number>`), or leave both out and type the stage's parameter
+   * (`(rows: Row<User>[]) => …`).
+   *
    * @see {@link DbManager.stream}
    */
-  streamBatches<R, T extends object = Record<string, unknown>>(
+  streamBatches<T extends object = Record<string, unknown>, R = unknown>(
     sql: string,
     params: readonly unknown[],
     stage: (rows: Row<T>[]) => ObservableInput<R>,
@@ -481,8 +486,15 @@ export class DbManager {
    * @see {@link DbManager.cursor}
    */
   connection(name?: string): Observable<Connection>;
+  connection<R>(fn: (conn: Connection) => ObservableInput<R>): Observable<R>;
   connection<R>(name: string | undefined, fn: (conn: Connection) => ObservableInput<R>): Observable<R>;
-  connection<R>(name = 'default', fn?: (conn: Connection) => ObservableInput<R>): Observable<Connection> | Observable<R> {
+  connection<R>(
+    nameOrFn: string | undefined | ((conn: Connection) => ObservableInput<R>),
+    maybeFn?: (conn: Connection) => ObservableInput<R>,
+  ): Observable<Connection> | Observable<R> {
+    // As cursor(): the config name may be left out before the function.
+    const name = typeof nameOrFn === 'function' ? 'default' : nameOrFn ?? 'default';
+    const fn = typeof nameOrFn === 'function' ? nameOrFn : maybeFn;
     this.#registry.get(name);
     if (fn !== undefined) return this.#connectionScope(name, fn, 'connection');
     return new Observable<Connection>((subscriber) => {

@@ -9,7 +9,7 @@ export interface QueryOptions {
   /**
    * Milliseconds this statement may run, enforced twice: the server's `statement_timeout` for
    * this statement alone and a client-side timer. Whichever fires first, the server stops and
-   * the caller gets one {@link TimeoutError}. Defaults to the config's `statementTimeout`. A
+   * the caller gets one {@link StatementTimeoutError}. Defaults to the config's `statementTimeout`. A
    * statement with a timeout is sent alone (one statement per text).
    */
   readonly timeout?: number;

@@ -2,7 +2,7 @@ import { timer, type Subscription } from 'rxjs';
 import type { CursorControl, StatementSummary } from '../driver/statement-sink.js';
 import { withCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
-import { TimeoutError } from '../errors/timeout-error.js';
+import { StatementTimeoutError } from '../errors/statement-timeout-error.js';
 import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session, StatementHandle } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
@@ -78,7 +78,7 @@ export function runStatement<T extends object>(
       // The client's limit fired first: stop the server (cancel, or close the cursor) and give
       // the caller the one timeout error now; the session stays held until the server is done.
       handle.abandon();
-      fail(new TimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: sql }));
+      fail(new StatementTimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: sql }));
     });
   };
   const handle = session.execute(
@@ -111,7 +111,7 @@ export function runStatement<T extends object>(
       error: (error) => {
         const elapsedMillis = scheduler.now() - startedAt;
         if (limit !== undefined && error instanceof RxpgError && isServerTimeout(error, limit, elapsedMillis)) {
-          fail(new TimeoutError('server', limit, elapsedMillis, { conn, statement: sql, cause: error }));
+          fail(new StatementTimeoutError('server', limit, elapsedMillis, { conn, statement: sql, cause: error }));
         } else {
           fail(error);
         }

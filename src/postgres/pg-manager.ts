@@ -114,8 +114,9 @@ export class PgManager extends DbManager {
    * import { PgManager, parseJsonPayload } from 'rxpg';
    * import { bufferTime, filter } from 'rxjs';
    *
+   * // Batches of orders per 100 ms; bufferTime also emits the empty ones, which the filter drops.
    * PgManager.getInstance().notifications('orders', { conn: 'listenconn' })
-   *   .pipe(parseJsonPayload<{ id: number }>(), filter((note) => note.ok), bufferTime(100))
+   *   .pipe(parseJsonPayload<{ id: number }>(), filter((note) => note.ok), bufferTime(100), filter((batch) => batch.length > 0))
    *   .subscribe((batch) => console.log(`${batch.length} new orders`));
    * ```
    * @see {@link PgManager.notify}

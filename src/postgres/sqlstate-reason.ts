@@ -52,7 +52,7 @@ const BY_CLASS: Readonly<Record<string, ErrorReason>> = {
  * translated by its `lc_messages` and never decides anything. 57014 (query_canceled) is
  * `canceled` whether a cancel request or `statement_timeout` stopped the statement; the manager,
  * which knows whether it set a time limit and whether it sent a cancel, turns the first kind
- * into a {@link TimeoutError}.
+ * into a {@link StatementTimeoutError}.
  *
  * @example
  * ```ts

@@ -15,7 +15,11 @@ const SHAPE: unique symbol = Symbol('rxpg.shape');
  * Duplicate names: `get(name)`, property access and `toObject()` give the first column of that
  * name (the order a reader sees them in); `getAll(name)`, `toArray()` and iteration give all.
  * A column whose name is a method of OrderedRow or of `Object.prototype` (`get`, `keys`,
- * `toString`, …) is read with `get(name)`; property access gives the method.
+ * `toString`, …) is read with `get(name)`; property access gives the method, and {@link Row}
+ * leaves such a column out of its typed properties. A column called `length` or `columns` is
+ * what property access gives, as for any other column: the row's own `length` and `columns`
+ * apply only to results without such a column (use `keys().length` in code that reads any
+ * result).
  *
  * @example
  * ```ts
@@ -48,12 +52,18 @@ export class OrderedRow<T extends object = Record<string, unknown>> implements I
     if (shape !== undefined) Object.defineProperty(this, SHAPE, { value: shape, enumerable: false });
   }
 
-  /** Column metadata in order, shared by every row of the result. */
+  /**
+   * Column metadata in order, shared by every row of the result. A column called `columns`
+   * hides it: `row.columns` is then that column's value.
+   */
   get columns(): readonly ColumnInfo[] {
     return this[SHAPE].columns;
   }
 
-  /** Number of columns. */
+  /**
+   * Number of columns. A column called `length` hides it: `row.length` is then that column's
+   * value, and `keys().length` the number of columns.
+   */
   get length(): number {
     return this[VALUES].length;
   }
@@ -128,18 +138,51 @@ export class OrderedRow<T extends object = Record<string, unknown>> implements I
   }
 }
 
-/** An {@link OrderedRow} whose columns are also typed properties: `row.email` is a `string`. */
-export type Row<T extends object = Record<string, unknown>> = OrderedRow<T> & Readonly<T>;
+/**
+ * Members of OrderedRow that a column of the same name hides: plain values, not methods, so a
+ * column called `length` reads as that column (at run time and in {@link Row}).
+ */
+type HideableMember = 'length' | 'columns';
+
+/**
+ * Names property access keeps for the row's own methods (and `Object.prototype`'s): a column
+ * of such a name is read with `get(name)`, and {@link Row} gives it no typed property.
+ */
+type MethodName =
+  | Exclude<keyof OrderedRow, HideableMember | symbol>
+  | keyof Object
+  | '__proto__'
+  | '__defineGetter__'
+  | '__defineSetter__'
+  | '__lookupGetter__'
+  | '__lookupSetter__';
+
+/** T's declared column names, not an index signature's `string`. */
+type DeclaredName<T> = keyof { [K in keyof T as string extends K ? never : number extends K ? never : K]: 0 };
+
+/**
+ * An {@link OrderedRow} whose columns are also typed properties: `row.email` is a `string`.
+ * A column called `length` or `columns` is typed as that column, as it reads at run time. A
+ * column named like a method (`get`, `keys`, `toString`, …) has no typed property: read it with
+ * `row.get('get')`, typed `T['get']`.
+ */
+export type Row<T extends object = Record<string, unknown>> = ([DeclaredName<T> & HideableMember] extends [never]
+  ? OrderedRow<T>
+  : Omit<OrderedRow<T>, DeclaredName<T> & HideableMember>) &
+  Readonly<Omit<T, MethodName>>;
 
 function formatKey(name: string): string {
   return /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
 }
 
-/** Names that must keep meaning what OrderedRow or Object.prototype says they mean. */
-const RESERVED = new Set<string>([
-  ...Object.getOwnPropertyNames(OrderedRow.prototype),
-  ...Object.getOwnPropertyNames(Object.prototype),
-]);
+/**
+ * Names that must keep meaning what OrderedRow or Object.prototype says they mean: the methods.
+ * `length` and `columns` are plain values, which a column of that name hides.
+ */
+const HIDEABLE: readonly string[] = ['length', 'columns'] satisfies readonly HideableMember[];
+const RESERVED = new Set<string>(
+  [...Object.getOwnPropertyNames(OrderedRow.prototype), ...Object.getOwnPropertyNames(Object.prototype)].filter((name) => !HIDEABLE.includes(name)),
+);
 
 /**
  * The column metadata of one result, shared by all its rows. It also owns the row class whose
@@ -155,6 +198,7 @@ const RESERVED = new Set<string>([
  * row.id; // 42
  * ```
  * @see {@link OrderedRow}
+ * @category Driver seam
  */
 export class RowShape {
   readonly columns: readonly ColumnInfo[];

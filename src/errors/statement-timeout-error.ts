@@ -4,24 +4,26 @@ import { RxpgError } from './rxpg-error.js';
 export type TimeoutLimit = 'server' | 'client';
 
 /**
- * A statement ran past its `timeout`. The limit is enforced twice, by the server's
+ * A statement ran past its `timeout` (code `RXPG_TIMEOUT`, reason `statement_timeout`). Named
+ * apart from RxJS's own `TimeoutError` (thrown by the `timeout` operator), so both can be
+ * imported in one file. The limit is enforced twice, by the server's
  * `statement_timeout` for that statement and by a client-side timer; `limit` says which fired
  * first. Either way the server has been told to stop (a CancelRequest when the client fired)
  * and the session is back at idle or destroyed before anyone else can use it.
  *
  * @example
  * ```ts
- * import { PgManager, TimeoutError } from 'rxpg';
+ * import { PgManager, StatementTimeoutError } from 'rxpg';
  *
  * PgManager.getInstance().query('SELECT pg_sleep(10)', [], { timeout: 500 }).subscribe({
  *   error: (err) => {
- *     if (err instanceof TimeoutError) console.log(err.limit, err.timeoutMillis, err.elapsedMillis);
+ *     if (err instanceof StatementTimeoutError) console.log(err.limit, err.timeoutMillis, err.elapsedMillis);
  *   },
  * });
  * ```
  */
-export class TimeoutError extends RxpgError {
-  override readonly name = 'TimeoutError';
+export class StatementTimeoutError extends RxpgError {
+  override readonly name = 'StatementTimeoutError';
   readonly limit: TimeoutLimit;
   readonly timeoutMillis: number;
   readonly elapsedMillis: number;

@@ -7,7 +7,8 @@ import { runPreludeFirst } from '../driver/run-prelude.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { RowShape } from '../rows/ordered-row.js';
-import { toRxpgMysqlError } from './mysql-error.js';
+import { placeholderHint, toRxpgMysqlError, valueCountMessage } from './mysql-error.js';
+import { countPlaceholders } from './placeholders.js';
 import { SessionChanges } from './session-changes.js';
 
 const SERVER_STATUS_IN_TRANS = 1;
@@ -104,6 +105,14 @@ export class MysqlConnection implements DriverConnection {
       return;
     }
     this.#changes.statement(sql);
+    // mysql2 sends surplus values without a word and the server reads them as garbage.
+    if (params.length > 0) {
+      const placeholders = countPlaceholders(sql);
+      if (params.length > placeholders) {
+        sink.error(new QueryError('data', `${valueCountMessage(placeholders, params.length)}${placeholderHint(sql, params.length)}`, { statement: sql }));
+        return;
+      }
+    }
     const current: Running = { sink, sql, done: false, draining: false };
     this.#current = current;
     // Streams and statements with parameters go by the binary protocol (a prepared statement):

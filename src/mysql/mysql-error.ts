@@ -2,6 +2,7 @@ import { ConnectionError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { reasonForMysqlError } from './errno-reason.js';
+import { countPlaceholders, describePlaceholders } from './placeholders.js';
 
 const DOLLAR_HINT = "MySQL and MariaDB placeholders are ?; $1 is Postgres'.";
 
@@ -27,9 +28,27 @@ export function toRxpgMysqlError(error: unknown, options: { statement?: string; 
       cause: error,
     });
   }
-  // `$1` in a statement given values, and no `?`: Postgres' placeholders, most likely (MySQL
-  // reads `$1` as a column name). A hint on the error only; nothing valid is refused.
   const { statement, valueCount = 0 } = options;
-  const hinted = valueCount > 0 && statement !== undefined && /\$\d/.test(statement) && !statement.includes('?') ? `${message} ${DOLLAR_HINT}` : message;
+  let hinted = statement === undefined ? message : `${message}${placeholderHint(statement, valueCount)}`;
+  // Too few values: 1210 "Incorrect arguments to mysqld_stmt_execute" (none at all: the text
+  // protocol, where the server meets a bare `?` as a syntax error, 1064).
+  if (statement !== undefined && (mysqlError.errno === 1210 || (mysqlError.errno === 1064 && valueCount === 0))) {
+    const placeholders = countPlaceholders(statement);
+    if (placeholders > valueCount) hinted = `${message}: ${valueCountMessage(placeholders, valueCount)}`;
+  }
   return new QueryError(reason, hinted, { sqlState: mysqlError.sqlState, statement }, { cause: error });
+}
+
+/** What a wrong number of values is told as, on either side of the wire. */
+export function valueCountMessage(placeholders: number, values: number): string {
+  const given = values === 0 ? 'no values were' : `${values} value${values === 1 ? ' was' : 's were'}`;
+  return `The statement has ${describePlaceholders(placeholders)} but ${given} given: pass one value per placeholder.`;
+}
+
+/**
+ * `$1` in a statement given values, and no `?`: Postgres' placeholders, most likely (MySQL
+ * reads `$1` as a column name). A hint to append to an error; nothing valid is refused.
+ */
+export function placeholderHint(statement: string, valueCount: number): string {
+  return valueCount > 0 && /\$\d/.test(statement) && !statement.includes('?') ? ` ${DOLLAR_HINT}` : '';
 }

@@ -1,0 +1,54 @@
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import type { ConnectionParams } from '../driver/connection-params.js';
+
+/** libpq's `sslmode`. */
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+
+/** libpq's `target_session_attrs`. */
+export type TargetSessionAttrs = 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
+
+/** One entry of libpq's `host`/`hostaddr`/`port` lists. */
+export interface PostgresHost {
+  /** The name to connect to (and to verify the certificate against): a host name, an address or a unix-socket directory. */
+  readonly host: string;
+  /** libpq's `hostaddr`: the numeric address to connect to instead of resolving `host`. */
+  readonly hostaddr: string | undefined;
+  readonly port: number;
+}
+
+/** TLS as libpq's parameters say it, for one config. */
+export interface PostgresTls {
+  readonly mode: SslMode;
+  /** `sslrootcert`: a file of trusted CA certificates, or `system` for the system's store. */
+  readonly rootCert: string | undefined;
+  /** `sslcert` and `sslkey`: the client certificate and its key, as file paths. */
+  readonly cert: string | undefined;
+  readonly key: string | undefined;
+  /** `sslpassword`: the key's passphrase (non-enumerable, never printed). */
+  readonly keyPassword: string | undefined;
+  /** `sslcrl`: a file of revoked certificates. */
+  readonly crl: string | undefined;
+  /** Node `tls.connect` options a config gave as `ssl: { … }`; they take precedence over the files. */
+  readonly node: Readonly<TlsConnectionOptions> | undefined;
+}
+
+/**
+ * What the Postgres driver connects with: the generic params (whose `host`/`port` are the first
+ * host's) plus everything libpq's parameters add. `resolvePostgresParams` builds it; the driver's
+ * `connect` receives it back as the `ConnectionParams` it returned.
+ */
+export interface PostgresConnectionParams extends ConnectionParams {
+  readonly hosts: readonly PostgresHost[];
+  readonly tls: PostgresTls;
+  /** The startup `options` string (`-c name=value …`): from `options`, `PGOPTIONS` and settings rxpg adds. */
+  readonly options: string | undefined;
+  readonly targetSessionAttrs: TargetSessionAttrs;
+  readonly loadBalanceHosts: 'disable' | 'random';
+  /** libpq's `connect_timeout` in seconds, per host attempt; undefined for none. */
+  readonly connectTimeoutSeconds: number | undefined;
+}
+
+/** The Postgres params behind a `ConnectionParams` this driver resolved. */
+export function postgresParams(params: ConnectionParams): PostgresConnectionParams {
+  return params as PostgresConnectionParams;
+}

@@ -48,11 +48,9 @@ export interface LocalPostgresOptions {
 /** Creates a cluster (initdb) in a new temporary folder and starts it on a free port. */
 export async function startLocalPostgres(options: LocalPostgresOptions): Promise<LocalPostgres> {
   const { password, databases = [], files = {}, settings = {}, log = () => {} } = options;
-  const owner = serverUser(log);
-  const bin = binariesFor(owner, log);
+  const { owner, bin } = serverRuntime(log);
   const root = mkdtempSync(join(tmpdir(), 'rxpg-postgres-'));
   const dataDir = join(root, 'data');
-  const logFile = join(root, 'server.log');
   const passwordFile = join(root, 'password');
   writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
   if (owner) {
@@ -72,28 +70,12 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     writeFileSync(path, content, { mode: 0o600 });
     if (owner) chownSync(path, owner.uid, owner.gid);
   }
-  const extra = Object.entries(settings)
-    .map(([name, value]) => ` -c ${name}=${/^[\w.\-/]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`}`)
-    .join('');
   const port = await freePort();
-  const pgCtl = async (...args: string[]): Promise<void> => {
-    try {
-      await run(join(bin, 'pg_ctl'), ['-D', dataDir, ...args], { ...as, env: { ...process.env, LC_ALL: 'C' } });
-    } catch (error) {
-      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n') : '';
-      throw new Error(`pg_ctl ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? String(error)}\n${tail}`);
-    }
-  };
-  // Loopback TCP only: no unix socket, whose default folder may not exist or not be writable.
-  const start = (): Promise<void> =>
-    pgCtl('start', '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off${extra}`);
-  let running = false;
-  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const server = controlServer({ root, dataDir, port, password, settings, owner, bin });
   try {
-    await start();
-    running = true;
+    await server.start();
     if (databases.length > 0) {
-      const client = new pg.Client({ connectionString: url });
+      const client = new pg.Client({ connectionString: server.url });
       client.on('error', () => {});
       try {
         await client.connect();
@@ -104,28 +86,69 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
     }
   } catch (error) {
     // Nothing of a server that could not be set up may outlive this call.
-    if (running) await pgCtl('stop', '-w', '-t', '60', '-m', 'immediate').catch(() => {});
-    rmSync(root, { recursive: true, force: true });
+    await server.remove().catch(() => {});
     throw error;
   }
-  const server: LocalPostgres = {
+  return server;
+}
+
+/** Where a server's files are and who runs it: what {@link controlServer} needs. */
+export interface ServerLayout {
+  /** The folder that holds the data directory and the log; removed by `remove()`. */
+  readonly root: string;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly password: string;
+  readonly settings: Readonly<Record<string, string>>;
+  /** The user the server runs as (root runs it as `postgres`), undefined for the current one. */
+  readonly owner: { uid: number; gid: number } | undefined;
+  /** The folder of initdb, pg_ctl and postgres. */
+  readonly bin: string;
+}
+
+/** Starts, stops and removes the server of an existing data directory (not started yet). */
+export function controlServer(layout: ServerLayout): LocalPostgres & { pgCtl(...args: string[]): Promise<void> } {
+  const { root, dataDir, port, password, settings, owner, bin } = layout;
+  const logFile = join(root, 'server.log');
+  const as = owner ? { uid: owner.uid, gid: owner.gid } : {};
+  const extra = Object.entries(settings)
+    .map(([name, value]) => ` -c ${name}=${/^[\w.\-/]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`}`)
+    .join('');
+  const pgCtl = async (...args: string[]): Promise<void> => {
+    try {
+      await run(join(bin, 'pg_ctl'), ['-D', dataDir, ...args], { ...as, env: { ...process.env, LC_ALL: 'C' } });
+    } catch (error) {
+      const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-8).join('\n') : '';
+      throw new Error(`pg_ctl ${args[0]} failed: ${(error as { stderr?: string }).stderr ?? String(error)}\n${tail}`);
+    }
+  };
+  let running = false;
+  const server = {
     port,
-    url,
+    url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     dataDir,
-    start: async () => {
-      await start();
+    pgCtl,
+    // Loopback TCP only: no unix socket, whose default folder may not exist or not be writable.
+    start: async (): Promise<void> => {
+      await pgCtl('start', '-w', '-t', '60', '-l', logFile, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off${extra}`);
       running = true;
     },
-    stop: async (mode = 'fast') => {
+    stop: async (mode: 'fast' | 'immediate' = 'fast'): Promise<void> => {
       await pgCtl('stop', '-w', '-t', '60', '-m', mode);
       running = false;
     },
-    remove: async () => {
-      if (running) await server.stop().catch(() => {});
+    remove: async (): Promise<void> => {
+      if (running) await server.stop('immediate').catch(() => {});
       rmSync(root, { recursive: true, force: true });
     },
   };
   return server;
+}
+
+/** The user a server runs as and the binaries it runs from, as {@link startLocalPostgres} chose them. */
+export function serverRuntime(log: (line: string) => void = () => {}): { owner: { uid: number; gid: number } | undefined; bin: string } {
+  const owner = serverUser(log);
+  return { owner, bin: binariesFor(owner, log) };
 }
 
 /**

@@ -87,7 +87,18 @@ export class PgConnection implements DriverConnection {
   /** ReadyForQuery's transaction status byte, as the server last sent it. */
   #status = 'I';
 
-  constructor(client: pg.Client, internals: PgClientInternals, tap: TapOutcome, params: ConnectionParams, hooks: ConnectionHooks) {
+  /** What the server reported about itself at startup (ParameterStatus), by name. */
+  readonly serverParameters: ReadonlyMap<string, string>;
+
+  constructor(
+    client: pg.Client,
+    internals: PgClientInternals,
+    tap: TapOutcome,
+    params: ConnectionParams,
+    hooks: ConnectionHooks,
+    serverParameters: ReadonlyMap<string, string> = new Map(),
+  ) {
+    this.serverParameters = serverParameters;
     this.#client = client;
     this.#internals = internals;
     this.#params = params;

@@ -48,7 +48,34 @@ export interface PostgresConnectionParams extends ConnectionParams {
   readonly connectTimeoutSeconds: number | undefined;
 }
 
-/** The Postgres params behind a `ConnectionParams` this driver resolved. */
+/**
+ * The Postgres params behind a `ConnectionParams` this driver resolved; libpq's defaults (one
+ * host, `any`, no load balancing, TLS from the generic `ssl` field) for what params made
+ * elsewhere (a test, a wrapper) leave out.
+ */
 export function postgresParams(params: ConnectionParams): PostgresConnectionParams {
-  return params as PostgresConnectionParams;
+  const given = params as Partial<PostgresConnectionParams> & ConnectionParams;
+  if (given.hosts !== undefined && given.tls !== undefined && given.targetSessionAttrs !== undefined && given.loadBalanceHosts !== undefined) {
+    return given as PostgresConnectionParams;
+  }
+  const full = {
+    ...params,
+    hosts: given.hosts ?? [{ host: params.host, hostaddr: undefined, port: params.port }],
+    tls: given.tls ?? {
+      mode: params.ssl === false ? 'disable' : 'require',
+      rootCert: undefined,
+      cert: undefined,
+      key: undefined,
+      keyPassword: undefined,
+      crl: undefined,
+      node: typeof params.ssl === 'object' ? params.ssl : undefined,
+    },
+    options: given.options,
+    targetSessionAttrs: given.targetSessionAttrs ?? 'any',
+    loadBalanceHosts: given.loadBalanceHosts ?? 'disable',
+    connectTimeoutSeconds: given.connectTimeoutSeconds,
+  } satisfies Omit<PostgresConnectionParams, 'password'>;
+  // The password stays non-enumerable: spreading skipped it.
+  Object.defineProperty(full, 'password', { value: params.password, enumerable: false });
+  return full as PostgresConnectionParams;
 }

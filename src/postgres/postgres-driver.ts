@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Observable } from 'rxjs';
+import { asyncScheduler, Observable } from 'rxjs';
 import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
 import type { ConnectionHooks, TransactionSettings } from '../driver/driver.js';
 import { SqlDriver } from '../driver/sql-driver.js';
@@ -10,6 +10,9 @@ import { isServerError, toRxpgError } from './pg-error.js';
 import { isTransientConnectFailure } from './sqlstate-reason.js';
 import { tapMessages } from './message-tap.js';
 import { PgConnection, pgInternalsOf, type TapOutcome } from './pg-connection.js';
+import { connectToHosts } from './connect-to-hosts.js';
+import { serverRole } from './server-role.js';
+import { postgresParams, type PostgresHost } from './postgres-connection-params.js';
 import { resolvePostgresParams } from './postgres-params.js';
 
 /** Options of a {@link PostgresDriver}. */
@@ -63,10 +66,17 @@ export class PostgresDriver extends SqlDriver {
   }
 
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
-    return new Observable<DriverConnection>((subscriber) => {
+    // libpq's host list and target_session_attrs: the first host that opens and suits.
+    return connectToHosts<PgConnection>(postgresParams(params), { open: (host) => this.#connectHost(params, host, hooks), role: serverRole }, asyncScheduler);
+  }
+
+  /** Opens one session to one host of the config's list. */
+  #connectHost(params: ConnectionParams, host: PostgresHost, hooks: ConnectionHooks): Observable<PgConnection> {
+    const target = describeTarget({ user: params.user, database: params.database, host: host.host, port: host.port });
+    return new Observable<PgConnection>((subscriber) => {
       const client = new pg.Client({
-        host: params.host,
-        port: params.port,
+        host: host.hostaddr ?? host.host,
+        port: host.port,
         user: params.user,
         password: params.password,
         database: params.database,
@@ -83,6 +93,7 @@ export class PostgresDriver extends SqlDriver {
       client.on('error', swallow);
       const tap = this.#prepareTap(client, params, hooks.now ?? Date.now);
       const askedForPassword = watchPasswordRequest(client);
+      const reported = reportedParameters(client);
       let opened = false;
       client.connect().then(
         () => {
@@ -97,11 +108,11 @@ export class PostgresDriver extends SqlDriver {
           try {
             const internals = pgInternalsOf(client);
             if ('missing' in internals) throw new Error(`this version of pg lacks ${internals.missing.join(', ')}`);
-            connection = new PgConnection(client, internals, tap(), params, hooks);
+            connection = new PgConnection(client, internals, tap(), params, hooks, reported);
           } catch (error) {
             client.end().catch(swallow);
             subscriber.error(
-              new ConnectionError(`rxpg cannot drive the session to ${describeTarget(params)}: ${error instanceof Error ? error.message : String(error)}`, {
+              new ConnectionError(`rxpg cannot drive the session to ${target}: ${error instanceof Error ? error.message : String(error)}`, {
                 cause: error,
               }),
             );
@@ -121,7 +132,7 @@ export class PostgresDriver extends SqlDriver {
             // in the config, the connection string, PGPASSWORD or ~/.pgpass.
             subscriber.error(
               new ConnectionError(
-                `could not connect to ${describeTarget(params)}: the server asked for a password (${method}) and none was given. ` +
+                `could not connect to ${target}: the server asked for a password (${method}) and none was given. ` +
                   `Give one in the password option, the connection string, PGPASSWORD or ~/.pgpass.`,
                 { reason: 'authentication', cause: error, isRetryable: false },
               ),
@@ -134,7 +145,7 @@ export class PostgresDriver extends SqlDriver {
             return;
           }
           subscriber.error(
-            new ConnectionError(`could not connect to ${describeTarget(params)}: ${converted.message.replace(/^connection lost: /, '')}`, {
+            new ConnectionError(`could not connect to ${target}: ${converted.message.replace(/^connection lost: /, '')}`, {
               cause: error,
               sqlState: converted instanceof ConnectionError ? converted.sqlState : undefined,
               // Refused, reset or timed out may pass; what the server refused for a reason that
@@ -167,6 +178,25 @@ export class PostgresDriver extends SqlDriver {
     });
     return () => outcome;
   }
+}
+
+/**
+ * What the server reports about itself during startup (ParameterStatus: server_version,
+ * in_hot_standby, default_transaction_read_only, …), collected as pg reads it; pg keeps none.
+ */
+function reportedParameters(client: pg.Client): Map<string, string> {
+  const reported = new Map<string, string>();
+  const connection = (client as unknown as { connection?: { on?: unknown } }).connection;
+  if (typeof connection?.on === 'function') {
+    (connection.on as (event: string, listener: (message: { parameterName?: unknown; parameterValue?: unknown }) => void) => void).call(
+      connection,
+      'parameterStatus',
+      (message) => {
+        if (typeof message?.parameterName === 'string') reported.set(message.parameterName, String(message.parameterValue));
+      },
+    );
+  }
+  return reported;
 }
 
 /** Drops the socket of a client that is still connecting (an undocumented member, checked). */

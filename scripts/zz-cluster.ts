@@ -1,0 +1,16 @@
+import pg from 'pg';
+import { startLocalCluster } from './local-cluster.js';
+const t0 = Date.now();
+const cluster = await startLocalCluster({ password: 'pw_cluster_1', log: console.log });
+console.log('up in', Date.now() - t0, 'ms', cluster.primary.port, cluster.standbys.map((s) => s.port));
+const q = async (url: string, sql: string) => { const c = new pg.Client({ connectionString: url }); await c.connect(); const r = await c.query(sql); await c.end(); return r.rows; };
+await q(cluster.primary.url, 'CREATE TABLE t (n int); INSERT INTO t VALUES (1)');
+await new Promise((r) => setTimeout(r, 500));
+console.log('standby sees', await q(cluster.standbys[0].url, 'SELECT n, pg_is_in_recovery() FROM t'));
+const c = new pg.Client({ connectionString: cluster.standbys[0].url }); await c.connect();
+console.log('params', (c as any).connection ? 'ok' : '');
+await c.end();
+await cluster.standbys[0].promote();
+console.log('after promote', await q(cluster.standbys[0].url, 'SELECT pg_is_in_recovery()'));
+await cluster.remove();
+console.log('total', Date.now() - t0, 'ms');

@@ -93,9 +93,18 @@ describe('Postgres statements that change session state', () => {
       ['BEGIN ISOLATION LEVEL SERIALIZABLE', 'BEGIN'],
       ['SAVEPOINT rxpg_1', 'SAVEPOINT'],
       ['CLOSE ALL', 'CLOSE CURSOR ALL'],
+      ["SET LOCAL app.user_id = '42'", 'SET'],
+      ['  set local search_path = tenant_7', 'SET'],
+      ['SET TRANSACTION ISOLATION LEVEL SERIALIZABLE', 'SET'],
+      ['SET CONSTRAINTS ALL DEFERRED', 'SET'],
     ]) {
       assert.equal(changes([{ text, tags: [tag] }]).change, undefined, text);
     }
+  });
+
+  it('counts a SET LOCAL that shares its text with another statement, and a SET after one', () => {
+    assert.equal(changes([{ text: "SET LOCAL a.b = '1'; SET c.d = '2'", tags: ['SET', 'SET'] }]).change, 'SET');
+    assert.equal(changes([{ text: "SET LOCAL a.b = '1'", tags: ['SET'] }, { text: 'SET search_path = x', tags: ['SET'] }]).change, 'SET');
   });
 
   it('drops rxpg’s prepared statements at once on DEALLOCATE or DISCARD ALL, and deallocates at reset only after a user PREPARE', () => {

@@ -157,6 +157,16 @@ describe('session state between leases (Postgres)', () => {
       await lastValueFrom(pgm.transaction((tx) => tx.query('SELECT 2'), { isolationLevel: 'serializable' }));
       await lastValueFrom(pgm.stream('SELECT generate_series(1, 10)', [], { batchSize: 3 }));
     });
+    let inside: unknown;
+    const local = await roundTrips(async () => {
+      const rows = await lastValueFrom(pgm.transaction((tx) => concat(tx.query("SET LOCAL app.user_id = '42'"), tx.query("SELECT current_setting('app.user_id') AS id"))).pipe(toArray()));
+      inside = rows.at(-1)?.id;
+    });
+    assert.equal(inside, '42', 'positive control: the SET LOCAL held inside its transaction');
+    // (A setting the server reports, such as application_name, still counts: its ParameterStatus does.)
+    assert.deepEqual(local.releases.map((release) => release.sessionChange), [undefined], 'a SET LOCAL ends with its transaction: no reset');
+    const after = await firstValueFrom(pgm.query<{ id: string | null }>("SELECT current_setting('app.user_id', true) AS id"));
+    assert.ok(after.id === null || after.id === '', `and nothing of it is left (got ${String(after.id)})`);
     // The query; BEGIN, then SELECT 2 (no parameters: the simple protocol, which cannot share a
     // pipeline), COMMIT; the stream.s Sync.
     assert.deepEqual(plain.releases.map((release) => release.sessionChange), [undefined, undefined, undefined]);

@@ -16,6 +16,13 @@ const CHANGING_COMMANDS = new Set(['SET', 'RESET', 'DISCARD', 'LISTEN', 'UNLISTE
 const CHANGING_TEXT = /\b(?:temp|temporary|pg_temp|set_config|pg_(?:try_)?advisory_lock(?:_shared)?)\b/i;
 
 /**
+ * A statement that is one `SET LOCAL` (or `SET TRANSACTION`/`SET CONSTRAINTS`, which last only as
+ * long as the transaction): the usual way to scope a setting to a transaction (row-level
+ * security's `SET LOCAL app.user_id`), which leaves nothing behind and costs no reset.
+ */
+const LOCAL_SET = /^\s*SET\s+(?:LOCAL|TRANSACTION|CONSTRAINTS)\s/i;
+
+/**
  * The statement that puts a Postgres session back in the state it opened in: what DISCARD ALL
  * does, except that rxpg's own prepared statements (and their plans) survive unless the user
  * prepared statements too. RESET ALL returns every setting to its session default, which for
@@ -34,6 +41,8 @@ export class SessionChanges {
   readonly #forgetPrepared: () => void;
   #change: string | undefined;
   #userPrepared = false;
+  /** The statement running is one `SET LOCAL`, whose setting ends with its transaction. */
+  #localSet = false;
 
   /** `forgetPrepared` drops rxpg's cache of prepared statements: the server dropped them. */
   constructor(forgetPrepared: () => void) {
@@ -47,6 +56,7 @@ export class SessionChanges {
 
   /** A statement's text, before it runs. */
   statement(text: string): void {
+    this.#localSet = LOCAL_SET.test(text) && !text.includes(';');
     if (this.#change === undefined && CHANGING_TEXT.test(text)) this.#change = `a statement: ${sqlExcerpt(text)}`;
   }
 
@@ -54,7 +64,7 @@ export class SessionChanges {
   command(tag: string): void {
     const space = tag.indexOf(' ');
     const verb = space < 0 ? tag : tag.slice(0, space);
-    if (!CHANGING_COMMANDS.has(verb)) return;
+    if (!CHANGING_COMMANDS.has(verb) || (verb === 'SET' && this.#localSet)) return;
     this.#change ??= tag;
     if (verb === 'PREPARE') this.#userPrepared = true;
     // DEALLOCATE (ALL, or a name that may be rxpg's) and DISCARD ALL drop prepared statements

@@ -6,6 +6,7 @@ import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { freePort } from '../../scripts/local-postgres.js';
 
 /** A running PgBouncer. */
@@ -15,6 +16,8 @@ export interface LocalPgBouncer {
   readonly port: number;
   /** PgBouncer's version line, e.g. `PgBouncer 1.18.0`. */
   readonly version: string;
+  /** Runs a command on PgBouncer's admin console (`RECONNECT`, `SHOW SERVERS`). */
+  admin(command: string): Promise<Record<string, unknown>[]>;
   /** What PgBouncer logged so far. */
   log(): string;
   stop(): Promise<void>;
@@ -87,6 +90,8 @@ export async function startLocalPgBouncer(options: LocalPgBouncerOptions): Promi
       // pg sends none of these by default; a config's statementTimeout or isolationLevel would.
       'ignore_startup_parameters = extra_float_digits',
       'server_login_retry = 1',
+      // The admin console (database `pgbouncer`): RECONNECT makes server connections new, SHOW tells.
+      `admin_users = ${user}`,
     ].join('\n') + '\n',
     'userlist.txt': `"${user}" ""\n`,
   };
@@ -119,7 +124,18 @@ export async function startLocalPgBouncer(options: LocalPgBouncerOptions): Promi
   url.hostname = '127.0.0.1';
   url.port = String(port);
   url.password = '';
-  return { url: url.toString(), port, version, log: () => output, stop };
+  const admin = async (command: string): Promise<Record<string, unknown>[]> => {
+    const client = new pg.Client({ host: '127.0.0.1', port, user, database: 'pgbouncer' });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      // The admin console speaks the simple protocol only: no parameters.
+      return (await client.query(command)).rows as Record<string, unknown>[];
+    } finally {
+      await client.end();
+    }
+  };
+  return { url: url.toString(), port, version, admin, log: () => output, stop };
 }
 
 function accepts(port: number): Promise<boolean> {

@@ -1,7 +1,7 @@
 // `npm test`: finds or starts PostgreSQL once, then runs every spec and marble file with node's
 // test runner against it, and stops what it started.
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import { findMysql, findOrStartDatabase } from './test-database.js';
 
 const started = Date.now();
@@ -16,6 +16,15 @@ if (mysqlUrl) {
   process.exit(1);
 } else {
   console.log('MyManager tests SKIPPED: no MySQL/MariaDB server answers at MYSQL_URL or 127.0.0.1:3306.');
+}
+
+if (!existsSync('/usr/sbin/pgbouncer') && spawnSync('sh', ['-c', 'command -v pgbouncer'], { stdio: 'ignore' }).status !== 0) {
+  if (process.env.RXPG_REQUIRE_PGBOUNCER === '1') {
+    console.error('RXPG_REQUIRE_PGBOUNCER=1 but there is no pgbouncer binary: apt-get install pgbouncer first.');
+    await database.stop();
+    process.exit(1);
+  }
+  console.log('PgBouncer tests SKIPPED: no pgbouncer binary (apt-get install pgbouncer).');
 }
 
 const files = ['spec', 'marbles'].flatMap((dir) =>

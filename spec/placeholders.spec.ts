@@ -28,7 +28,7 @@ describe('placeholders on postgres', () => {
     // The same through a cursor, and once prepared (the second run binds the cached statement).
     for (let run = 0; run < 2; run++) {
       const streamed = await failure(lastValueFrom(pgm.stream('SELECT $1::int AS x', [1, 2])));
-      assert.doesNotMatch(streamed.message, /rxpg_\d+/);
+      assert.doesNotMatch(streamed.message, /rxpg_\w+/);
       assert.match(streamed.message, /1 placeholder \(\$1\) but 2 values/);
     }
     assert.equal((await firstValueFrom(pgm.query<{ x: number }>('SELECT $1::int AS x', [7]))).x, 7, 'the session serves the next statement');

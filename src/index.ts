@@ -5,7 +5,7 @@ export type { ListenConnOptions } from './postgres/listen/listen-options.js';
 export { parseJsonPayload, type JsonNotification } from './postgres/listen/parse-json-payload.js';
 export { boundedConcatMap, DroppedValues, type BoundedConcatMapOptions, type OverflowPolicy } from './operators/bounded-concat-map.js';
 export { DbManager, type ManagerOptions } from './manager/db-manager.js';
-export type { ConnOptions, IsolationLevel, SslMode } from './manager/conn-options.js';
+export type { ConnOptions, IsolationLevel, Pooler, SslMode } from './manager/conn-options.js';
 export type { QueryOptions, StreamOptions } from './manager/query-options.js';
 export { Connection, type Cursor } from './manager/connection.js';
 export type { CommandResult } from './manager/command-result.js';

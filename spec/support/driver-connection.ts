@@ -14,7 +14,7 @@ export async function openDriverConnection(
 ): Promise<{ connection: DriverConnection; params: ConnectionParams }> {
   const { params } = driver.resolveConnection(
     { connectionString },
-    { applicationName: undefined, fallbackApplicationName: application, keepAlive: true, keepAliveInitialDelayMillis: 10_000, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined },
+    { applicationName: undefined, fallbackApplicationName: application, keepAlive: true, keepAliveInitialDelayMillis: 10_000, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined, prepare: true, pooler: 'none' },
     application,
   );
   const connection = await firstValueFrom(driver.connect(params, { onNotice: () => {}, onLost: () => {}, ...hooks }));

@@ -23,6 +23,10 @@ export interface ConnectionParams {
   readonly defaultIsolation: 'read committed' | 'repeatable read' | 'serializable' | undefined;
   /** Value parsers by type OID, overriding the driver's defaults for this config. */
   readonly typeParsers: ReadonlyMap<number, (text: string) => unknown>;
+  /** Whether statements may be prepared under a name per session (`createConn`'s `prepare`); absent: yes. */
+  readonly prepare?: boolean;
+  /** What sits between the client and the server (`createConn`'s `pooler`); absent: `none`. */
+  readonly pooler?: 'none' | 'session' | 'transaction';
 }
 
 /**
@@ -68,6 +72,10 @@ export interface SessionSettings {
   readonly defaultIsolation: ConnectionParams['defaultIsolation'];
   /** Value parsers by type name or OID, as `createConn` took them. */
   readonly typeParsers: Readonly<Record<string, (text: string) => unknown>> | undefined;
+  /** `createConn`'s `prepare`, its default applied. */
+  readonly prepare: boolean;
+  /** `createConn`'s `pooler`, its default applied. */
+  readonly pooler: 'none' | 'session' | 'transaction';
 }
 
 /**

@@ -26,7 +26,7 @@ export interface ServerNotification {
 export type DriverEvent =
   /**
    * The driver could not use its fast path on this session and fell back to a slower,
-   * equally correct one (for pg: its own parser instead of rxpg's message tap), and why.
+   * equally correct one (for pg: its own parser instead of rxpg's message tap, or unnamed statements instead of named ones, for the whole config, behind a transaction pooler), and why.
    */
   { readonly type: 'fallback'; readonly processId: number; readonly feature: string; readonly detail: string };
 

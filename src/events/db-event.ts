@@ -67,9 +67,13 @@ export interface ReleaseEvent {
 }
 
 /**
- * A driver could not use a fast path on a session and fell back to a slower, equally correct
- * one (`feature: 'message-tap'`: pg parses every message itself), and why. Worth a warning: the
- * usual cause is a `pg` release that changed what the fast path relies on.
+ * A driver could not use a fast path and fell back to a slower, equally correct one, and why.
+ * Worth a warning. `feature: 'message-tap'` (once per session): pg parses every message itself,
+ * usually because a `pg` release changed what the fast path relies on.
+ * `feature: 'prepared-statements'` (once per config): a named prepared statement was missing on
+ * its server connection (SQLSTATE 26000) or its name was taken there (42P05), the mark of a
+ * transaction pooler, so the config now sends unnamed statements; `detail` names the setting to
+ * start that way (`prepare: false`, or `pooler: 'transaction'`).
  */
 export interface FallbackEvent {
   readonly type: 'fallback';

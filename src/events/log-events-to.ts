@@ -77,7 +77,7 @@ export function logEventsTo(logger: Logger): (event: DbEvent) => void {
         });
         break;
       case 'fallback':
-        log('pgmanager_sql', 'warn', `[${event.conn}] pid ${event.processId}: ${event.feature} is off for this session: ${event.detail}`, {
+        log('pgmanager_sql', 'warn', `[${event.conn}] pid ${event.processId}: ${event.feature} ${event.feature === 'prepared-statements' ? 'are off for this config' : 'is off for this session'}: ${event.detail}`, {
           conn: event.conn,
           processId: event.processId,
           feature: event.feature,

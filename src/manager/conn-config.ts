@@ -2,7 +2,7 @@ import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSet
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { didYouMean } from '../util/nearest-name.js';
 import { checkConnectTimeoutSeconds, checkMillis, shownValue } from './durations.js';
-import { CONN_OPTION_KEYS, CONNECTION_FIELD_KEYS, type ConnOptions, type IsolationLevel } from './conn-options.js';
+import { CONN_OPTION_KEYS, CONNECTION_FIELD_KEYS, type ConnOptions, type IsolationLevel, type Pooler } from './conn-options.js';
 
 /** A validated, frozen connection config: what `createConn` registered. */
 export interface ConnConfig {
@@ -22,6 +22,8 @@ export interface ConnConfig {
 
 /** How a backend reads a config's connection source: its driver's `resolveConnection`. */
 export type ResolveConnection = (source: ConnectionSource, settings: SessionSettings, conn: string) => ResolvedConnection;
+
+const POOLERS: readonly Pooler[] = ['none', 'session', 'transaction'];
 
 export const ISOLATION_LEVELS: readonly IsolationLevel[] = ['autocommit', 'read_committed', 'repeatable_read', 'serializable'];
 
@@ -109,13 +111,27 @@ export function resolveConnConfig(
   if (given('keepAlive') && typeof options.keepAlive !== 'boolean') {
     throw new ConfigurationError(`Connection '${name}': keepAlive must be true or false.`, { conn: name });
   }
+  if (given('prepare') && typeof options.prepare !== 'boolean') {
+    throw new ConfigurationError(`Connection '${name}': prepare must be true or false, got ${shownValue(options.prepare)}.`, { conn: name });
+  }
+  if (given('pooler') && !POOLERS.includes(options.pooler as Pooler)) {
+    throw new ConfigurationError(
+      `Connection '${name}': pooler must be one of ${POOLERS.map((value) => `'${value}'`).join(', ')}, got ${shownValue(options.pooler)}` +
+        `${didYouMean(String(options.pooler), POOLERS)}.`,
+      { conn: name },
+    );
+  }
   if (given('typeParsers') && (typeof options.typeParsers !== 'object' || options.typeParsers === null)) {
     throw new ConfigurationError(`Connection '${name}': typeParsers must be an object such as { int8: BigInt }.`, { conn: name });
   }
 
   let source: ConnectionSource;
+  // A pooler is a property of the address: copied with it, unless the address is overridden.
+  let pooler: Pooler = options.pooler ?? 'none';
   if (options.copyDsn !== undefined) {
-    const copied = lookup(options.copyDsn).source;
+    const copiedConfig = lookup(options.copyDsn);
+    const copied = copiedConfig.source;
+    if (!given('pooler') && !(['host', 'hostaddr', 'port'] as const).some(given)) pooler = copiedConfig.params.pooler ?? 'none';
     const overrides = Object.fromEntries(CONNECTION_FIELD_KEYS.filter(given).map((key) => [key, options[key]]));
     if ((copied.connectionString !== undefined || copied.dsn !== undefined) && fields.length > 0) {
       throw new ConfigurationError(
@@ -147,6 +163,8 @@ export function resolveConnConfig(
       statementTimeoutMillis,
       defaultIsolation: isolationLevel === 'autocommit' ? undefined : (isolationLevel.replace('_', ' ') as ConnectionParams['defaultIsolation']),
       typeParsers: options.typeParsers,
+      prepare: options.prepare ?? pooler !== 'transaction',
+      pooler,
     },
     name,
   );

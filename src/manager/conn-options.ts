@@ -7,6 +7,16 @@ import type { ConnectionSource } from '../driver/connection-params.js';
  */
 export type IsolationLevel = 'autocommit' | 'read_committed' | 'repeatable_read' | 'serializable';
 
+/**
+ * What sits between rxpg and the server, as far as sessions go. `transaction`: a pooler in
+ * transaction mode (PgBouncer `pool_mode = transaction`, RDS Proxy, Supavisor's transaction port)
+ * hands each transaction to whichever server connection is free, so nothing outlives a transaction:
+ * not a prepared statement, a SET, a temporary table, a session advisory lock or a LISTEN.
+ * `session` (a session-mode pooler) and `none` (the server itself) keep one server session per
+ * rxpg session.
+ */
+export type Pooler = 'none' | 'session' | 'transaction';
+
 /** libpq's `sslmode` values. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 
@@ -43,6 +53,25 @@ export interface ConnOptions extends ConnectionSource {
    * `fallback_application_name`).
    */
   readonly applicationName?: string;
+  /**
+   * Named prepared statements: `true` parses each parameterised statement once per session as
+   * `rxpg_N` and then only binds it; `false` sends it unnamed each time (Parse/Bind/Execute with
+   * the empty name, parameters still bound, never interpolated), which any pooler passes through.
+   * Default `true`, or `false` with `pooler: 'transaction'`. When a named statement fails
+   * because the server connection does not have it (SQLSTATE 26000) or already has another
+   * under its name (42P05), as behind a transaction pooler, rxpg switches the config to
+   * unnamed statements by itself, runs the statement again when it was outside a transaction
+   * (else the error is retryable) and emits one `fallback` event that names this option.
+   */
+  readonly prepare?: boolean;
+  /**
+   * What sits between rxpg and the server (see {@link Pooler}). Default `none`, or what the
+   * `copyDsn` config says when no host, hostaddr or port overrides it. `transaction` makes
+   * `prepare` default to false, skips the reset of a session a lease changed (the state is on
+   * some server connection rxpg cannot reach), and is refused by `createConnListen`: LISTEN needs
+   * a session of its own.
+   */
+  readonly pooler?: Pooler;
   /** Maximum sessions of this config's pool. Default 10. */
   readonly poolSize?: number;
   /** Maximum lease requests waiting in the queue; more fail at once with `pool_full`. Default 10000. */
@@ -69,7 +98,7 @@ export const CONN_OPTION_KEYS: readonly (keyof ConnOptions)[] = [
   'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database',
   'dbname', 'sslmode', 'ssl', 'isolationLevel', 'initStatement', 'connectTimeout', 'statementTimeout',
   'applicationName', 'poolSize', 'maxWaiting', 'acquireTimeout', 'idleTimeout', 'maxLifetime', 'keepAlive',
-  'keepAliveInitialDelay', 'typeParsers',
+  'keepAliveInitialDelay', 'typeParsers', 'prepare', 'pooler',
 ];
 
 /** The keys that say where to connect; `copyDsn` copies exactly these. */

@@ -14,6 +14,9 @@ export function resolveMysqlParams(source: ConnectionSource, settings: SessionSe
   if (settings.typeParsers !== undefined && Object.keys(settings.typeParsers).length > 0) {
     throw new ConfigurationError(`Connection '${conn}': typeParsers is not supported for MySQL; mysql2 converts values itself.`, { conn });
   }
+  if (!settings.prepare || settings.pooler !== 'none') {
+    throw new ConfigurationError(`Connection '${conn}': ${settings.pooler !== 'none' ? 'pooler' : 'prepare'} is a Postgres option (transaction poolers); MyManager has no use for it.`, { conn });
+  }
   const fields: Record<string, unknown> = { ...source, password: source.password };
   if (source.connectionString !== undefined) {
     let url: URL;

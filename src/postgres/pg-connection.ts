@@ -7,10 +7,12 @@ import { runPreludeFirst } from '../driver/run-prelude.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
+import type { RxpgError } from '../errors/rxpg-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
 import type { MessageReader } from './message-tap.js';
 import { toRxpgError } from './pg-error.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
+import { prepareModeFor, type PrepareMode } from './prepare-mode.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { ResultShapes } from './result-shapes.js';
 import { SessionChanges } from './session-changes.js';
@@ -69,6 +71,30 @@ interface NoticeFields {
   readonly where?: string;
 }
 
+const STALE_NAME_DETAIL =
+  'a named prepared statement was missing on its server connection (or its name was taken there): a transaction pooler ' +
+  '(PgBouncer in transaction mode before 1.21, RDS Proxy, Supavisor) hands each transaction to any server connection. ' +
+  "rxpg now sends this config's statements unnamed (Parse/Bind/Execute, parameters still bound); " +
+  "set prepare: false (or pooler: 'transaction') on the config to start that way";
+
+/**
+ * The stale-name error of a statement that could not run again by itself (inside a transaction):
+ * retryable, since the config now sends unnamed statements and nothing of the statement ran.
+ */
+function staleNameError(error: RxpgError): RxpgError {
+  if (!(error instanceof QueryError)) return error;
+  return new QueryError(
+    error.reason,
+    `${error.message}: a transaction pooler gave this transaction a server connection without rxpg's named statement. ` +
+      `rxpg now sends this config's statements unnamed (prepare: false); run the transaction again (retryTransaction()).`,
+    {
+      sqlState: error.sqlState, severity: error.severity, detail: error.detail, hint: error.hint, position: error.position, where: error.where,
+      schema: error.schema, table: error.table, column: error.column, constraint: error.constraint, statement: error.statement,
+    },
+    { conn: error.conn, cause: error.cause, isRetryable: true },
+  );
+}
+
 /** A pg Client behind the driver seam: one session, one statement at a time. */
 export class PgConnection implements DriverConnection {
   readonly processId: number;
@@ -80,6 +106,12 @@ export class PgConnection implements DriverConnection {
   readonly #hooks: ConnectionHooks;
   readonly #shapes: ResultShapes;
   readonly #prepared = new PreparedStatements();
+  /** Named or unnamed statements: the config's setting, shared by its sessions. */
+  readonly #prepareMode: PrepareMode;
+  /** Behind a transaction pooler nothing outlives a transaction: no session state to reset. */
+  readonly #transactionPooler: boolean;
+  /** Whether the statement in flight may run again if its name was stale: sent outside any transaction. */
+  #rerunnable = false;
   readonly #changes = new SessionChanges(() => this.#prepared.forgetAll());
   readonly #onCommand = (tag: string): void => this.#changes.command(tag);
   #current: PgStatement | null = null;
@@ -105,6 +137,8 @@ export class PgConnection implements DriverConnection {
     this.#hooks = hooks;
     this.#shapes = new ResultShapes(params.typeParsers);
     this.processId = internals.processID;
+    this.#prepareMode = prepareModeFor(params);
+    this.#transactionPooler = params.pooler === 'transaction';
     internals.connection.on('readyForQuery', (message) => {
       // Fail closed: a ReadyForQuery whose status pg did not pass on counts as in a transaction,
       // so a returned session is rolled back rather than pooled mid-transaction.
@@ -112,6 +146,19 @@ export class PgConnection implements DriverConnection {
       const statement = this.#current;
       if (statement === null) return;
       this.#current = null;
+      if (statement.staleName) {
+        this.#switchToUnnamed();
+        if (this.#rerunnable && this.#status === 'I') {
+          // Parse or Bind failed, so nothing ran, and no transaction was open: run it again unnamed.
+          this.#rerunnable = false;
+          const again = statement.unnamed();
+          this.#current = again;
+          this.#client.query(again as unknown as pg.QueryConfig);
+          return;
+        }
+        statement.finish((error) => staleNameError(toRxpgError(error, { statement: statement.errorText })));
+        return;
+      }
       statement.finish((error) => toRxpgError(error, { statement: statement.errorText }));
     });
     // Sent when a reported setting changes; the ones sent during startup came before this.
@@ -163,7 +210,9 @@ export class PgConnection implements DriverConnection {
   }
 
   get sessionChange(): string | undefined {
-    return this.#changes.change;
+    // Behind a transaction pooler the state a lease left is on some server connection, not on
+    // this session: a reset would run on whichever server connection PgBouncer picks for it.
+    return this.#transactionPooler ? undefined : this.#changes.change;
   }
 
   markBaseline(): void {
@@ -207,9 +256,22 @@ export class PgConnection implements DriverConnection {
             // In a transaction (or one the prelude begins) the local setting would outlive the statement.
             restore: this.transactionStatus === 'idle' && !prelude?.length ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
-    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, this.#prepared, prelude, this.#onCommand);
+    const cache = this.#prepareMode.named ? this.#prepared : undefined;
+    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, cache, prelude, this.#onCommand);
+    this.#rerunnable = this.transactionStatus === 'idle' && !prelude?.length;
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
+  }
+
+  /** The config's sessions send unnamed statements from now on; the first to find out says so, once per config. */
+  #switchToUnnamed(): void {
+    if (!this.#prepareMode.switchToUnnamed()) return;
+    this.#hooks.onDriverEvent?.({
+      type: 'fallback',
+      processId: this.processId,
+      feature: 'prepared-statements',
+      detail: STALE_NAME_DETAIL,
+    });
   }
 
   cancel(): Observable<void> {

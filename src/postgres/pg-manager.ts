@@ -1,4 +1,5 @@
 import { catchError, EmptyError, first, ignoreElements, map, Observable, of, throwError, timeout } from 'rxjs';
+import { describeTarget } from '../driver/connection-params.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { checkChannel } from './listen/quote-channel.js';
@@ -91,6 +92,17 @@ export class PgManager extends DbManager {
   createConnListen(options: ListenConnOptions): void {
     const { connection, settings } = splitListenOptions(options);
     const config = this.resolveConn(connection);
+    if (config.params.pooler === 'transaction') {
+      // Said by the config (or the copyDsn config whose address it copied): no signal on the wire
+      // tells a transaction pooler apart in time (see the README, "Behind PgBouncer, RDS Proxy, Supavisor").
+      throw new ConfigurationError(
+        `Listen connection '${config.name}': LISTEN needs a session of its own, and ${describeTarget(config.params)} is a transaction pooler ` +
+          `(pooler: 'transaction'${options.pooler === undefined ? `, from copyDsn '${String(options.copyDsn)}'` : ''}), which hands each transaction to any server connection: ` +
+          `notifications would go to a session nobody listens on. Point the listen config at a session-mode pool or a direct connection to the server ` +
+          `(copyDsn with the server's host and port, or a connectionString of its own).`,
+        { conn: config.name },
+      );
+    }
     if (this.#listenConfigs.has(config.name) || this.hasConn(config.name)) {
       throw new ConfigurationError(
         `Connection '${config.name}' is already registered. Pick another name, or call destroyConn('${config.name}') first.`,

@@ -3,6 +3,7 @@ import { QueryError } from '../errors/query-error.js';
 import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import { readDataRow } from './message-tap.js';
+import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { ResultShapes } from './result-shapes.js';
 import { explainStatementError } from './statement-hints.js';
@@ -85,6 +86,8 @@ export class PgStatement {
   #command = '';
   #rowCount: number | null = null;
   #error: unknown;
+  /** The first error was the stale-name mark (see {@link PgStatement.staleName}). */
+  #staleName = false;
 
   constructor(
     text: string,
@@ -119,6 +122,20 @@ export class PgStatement {
   /** Whether this statement goes through the extended protocol (and so may be prepared). */
   static extended(hasValues: boolean, batchSize: number, timed: boolean): boolean {
     return hasValues || batchSize > 0 || timed;
+  }
+
+  /**
+   * Whether the statement failed because its server connection did not keep rxpg's named
+   * statement (SQLSTATE 26000 or 42P05 on its name, from its own Parse or Bind): the mark of a
+   * transaction pooler. Parse or Bind failed, so the statement itself did not run.
+   */
+  get staleName(): boolean {
+    return this.#staleName;
+  }
+
+  /** The same statement again, unnamed (Parse/Bind/Execute with the empty name), for the same sink. */
+  unnamed(): PgStatement {
+    return new PgStatement(this.text, this.#values, this.#sink, this.#shapes, this.#batchSize, this.#timeout, undefined, this.#prelude, this.#onCommand);
   }
 
   /** The first error the server or parsing reported; completion reports it. */
@@ -244,7 +261,11 @@ export class PgStatement {
   }
 
   handleError(error: unknown, connection: ProtocolWriter | undefined): void {
-    this.#error ??= error;
+    if (this.#error === undefined) {
+      this.#error = error;
+      // Only the statement's own Parse or Bind can fail on its name (not the prelude or a timeout's set_config).
+      this.#staleName = this.#prepared !== undefined && this.#answeringStatement && isStaleName(error, this.#prepared.name);
+    }
     // After an error the server skips everything up to Sync: send it so the session comes back.
     if (connection) this.#syncCursor(connection);
   }

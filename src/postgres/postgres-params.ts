@@ -65,6 +65,8 @@ export function resolvePostgresParams(source: ConnectionSource, settings: Sessio
     statementTimeoutMillis: settings.statementTimeoutMillis,
     defaultIsolation: settings.defaultIsolation,
     typeParsers: resolveTypeParsers(settings.typeParsers, conn),
+    prepare: settings.prepare,
+    pooler: settings.pooler,
   };
   // Non-enumerable: JSON.stringify, util.inspect and spreading never see it.
   Object.defineProperty(params, 'password', { value: str(fields.password) ?? env.PGPASSWORD, enumerable: false });

@@ -8,14 +8,26 @@ export interface PreparedUse {
   readonly closeFirst: readonly string[];
 }
 
+import { randomBytes } from 'node:crypto';
+
 const MAX_PREPARED = 128;
+
+/** This process's mark in statement names, so that no two processes behind one pooler share a name. */
+const PROCESS = randomBytes(4).toString('hex');
+let sessions = 0;
 
 /**
  * The named prepared statements of one session, so a statement text is parsed and planned by the
  * server once and then only bound and executed, as pgbench -M prepared does. Names are never
  * reused; an evicted or failed one is Closed before the next statement.
+ *
+ * A name is unique to this session of this process (`rxpg_<process>_<session>_<n>`): behind a
+ * transaction pooler, a server connection that another session prepared its statements on must
+ * answer a Bind with "does not exist", never bind that session's statement under a name both
+ * numbered alike.
  */
 export class PreparedStatements {
+  readonly #prefix = `rxpg_${PROCESS}_${(++sessions).toString(36)}_`;
   readonly #byText = new Map<string, string>();
   #toClose: string[] = [];
   #next = 1;
@@ -31,7 +43,7 @@ export class PreparedStatements {
       this.#byText.set(text, known);
       return { name: known, parsed: true, closeFirst };
     }
-    const name = `rxpg_${this.#next++}`;
+    const name = `${this.#prefix}${(this.#next++).toString(36)}`;
     this.#byText.set(text, name);
     if (this.#byText.size > MAX_PREPARED) {
       const [oldestText, oldestName] = this.#byText.entries().next().value as [string, string];

@@ -20,7 +20,7 @@ export function explainStatementError(error: RxpgError, text: string, valueCount
     if (required !== undefined) {
       message = `The statement has ${placeholders(required)} but ${valueCount} value${valueCount === 1 ? ' was' : 's were'} given: pass one value per placeholder.`;
     } else {
-      message = message.replace(/\s*"rxpg_\d+"/g, '');
+      message = message.replace(/\s*"rxpg_\w+"/g, '');
     }
   }
   if (text.includes('?') && !/\$\d/.test(text)) message = `${message} ${QUESTION_MARK_HINT}`;

@@ -7,7 +7,7 @@ import { checkChannel } from './quote-channel.js';
 export type ListenConnectionOptions = Pick<
   ConnOptions,
   | 'connectionString' | 'dsn' | 'copyDsn' | 'host' | 'hostaddr' | 'port' | 'user' | 'password' | 'database' | 'dbname'
-  | 'sslmode' | 'ssl' | 'initStatement' | 'connectTimeout' | 'applicationName' | 'keepAlive' | 'keepAliveInitialDelay'
+  | 'sslmode' | 'ssl' | 'initStatement' | 'connectTimeout' | 'applicationName' | 'keepAlive' | 'keepAliveInitialDelay' | 'pooler'
 >;
 
 /**
@@ -52,7 +52,7 @@ export interface ListenSettings {
 const LISTEN_KEYS = ['channel', 'healthCheckInterval', 'healthCheckTimeout', 'reconnectDelay', 'maxReconnectDelay', 'maxReconnectAttempts', 'reconnectJitter'] as const;
 const CONNECTION_KEYS = [
   'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database', 'dbname', 'sslmode', 'ssl',
-  'initStatement', 'connectTimeout', 'applicationName', 'keepAlive', 'keepAliveInitialDelay',
+  'initStatement', 'connectTimeout', 'applicationName', 'keepAlive', 'keepAliveInitialDelay', 'pooler',
 ] as const;
 
 /** Splits listen options into connection options (for `createConn`'s validation) and settings. */

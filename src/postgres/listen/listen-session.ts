@@ -179,14 +179,18 @@ export class ListenSession {
           this.#session = opened;
           this.#lifecycle = undefined;
           this.#emit(() => ({ type: 'connect', conn, processId: driverConnection.processId, durationMillis: scheduler.now() - startedAt }));
-          // One text: initStatement, then LISTEN on every channel in use.
-          const statements = [initStatement, ...this.channels.map((channel) => `LISTEN ${quoteChannel(channel)}`)].filter(
-            (statement): statement is string => statement !== undefined,
-          );
+          // initStatement runs on its own, as the pool runs it: joined into one text with the
+          // LISTENs, a trailing `--` comment in it would comment them out. Then one text of LISTENs.
           const session = opened;
           const listening = (): void => this.#listening(session);
-          if (statements.length === 0) listening();
-          else session.execute(statements.join('; '), [], { row: () => {}, complete: listening, error: (error) => this.#broken(session, error) });
+          const broken = (error: Error): void => this.#broken(session, error);
+          const listen = (): void => {
+            const listens = this.channels.map((channel) => `LISTEN ${quoteChannel(channel)}`);
+            if (listens.length === 0) listening();
+            else session.execute(listens.join('; '), [], { row: () => {}, complete: listening, error: broken });
+          };
+          if (initStatement === undefined) listen();
+          else session.execute(initStatement, [], { row: () => {}, complete: listen, error: broken });
         },
         error: (error: unknown) => {
           settled = true;

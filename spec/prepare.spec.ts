@@ -1,0 +1,83 @@
+// createConn's `prepare` and `pooler` (issue #14, part 4) on the server itself, where
+// pg_prepared_statements shows what a session prepared: named statements by default, none with
+// `prepare: false` or `pooler: 'transaction'`; the reset after a changed lease skipped behind a
+// transaction pooler; the options validated, and refused by MyManager.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { concat, lastValueFrom, toArray } from 'rxjs';
+import { ConfigurationError, PgManager, type ConnOptions, type DbEvent } from '../src/index.js';
+import { MyManager } from '../src/mysql.js';
+import { DATABASE_URL, uniqueName } from './support/database.js';
+
+/** What one lease prepared: runs a parameterised statement twice, then counts the session's prepared statements. */
+async function preparedBy(options: Omit<ConnOptions, 'connectionString'>): Promise<number> {
+  const pgm = new PgManager();
+  pgm.createConn({ connectionString: DATABASE_URL, poolSize: 1, ...options });
+  try {
+    const rows = await lastValueFrom(
+      pgm
+        .connection('default', (conn) =>
+          concat(conn.query('SELECT $1::int AS n', [1]), conn.query('SELECT $1::int AS n', [2]), conn.query('SELECT count(*)::int AS prepared FROM pg_prepared_statements')),
+        )
+        .pipe(toArray()),
+    );
+    assert.deepEqual(rows.slice(0, 2).map((row) => row.n), [1, 2]);
+    return rows[2].prepared as number;
+  } finally {
+    await pgm.close();
+  }
+}
+
+describe('prepare and pooler', () => {
+  it('named statements by default (the control), none with prepare: false or pooler: transaction', async () => {
+    assert.equal(await preparedBy({}), 1);
+    assert.equal(await preparedBy({ prepare: true }), 1);
+    assert.equal(await preparedBy({ prepare: false }), 0);
+    assert.equal(await preparedBy({ pooler: 'transaction' }), 0);
+    // A pooler that keeps prepared statements per client (PgBouncer ≥ 1.21 with max_prepared_statements) may have them back.
+    assert.equal(await preparedBy({ pooler: 'transaction', prepare: true }), 1);
+    assert.equal(await preparedBy({ pooler: 'session' }), 1);
+  });
+
+  it('behind a transaction pooler a lease that changed the session is not reset; without one it is (the control)', async () => {
+    for (const pooler of ['none', 'transaction'] as const) {
+      const pgm = new PgManager();
+      pgm.createConn({ connectionString: DATABASE_URL, poolSize: 1, pooler, applicationName: uniqueName('rxpg_pooler') });
+      const events: DbEvent[] = [];
+      pgm.events$.subscribe((event) => events.push(event));
+      try {
+        await lastValueFrom(pgm.query("SELECT set_config('search_path', 'pg_catalog', false) AS path"));
+        const { path } = await lastValueFrom(pgm.query<{ path: string }>("SELECT current_setting('search_path') AS path"));
+        const release = events.find((event) => event.type === 'release');
+        assert.ok(release !== undefined && release.type === 'release');
+        if (pooler === 'none') {
+          assert.match(release.sessionChange ?? '', /set_config/);
+          assert.notEqual(path, 'pg_catalog', 'reset');
+        } else {
+          assert.equal(release.sessionChange, undefined);
+          // On the server itself the setting stays: rxpg sent no reset (behind a pooler it would have hit any server connection).
+          assert.equal(path, 'pg_catalog');
+        }
+      } finally {
+        await pgm.close();
+      }
+    }
+  });
+
+  it('validates the options and says how to fix them', () => {
+    const pgm = new PgManager();
+    assert.throws(() => pgm.createConn({ connectionString: DATABASE_URL, prepare: 'no' as never }), /prepare must be true or false, got "no"/);
+    assert.throws(() => pgm.createConn({ connectionString: DATABASE_URL, pooler: 'transactions' as never }), (error: unknown) => {
+      assert.ok(error instanceof ConfigurationError);
+      assert.match(error.message, /pooler must be one of 'none', 'session', 'transaction', got "transactions"/);
+      assert.match(error.message, /did you mean 'transaction'/i);
+      return true;
+    });
+  });
+
+  it('MyManager refuses them: they are Postgres options', () => {
+    const my = new MyManager();
+    assert.throws(() => my.createConn({ connectionString: 'mysql://root@127.0.0.1:3306/test', prepare: false }), /prepare is a Postgres option/);
+    assert.throws(() => my.createConn({ connectionString: 'mysql://root@127.0.0.1:3306/test', pooler: 'transaction' }), /pooler is a Postgres option/);
+  });
+});

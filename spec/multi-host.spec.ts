@@ -24,6 +24,8 @@ const settings = {
   statementTimeoutMillis: 0,
   defaultIsolation: undefined,
   typeParsers: undefined,
+  prepare: true,
+  pooler: 'none',
 } as const;
 
 describe('several hosts and target_session_attrs (a primary and a standby of the test’s own)', () => {

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 /** What a statement needs to know to use (or create) its server-side prepared statement. */
 export interface PreparedUse {
   /** The server-side name. */
@@ -7,8 +9,6 @@ export interface PreparedUse {
   /** Statements to Close first (evicted from the cache, or failed). */
   readonly closeFirst: readonly string[];
 }
-
-import { randomBytes } from 'node:crypto';
 
 const MAX_PREPARED = 128;
 

@@ -68,6 +68,16 @@ export interface SessionSettings {
   readonly defaultIsolation: ConnectionParams['defaultIsolation'];
   /** Value parsers by type name or OID, as `createConn` took them. */
   readonly typeParsers: Readonly<Record<string, (text: string) => unknown>> | undefined;
+  /**
+   * The settings above that the config gave itself, which beat what a connection string says
+   * (libpq's `keepalives`, `keepalives_idle`, `connect_timeout`); absent ones fall to the string,
+   * the environment, then the defaults above.
+   */
+  readonly explicit?: {
+    readonly keepAlive?: boolean;
+    readonly keepAliveInitialDelayMillis?: number;
+    readonly connectTimeoutSeconds?: number;
+  };
 }
 
 /**

@@ -147,6 +147,11 @@ export function resolveConnConfig(
       statementTimeoutMillis,
       defaultIsolation: isolationLevel === 'autocommit' ? undefined : (isolationLevel.replace('_', ' ') as ConnectionParams['defaultIsolation']),
       typeParsers: options.typeParsers,
+      explicit: {
+        keepAlive: options.keepAlive,
+        keepAliveInitialDelayMillis: given('keepAliveInitialDelay') ? keepAliveInitialDelayMillis : undefined,
+        connectTimeoutSeconds: options.connectTimeout,
+      },
     },
     name,
   );

@@ -10,6 +10,7 @@ import { isServerError, toRxpgError } from './pg-error.js';
 import { isTransientConnectFailure } from './sqlstate-reason.js';
 import { tapMessages } from './message-tap.js';
 import { PgConnection, pgInternalsOf, type TapOutcome } from './pg-connection.js';
+import { postgresParams } from './postgres-connection-params.js';
 import { resolvePostgresParams } from './postgres-params.js';
 
 /** Options of a {@link PostgresDriver}. */
@@ -75,8 +76,10 @@ export class PostgresDriver extends SqlDriver {
         keepAlive: params.keepAlive,
         keepAliveInitialDelayMillis: params.keepAliveInitialDelayMillis,
         statement_timeout: params.statementTimeoutMillis > 0 ? params.statementTimeoutMillis : undefined,
-        // Startup options: spaces inside a value are escaped with a backslash.
-        options: params.defaultIsolation ? `-c default_transaction_isolation=${params.defaultIsolation.replace(' ', '\\ ')}` : undefined,
+        // libpq's options, PGOPTIONS, PGTZ/PGDATESTYLE/PGGEQO and rxpg's isolation, built by resolvePostgresParams.
+        options: postgresParams(params).options,
+        // Given so that pg does not read PGCLIENTENCODING itself: rxpg speaks UTF8 (checked at createConn).
+        client_encoding: 'utf8',
       });
       // Until PgConnection takes over, an error event must not crash the process.
       const swallow = (): void => {};

@@ -60,6 +60,9 @@ writeFileSync(join(sysconf, 'pg_service.conf'), `[oracle_sys]\nhost=${H}\nport=$
 const passfile = write('pgpass', `# the test server\n${H}:${P}:*:${U}:${PASSWORD.replace(/[\\:]/g, '\\$&')}\n`);
 const openPassfile = write('pgpass-open', `*:*:*:*:${PASSWORD.replace(/[\\:]/g, '\\$&')}\n`, 0o644);
 const home = mkdtempSync(join(dir, 'home-'));
+const homeWithPgpass = mkdtempSync(join(dir, 'home-pgpass-'));
+writeFileSync(join(homeWithPgpass, '.pgpass'), `*:*:*:*:${PASSWORD.replace(/[\\:]/g, '\\$&')}\n`, { mode: 0o600 });
+const otherPassfile = write('pgpass-other', 'elsewhere:5432:*:*:not-this-one\n');
 
 interface OracleCase {
   readonly name: string;
@@ -109,6 +112,8 @@ const CASES: readonly OracleCase[] = [
   { name: 'PGSYSCONFDIR/pg_service.conf', conn: 'service=oracle_sys', env: { PGSYSCONFDIR: sysconf, HOME: home } },
   { name: 'passfile', conn: `${BASE_DSN} passfile=${passfile}`, ownPassword: true },
   { name: 'PGPASSFILE', conn: BASE_URL, env: { PGPASSFILE: passfile }, ownPassword: true },
+  { name: '~/.pgpass', conn: BASE_URL, env: { HOME: homeWithPgpass }, ownPassword: true },
+  { name: 'a passfile without a matching line: ~/.pgpass is not read then', conn: `${BASE_DSN} passfile=${otherPassfile}`, env: { HOME: homeWithPgpass }, ownPassword: true },
   { name: 'a passfile others can read is ignored', conn: BASE_URL, env: { PGPASSFILE: openPassfile }, ownPassword: true },
   { name: 'percent-encoded user and database', conn: `postgresql://${PERCENT(U)}@${H}:${P}/${PERCENT(D)}` },
   { name: 'environment only: PGHOST, PGPORT, PGUSER, PGDATABASE', conn: '', env: { PGHOST: H, PGPORT: P, PGUSER: U, PGDATABASE: D } },
@@ -138,7 +143,7 @@ function viaPsql(c: OracleCase): Promise<Outcome> {
   let conn = c.conn;
   if (c.fields?.applicationName !== undefined) conn += ` application_name=${c.fields.applicationName}`;
   if (c.fields?.sslmode !== undefined) conn += ` sslmode=${c.fields.sslmode}`;
-  const args = ['-XAt', '-F', '|', '-c', SQL, ...(conn === '' ? [] : ['-d', conn])];
+  const args = ['-XAtw', '-F', '|', '-c', SQL, ...(conn === '' ? [] : ['-d', conn])];
   return new Promise((resolve) => {
     execFile(psql!, args, { env: caseEnv(c), timeout: 20_000 }, (error, stdout, stderr) => {
       if (error) resolve({ ok: false, error: (stderr || error.message).trim() });

@@ -69,7 +69,9 @@ export class PostgresDriver extends SqlDriver {
         host: params.host,
         port: params.port,
         user: params.user,
-        password: params.password,
+        // No password found (given, PGPASSWORD, the password file): a function answering none,
+        // so that pg does not read a password file of its own with other rules.
+        password: params.password ?? noPassword,
         database: params.database,
         ssl: params.ssl as pg.ClientConfig['ssl'],
         application_name: params.applicationName,
@@ -171,6 +173,9 @@ export class PostgresDriver extends SqlDriver {
     return () => outcome;
   }
 }
+
+/** pg's password callback for a session rxpg found no password for (pg reads undefined as none; its types say string). */
+const noPassword = (() => undefined) as unknown as () => string;
 
 /** Drops the socket of a client that is still connecting (an undocumented member, checked). */
 function destroySocket(client: pg.Client): void {

@@ -76,6 +76,16 @@ export interface SessionSettings {
   readonly prepare: boolean;
   /** `createConn`'s `pooler`, its default applied. */
   readonly pooler: 'none' | 'session' | 'transaction';
+  /**
+   * The settings above that the config gave itself, which beat what a connection string says
+   * (libpq's `keepalives`, `keepalives_idle`, `connect_timeout`); absent ones fall to the string,
+   * the environment, then the defaults above.
+   */
+  readonly explicit?: {
+    readonly keepAlive?: boolean;
+    readonly keepAliveInitialDelayMillis?: number;
+    readonly connectTimeoutSeconds?: number;
+  };
 }
 
 /**
@@ -87,6 +97,11 @@ export interface ResolvedConnection {
   readonly params: ConnectionParams;
   /** A connect timeout the connection string gave (libpq's `connect_timeout`), in seconds. */
   readonly connectTimeoutSeconds: number | undefined;
+  /**
+   * How many attempts opening one session may take (a host list tried host by host, libpq's
+   * connect timeout applying to each): the session's deadline is the timeout times this. Default 1.
+   */
+  readonly connectAttempts?: number;
 }
 
 /** A description of a target that is safe to print: never the password. */

@@ -153,7 +153,7 @@ export function resolveConnConfig(
   }
   Object.freeze(source);
 
-  const { params, connectTimeoutSeconds } = resolveConnection(
+  const resolved = resolveConnection(
     source,
     {
       applicationName: options.applicationName,
@@ -165,13 +165,21 @@ export function resolveConnConfig(
       typeParsers: options.typeParsers,
       prepare: options.prepare ?? pooler !== 'transaction',
       pooler,
+      explicit: {
+        keepAlive: options.keepAlive,
+        keepAliveInitialDelayMillis: given('keepAliveInitialDelay') ? keepAliveInitialDelayMillis : undefined,
+        connectTimeoutSeconds: options.connectTimeout,
+      },
     },
     name,
   );
+  const { params, connectTimeoutSeconds } = resolved;
   if (options.connectTimeout === undefined && connectTimeoutSeconds !== undefined) {
     checkConnectTimeoutSeconds(connectTimeoutSeconds, 'connect_timeout', `${where}the connection string's `, name);
   }
-  const connectTimeoutMillis = Math.max(1, Math.round((options.connectTimeout ?? connectTimeoutSeconds ?? 30) * 1000));
+  // The timeout is per attempt, as libpq's connect_timeout is per host: a session of a host list
+  // may try each host (twice with prefer-standby) before it opens.
+  const connectTimeoutMillis = Math.min(2 ** 31 - 1, Math.max(1, Math.round((options.connectTimeout ?? connectTimeoutSeconds ?? 30) * 1000 * (resolved.connectAttempts ?? 1))));
   const config = {
     name,
     params,

@@ -14,6 +14,11 @@ export interface PostgresHost {
   /** libpq's `hostaddr`: the numeric address to connect to instead of resolving `host`. */
   readonly hostaddr: string | undefined;
   readonly port: number;
+  /**
+   * The password for this host: the one given, else the password file's line for this host,
+   * port, database and user (libpq looks it up per host). Non-enumerable, never printed.
+   */
+  readonly password?: string;
 }
 
 /** TLS as libpq's parameters say it, for one config. */

@@ -78,15 +78,19 @@ export class PostgresDriver extends SqlDriver {
         host: host.hostaddr ?? host.host,
         port: host.port,
         user: params.user,
-        password: params.password,
+        // No password found (given, PGPASSWORD, the password file): a function answering none,
+        // so that pg does not read a password file of its own with other rules.
+        password: params.password ?? host.password ?? noPassword,
         database: params.database,
         ssl: params.ssl as pg.ClientConfig['ssl'],
         application_name: params.applicationName,
         keepAlive: params.keepAlive,
         keepAliveInitialDelayMillis: params.keepAliveInitialDelayMillis,
         statement_timeout: params.statementTimeoutMillis > 0 ? params.statementTimeoutMillis : undefined,
-        // Startup options: spaces inside a value are escaped with a backslash.
-        options: params.defaultIsolation ? `-c default_transaction_isolation=${params.defaultIsolation.replace(' ', '\\ ')}` : undefined,
+        // libpq's options, PGOPTIONS, PGTZ/PGDATESTYLE/PGGEQO and rxpg's isolation, built by resolvePostgresParams.
+        options: postgresParams(params).options,
+        // Given so that pg does not read PGCLIENTENCODING itself: rxpg speaks UTF8 (checked at createConn).
+        client_encoding: 'utf8',
       });
       // Until PgConnection takes over, an error event must not crash the process.
       const swallow = (): void => {};
@@ -198,6 +202,8 @@ function reportedParameters(client: pg.Client): Map<string, string> {
   }
   return reported;
 }
+/** pg's password callback for a session rxpg found no password for (pg reads undefined as none; its types say string). */
+const noPassword = (() => undefined) as unknown as () => string;
 
 /** Drops the socket of a client that is still connecting (an undocumented member, checked). */
 function destroySocket(client: pg.Client): void {

@@ -1,117 +1,203 @@
 import { userInfo } from 'node:os';
 import type { ConnectionParams, ConnectionSource, ResolvedConnection, SessionSettings } from '../driver/connection-params.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
-import type { SslMode } from '../manager/conn-options.js';
+import { checkConnectTimeoutSeconds } from '../manager/durations.js';
 import { didYouMean } from '../util/nearest-name.js';
 import { redactSecrets } from '../util/redact.js';
+import { environmentEntries, environmentSettings } from './connstring/environment.js';
+import { hostList } from './connstring/host-list.js';
+import { checkKeyword, checkRefusedEnvironment } from './connstring/libpq-keywords.js';
+import { passfilePath, passwordFromLines, readPassfile } from './connstring/passfile.js';
+import { parsePostgresUrl, type ConnEntry } from './connstring/parse-url.js';
+import { readService } from './connstring/service-file.js';
+import { startupOptions } from './connstring/startup-options.js';
 import { parseKeywordDsn } from './keyword-dsn.js';
+import type { PostgresConnectionParams, PostgresHost, PostgresTls, SslMode, TargetSessionAttrs } from './postgres-connection-params.js';
 import { typeOidFor } from './type-oids.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-const URL_KEYS = ['host', 'hostaddr', 'port', 'user', 'password', 'dbname', 'sslmode', 'application_name', 'fallback_application_name', 'connect_timeout'];
+const TARGET_SESSION_ATTRS: readonly TargetSessionAttrs[] = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
+const LOAD_BALANCE_HOSTS = ['disable', 'random'] as const;
+
+/** A parameter's value and where it came from, for messages ("PGSSLMODE", "the service file"). */
+interface Given {
+  readonly value: string;
+  readonly origin: string;
+}
 
 /**
  * Turns a config's connection source (URL, libpq keyword string or fields) into the params a
- * session is opened with, applying libpq's environment defaults (`PGHOST`, `PGPORT`, `PGUSER`,
- * `PGDATABASE`, `PGPASSWORD`, `PGAPPNAME`) with libpq's precedence: the config's own field, then
- * the connection string, then the environment, then the default. Errors never contain the
- * password.
+ * session is opened with, with libpq's meaning and precedence: the config's own fields, then
+ * the connection string, then the service it names (`service`, `PGSERVICE`), then the
+ * environment (`PGHOST`, `PGPORT`, `PGOPTIONS`, … 34.15), then the defaults; a password none
+ * of them gives comes from the password file (`passfile`, `PGPASSFILE`, `~/.pgpass`). A libpq
+ * parameter rxpg cannot honour is refused by name, an unknown one with the nearest name.
+ * Errors never contain the password.
  */
-export function resolvePostgresParams(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
-  // The password is non-enumerable on the source, so it is copied by name.
-  const fields = { ...source, password: source.password } as Record<string, unknown>;
-  let connectTimeoutSeconds: number | undefined;
-  let fromTextApplicationName: string | undefined;
-  let fallbackApplicationName: string | undefined;
-  const fromText = source.connectionString !== undefined
-    ? parseUrl(source.connectionString, conn)
-    : source.dsn !== undefined
-      ? parseKeywordDsn(source.dsn, conn, URL_KEYS)
-      : undefined;
-  if (fromText) {
-    for (const [key, value] of Object.entries(fromText)) {
-      if (key === 'connect_timeout') connectTimeoutSeconds = parseNumber(value, 'connect_timeout', conn);
-      else if (key === 'application_name') fromTextApplicationName = value;
-      else if (key === 'fallback_application_name') fallbackApplicationName = value;
-      else if (key === 'dbname') fields.database = value;
-      else if (key === 'port') fields.port = parseNumber(value, 'port', conn);
-      else fields[key] = value;
+export function resolvePostgresParams(
+  source: ConnectionSource,
+  settings: SessionSettings,
+  conn: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConnection & { readonly params: PostgresConnectionParams } {
+  checkRefusedEnvironment(env, conn);
+  const given = new Map<string, Given>();
+  if (source.connectionString !== undefined) {
+    for (const [key, value] of parsePostgresUrl(source.connectionString, conn)) {
+      given.set(checkKeyword(key, value, 'connectionString parameter', conn), { value, origin: 'the connectionString' });
+    }
+  } else if (source.dsn !== undefined) {
+    for (const [key, value] of parseKeywordDsn(source.dsn, conn)) {
+      given.set(checkKeyword(key, value, 'dsn keyword', conn), { value, origin: 'the dsn' });
     }
   }
-  const env = process.env;
-  const user = str(fields.user) ?? env.PGUSER ?? userInfo().username;
-  const port = (fields.port as number | undefined) ?? (env.PGPORT ? Number(env.PGPORT) : 5432);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
-    throw new ConfigurationError(`Connection '${conn}': port must be an integer from 1 to 65535, got ${String(fields.port)}.`, { conn });
+  // The config's own fields beat the string (createConn refuses most combinations; sslmode may be both).
+  for (const [field, keyword] of [['host', 'host'], ['hostaddr', 'hostaddr'], ['port', 'port'], ['user', 'user'], ['password', 'password'], ['database', 'dbname'], ['dbname', 'dbname'], ['sslmode', 'sslmode']] as const) {
+    const value = source[field];
+    if (value !== undefined) given.set(keyword, { value: String(value), origin: `the ${field} option` });
   }
-  const sslmode = str(fields.sslmode) as SslMode | undefined;
-  if (sslmode !== undefined && !SSL_MODES.includes(sslmode)) {
+  const fill = (entries: readonly ConnEntry[], origin: (key: string) => string): void => {
+    for (const [key, value] of entries) if (!given.has(key)) given.set(key, { value, origin: origin(key) });
+  };
+  const service = given.get('service')?.value || env.PGSERVICE;
+  if (service) fill(readService(service, env, conn), () => `service "${service}"`);
+  fill(environmentEntries(env), (key) => `the environment (${envName(key)})`);
+
+  const get = (key: string): string | undefined => given.get(key)?.value;
+  const nonEmpty = (key: string): string | undefined => get(key) || undefined;
+  const from = (key: string): string => given.get(key)?.origin ?? 'the defaults';
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const value = nonEmpty(key);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new ConfigurationError(
+        `Connection '${conn}': ${key} '${value}' (from ${from(key)}) is not one of ${allowed.join(', ')}${didYouMean(value, allowed)}.`,
+        { conn },
+      );
+    }
+    return value as T;
+  };
+  const integer = (key: string): number | undefined => {
+    const value = nonEmpty(key);
+    if (value === undefined) return undefined;
+    if (!/^\s*[+-]?\d+\s*$/.test(value)) {
+      throw new ConfigurationError(`Connection '${conn}': ${key} must be an integer (from ${from(key)}), got '${value}'.`, { conn });
+    }
+    return Number(value);
+  };
+
+  let hosts: PostgresHost[];
+  try {
+    hosts = hostList(get('host'), get('hostaddr'), get('port'), conn);
+  } catch (error) {
+    // A URL whose password holds an unencoded '/' puts part of it where the port goes: show
+    // the redacted string instead of the value.
+    if (error instanceof ConfigurationError && source.connectionString !== undefined && from('port') === 'the connectionString' && /port/.test(error.message)) {
+      throw new ConfigurationError(
+        `Connection '${conn}': connectionString has a port that is not an integer from 1 to 65535: '${redactSecrets(source.connectionString)}'. ` +
+          `Percent-encode special characters of the password ('/' as %2F, '@' as %40).`,
+        { conn },
+      );
+    }
+    throw error;
+  }
+  const user = nonEmpty('user') ?? userInfo().username;
+  const database = nonEmpty('dbname') ?? user;
+  const sslmode = oneOf('sslmode', SSL_MODES, 'prefer');
+  const targetSessionAttrs = oneOf('target_session_attrs', TARGET_SESSION_ATTRS, 'any');
+  const loadBalanceHosts = oneOf('load_balance_hosts', LOAD_BALANCE_HOSTS, 'disable');
+  const clientEncoding = nonEmpty('client_encoding');
+  if (clientEncoding !== undefined && !/^(utf-?8|unicode|auto)$/i.test(clientEncoding)) {
     throw new ConfigurationError(
-      `Connection '${conn}': sslmode '${sslmode}' is not one of ${SSL_MODES.join(', ')}${didYouMean(sslmode, SSL_MODES)}.`,
+      `Connection '${conn}': client_encoding '${clientEncoding}' (from ${from('client_encoding')}) is not supported: rxpg always reads and writes UTF8; remove it.`,
       { conn },
     );
   }
-  const params: ConnectionParams = {
-    host: str(fields.hostaddr) ?? str(fields.host) ?? env.PGHOST ?? 'localhost',
-    port,
+
+  // connect_timeout: an integer of seconds; 0 or less means none; 1 means 2 (libpq's minimum).
+  let connectTimeoutSeconds = settings.explicit?.connectTimeoutSeconds;
+  if (connectTimeoutSeconds === undefined) {
+    const seconds = integer('connect_timeout');
+    if (seconds !== undefined && seconds > 0) {
+      connectTimeoutSeconds = checkConnectTimeoutSeconds(seconds === 1 ? 2 : seconds, 'connect_timeout', `Connection '${conn}': ${from('connect_timeout')}'s `, conn);
+    }
+  }
+  const keepalives = integer('keepalives');
+  const keepAlive = settings.explicit?.keepAlive ?? (keepalives !== undefined ? keepalives !== 0 : settings.keepAlive);
+  const keepalivesIdle = integer('keepalives_idle');
+  const keepAliveInitialDelayMillis = settings.explicit?.keepAliveInitialDelayMillis ?? (keepalivesIdle !== undefined && keepalivesIdle > 0 ? keepalivesIdle * 1000 : settings.keepAliveInitialDelayMillis);
+  // Checked, but Node has no per-socket setting for them: the system's values apply.
+  integer('keepalives_interval');
+  integer('keepalives_count');
+
+  // The password: given, else the password file's line for each host.
+  const password = nonEmpty('password');
+  let lines: string[] | undefined | null = null;
+  for (const host of hosts) {
+    let hostPassword = password;
+    if (hostPassword === undefined) {
+      lines ??= readPassfile(passfilePath(nonEmpty('passfile'), env));
+      if (lines) hostPassword = passwordFromLines(lines, { host: host.host, port: host.port, database, user });
+    }
+    Object.defineProperty(host, 'password', { value: hostPassword, enumerable: false });
+    Object.freeze(host);
+  }
+
+  const tls: PostgresTls = {
+    mode: sslmode,
+    rootCert: nonEmpty('sslrootcert'),
+    cert: nonEmpty('sslcert'),
+    key: nonEmpty('sslkey'),
+    keyPassword: undefined,
+    crl: nonEmpty('sslcrl'),
+    node: typeof source.ssl === 'object' ? Object.freeze({ ...source.ssl }) : undefined,
+  };
+  Object.defineProperty(tls, 'keyPassword', { value: nonEmpty('sslpassword'), enumerable: false });
+
+  const settingsAtStartup: [string, string][] = environmentSettings(env);
+  if (settings.defaultIsolation) settingsAtStartup.push(['default_transaction_isolation', settings.defaultIsolation]);
+  const first = hosts[0];
+  const params: PostgresConnectionParams = {
+    host: first.hostaddr ?? first.host,
+    port: first.port,
     user,
     password: undefined,
-    database: str(fields.database) ?? str(fields.dbname) ?? env.PGDATABASE ?? user,
-    applicationName:
-      settings.applicationName ?? fromTextApplicationName ?? env.PGAPPNAME ?? fallbackApplicationName ?? settings.fallbackApplicationName,
-    ssl: sslFor(source.ssl, sslmode),
-    keepAlive: settings.keepAlive,
-    keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMillis,
+    database,
+    applicationName: settings.applicationName ?? nonEmpty('application_name') ?? nonEmpty('fallback_application_name') ?? settings.fallbackApplicationName,
+    // libpq ignores sslmode on a unix socket.
+    ssl: first.hostaddr === undefined && first.host.startsWith('/') ? false : sslFor(source.ssl, sslmode),
+    keepAlive,
+    keepAliveInitialDelayMillis,
     statementTimeoutMillis: settings.statementTimeoutMillis,
     defaultIsolation: settings.defaultIsolation,
     typeParsers: resolveTypeParsers(settings.typeParsers, conn),
     prepare: settings.prepare,
     pooler: settings.pooler,
+    hosts: Object.freeze(hosts),
+    tls: Object.freeze(tls),
+    options: startupOptions(get('options'), settingsAtStartup),
+    targetSessionAttrs,
+    loadBalanceHosts,
+    connectTimeoutSeconds,
   };
   // Non-enumerable: JSON.stringify, util.inspect and spreading never see it.
-  Object.defineProperty(params, 'password', { value: str(fields.password) ?? env.PGPASSWORD, enumerable: false });
-  return { params: Object.freeze(params), connectTimeoutSeconds };
+  Object.defineProperty(params, 'password', { value: (first as { password?: string }).password, enumerable: false });
+  // Each host may take its own connect_timeout, and prefer-standby may try each twice.
+  return { params: Object.freeze(params), connectTimeoutSeconds, connectAttempts: hosts.length * (targetSessionAttrs === 'prefer-standby' ? 2 : 1) };
 }
 
-function parseUrl(text: string, conn: string): Record<string, string> {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new ConfigurationError(
-      `Connection '${conn}': connectionString is not a valid URL: '${redactSecrets(text)}'. ` +
-        `Write it as postgres://user:password@host:5432/database, percent-encoding special characters.`,
-      { conn },
-    );
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigurationError(
-      `Connection '${conn}': connectionString must start with postgres:// or postgresql://, got '${url.protocol}//'.`,
-      { conn },
-    );
-  }
-  const out: Record<string, string> = {};
-  if (url.hostname) out.host = decodeURIComponent(url.hostname.replace(/^\[|\]$/g, ''));
-  if (url.port) out.port = url.port;
-  if (url.username) out.user = decodeURIComponent(url.username);
-  if (url.password) out.password = decodeURIComponent(url.password);
-  const path = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (path) out.dbname = path;
-  for (const [key, value] of url.searchParams) {
-    const canonical = key === 'database' ? 'dbname' : key;
-    if (!URL_KEYS.includes(canonical)) {
-      throw new ConfigurationError(
-        `Connection '${conn}': connectionString parameter '${key}' is not supported${didYouMean(key, URL_KEYS)}; ` +
-          `supported: ${URL_KEYS.filter((k) => k !== 'password').join(', ')}.`,
-        { conn },
-      );
-    }
-    out[canonical] = value;
-  }
-  return out;
+function envName(key: string): string {
+  return (
+    {
+      host: 'PGHOST', hostaddr: 'PGHOSTADDR', port: 'PGPORT', dbname: 'PGDATABASE', user: 'PGUSER', password: 'PGPASSWORD', passfile: 'PGPASSFILE',
+      service: 'PGSERVICE', options: 'PGOPTIONS', application_name: 'PGAPPNAME', connect_timeout: 'PGCONNECT_TIMEOUT', client_encoding: 'PGCLIENTENCODING',
+      sslmode: 'PGSSLMODE', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY', sslrootcert: 'PGSSLROOTCERT', sslcrl: 'PGSSLCRL',
+      target_session_attrs: 'PGTARGETSESSIONATTRS', load_balance_hosts: 'PGLOADBALANCEHOSTS',
+    } as Record<string, string>
+  )[key] ?? key;
 }
 
-function sslFor(ssl: ConnectionSource['ssl'], mode: SslMode | undefined): ConnectionParams['ssl'] {
+function sslFor(ssl: ConnectionSource['ssl'], mode: SslMode): ConnectionParams['ssl'] {
   if (ssl !== undefined) return typeof ssl === 'boolean' ? ssl : Object.freeze({ ...ssl });
   switch (mode) {
     case 'require':
@@ -122,7 +208,7 @@ function sslFor(ssl: ConnectionSource['ssl'], mode: SslMode | undefined): Connec
     case 'verify-full':
       return {};
     default:
-      // disable, allow, prefer: rxpg does not fall back between TLS and plain text.
+      // disable, allow, prefer: until the TLS connect path reads params.tls, no fallback between TLS and plain text.
       return false;
   }
 }
@@ -136,16 +222,4 @@ function resolveTypeParsers(parsers: SessionSettings['typeParsers'], conn: strin
     map.set(typeOidFor(type, conn), parser);
   }
   return map;
-}
-
-function parseNumber(value: string, key: string, conn: string): number {
-  const number = Number(value);
-  if (!Number.isFinite(number)) {
-    throw new ConfigurationError(`Connection '${conn}': ${key} must be a number, got '${value}'.`, { conn });
-  }
-  return number;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, timer } from 'rxjs';
-import { ConnectionError, PostgresDriver, type DriverConnection, type ConnectionParams } from '../src/index.js';
+import { ConnectionError, PgManager, PostgresDriver, type DriverConnection, type ConnectionParams } from '../src/index.js';
 import { hostOrder, suits } from '../src/postgres/connect-to-hosts.js';
 import { postgresParams, type PostgresConnectionParams, type PostgresHost, type TargetSessionAttrs } from '../src/postgres/postgres-connection-params.js';
 import { serverRole } from '../src/postgres/server-role.js';
 import type { PgConnection } from '../src/postgres/pg-connection.js';
 import { startLocalCluster, type LocalCluster } from '../scripts/local-cluster.js';
 import { freePort } from '../scripts/local-postgres.js';
+import { waitFor } from './support/database.js';
 import { testPassword } from './support/secrets.js';
 
 const driver = new PostgresDriver();
@@ -160,6 +161,38 @@ describe('several hosts and target_session_attrs (a primary and a standby of the
       left = await sessions();
     }
     assert.equal(left, 0, 'no session of an abandoned attempt is left on either server');
+  });
+
+  it('reads host lists and target_session_attrs from a connection string, through PgManager', async () => {
+    const raw = testPassword('multi_host');
+    const password = encodeURIComponent(raw);
+    const list = `127.0.0.1:${refused},127.0.0.1:${cluster.standbys[0].port},127.0.0.1:${cluster.primary.port}`;
+    const pgm = new PgManager();
+    pgm.createConn({ name: 'writes', connectionString: `postgresql://postgres:${password}@${list}/postgres?target_session_attrs=read-write`, poolSize: 2 });
+    pgm.createConn({ name: 'reads', dsn: `host=127.0.0.1,127.0.0.1 port=${cluster.primary.port},${cluster.standbys[0].port} user=postgres password='${raw.replace(/['\\]/g, '\\$&')}' dbname=postgres target_session_attrs=prefer-standby` });
+    const where = (conn: string) => firstValueFrom(pgm.query<{ port: number; recovery: boolean }>("SELECT current_setting('port')::int AS port, pg_is_in_recovery() AS recovery", [], { conn }));
+    assert.deepEqual({ ...(await where('writes')).toObject() }, { port: cluster.primary.port, recovery: false });
+    assert.deepEqual({ ...(await where('reads')).toObject() }, { port: cluster.standbys[0].port, recovery: true });
+    await pgm.close();
+  });
+
+  it('a listen config with several hosts listens on the primary, wherever it is in the list', async () => {
+    const password = encodeURIComponent(testPassword('multi_host'));
+    const channel = `rxpg_multi_${process.pid}`;
+    const pgm = new PgManager();
+    pgm.createConnListen({
+      name: 'events',
+      connectionString: `postgresql://postgres:${password}@127.0.0.1:${cluster.standbys[0].port},127.0.0.1:${cluster.primary.port}/postgres`,
+      channel,
+    });
+    const received = firstValueFrom(pgm.notifications(channel, { conn: 'events' }));
+    await waitFor(async () => (await firstValueFrom(pgm.listeningChannels('events')).catch((): string[] => [])).includes(channel), 'the listen session listens');
+    const notifier = new PgManager();
+    notifier.createConn({ connectionString: cluster.primary.url });
+    await lastValueFrom(notifier.notify(channel, 'to the primary'), { defaultValue: null });
+    assert.equal((await received).payload, 'to the primary');
+    await notifier.close();
+    await pgm.close();
   });
 
   it('follows a promotion: after the standby is promoted, read-write finds it', async () => {

@@ -7,6 +7,7 @@ import { checkPayload } from './listen/check-payload.js';
 import { splitListenOptions, type ListenConnOptions, type ListenSettings } from './listen/listen-options.js';
 import { ListenSession } from './listen/listen-session.js';
 import type { ListenGap, ListenStatus, Notification } from './listen/notification.js';
+import { postgresParams } from './postgres-connection-params.js';
 import { PostgresDriver } from './postgres-driver.js';
 import { didYouMean } from '../util/nearest-name.js';
 import type { ConnConfig } from '../manager/conn-config.js';
@@ -109,7 +110,7 @@ export class PgManager extends DbManager {
         { conn: config.name },
       );
     }
-    this.#listenConfigs.set(config.name, { config, settings });
+    this.#listenConfigs.set(config.name, { config: listenOnPrimary(config), settings });
   }
 
   /**
@@ -305,3 +306,14 @@ export class PgManager extends DbManager {
   }
 }
 
+/**
+ * A standby cannot LISTEN: a listen config with several hosts and no target_session_attrs of its
+ * own (`any`) connects to the primary, wherever it is in the list and after a failover.
+ */
+function listenOnPrimary(config: ConnConfig): ConnConfig {
+  const params = postgresParams(config.params);
+  if (params.hosts.length < 2 || params.targetSessionAttrs !== 'any') return config;
+  const primary = { ...params, targetSessionAttrs: 'primary' as const };
+  Object.defineProperty(primary, 'password', { value: params.password, enumerable: false });
+  return { ...config, params: Object.freeze(primary) };
+}

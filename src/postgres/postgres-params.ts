@@ -5,10 +5,14 @@ import type { SslMode } from '../manager/conn-options.js';
 import { didYouMean } from '../util/nearest-name.js';
 import { redactSecrets } from '../util/redact.js';
 import { parseKeywordDsn } from './keyword-dsn.js';
+import type { PostgresTls } from './postgres-connection-params.js';
 import { typeOidFor } from './type-oids.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
-const URL_KEYS = ['host', 'hostaddr', 'port', 'user', 'password', 'dbname', 'sslmode', 'application_name', 'fallback_application_name', 'connect_timeout'];
+const URL_KEYS = [
+  'host', 'hostaddr', 'port', 'user', 'password', 'dbname', 'sslmode', 'application_name', 'fallback_application_name', 'connect_timeout',
+  'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'sslcrl',
+];
 
 /**
  * Turns a config's connection source (URL, libpq keyword string or fields) into the params a
@@ -51,7 +55,7 @@ export function resolvePostgresParams(source: ConnectionSource, settings: Sessio
       { conn },
     );
   }
-  const params: ConnectionParams = {
+  const params: ConnectionParams & { readonly tls: PostgresTls } = {
     host: str(fields.hostaddr) ?? str(fields.host) ?? env.PGHOST ?? 'localhost',
     port,
     user,
@@ -60,6 +64,7 @@ export function resolvePostgresParams(source: ConnectionSource, settings: Sessio
     applicationName:
       settings.applicationName ?? fromTextApplicationName ?? env.PGAPPNAME ?? fallbackApplicationName ?? settings.fallbackApplicationName,
     ssl: sslFor(source.ssl, sslmode),
+    tls: tlsFor(source.ssl, sslmode, fields, conn),
     keepAlive: settings.keepAlive,
     keepAliveInitialDelayMillis: settings.keepAliveInitialDelayMillis,
     statementTimeoutMillis: settings.statementTimeoutMillis,
@@ -120,9 +125,29 @@ function sslFor(ssl: ConnectionSource['ssl'], mode: SslMode | undefined): Connec
     case 'verify-full':
       return {};
     default:
-      // disable, allow, prefer: rxpg does not fall back between TLS and plain text.
+      // disable, allow, prefer: what pg's own ssl option would be; the driver connects by `tls`.
       return false;
   }
+}
+
+/**
+ * libpq's TLS parameters of a config (the driver's `tls-options.ts` reads the files): `sslmode`
+ * defaults to `prefer` as in libpq, to `verify-full` with `sslrootcert=system` (which refuses a
+ * weaker mode), and to what Node's options say when the config gave `ssl` alone (`true` or
+ * options: verify-full, or require when they turn `rejectUnauthorized` off; `false`: disable).
+ */
+function tlsFor(ssl: ConnectionSource['ssl'], sslmode: SslMode | undefined, fields: Record<string, unknown>, conn: string): PostgresTls {
+  const rootCert = str(fields.sslrootcert);
+  const node = ssl === undefined || ssl === false ? undefined : ssl === true ? {} : Object.freeze({ ...ssl });
+  const mode: SslMode =
+    sslmode ?? (ssl === false ? 'disable' : node !== undefined ? (node.rejectUnauthorized === false ? 'require' : 'verify-full') : rootCert === 'system' ? 'verify-full' : 'prefer');
+  if (rootCert === 'system' && mode !== 'verify-full') {
+    throw new ConfigurationError(`Connection '${conn}': weak sslmode '${mode}' may not be used with sslrootcert=system (use verify-full).`, { conn });
+  }
+  const tls: PostgresTls = { mode, rootCert, cert: str(fields.sslcert), key: str(fields.sslkey), keyPassword: undefined, crl: str(fields.sslcrl), node };
+  // Non-enumerable, as the password is.
+  Object.defineProperty(tls, 'keyPassword', { value: str(fields.sslpassword), enumerable: false });
+  return Object.freeze(tls);
 }
 
 function resolveTypeParsers(parsers: SessionSettings['typeParsers'], conn: string): ReadonlyMap<number, (text: string) => unknown> {

@@ -298,28 +298,61 @@ describe('TLS as libpq does it', { timeout: 240_000 }, () => {
   });
 
   describe('one connect deadline over both attempts', () => {
-    it('prefer: an answer that takes 700 ms, then a plain attempt that stalls, fail at connectTimeout (1 s), not 1.7 s', async () => {
+    /** Connects through `proxy` with sslmode=prefer and connectTimeout 1 s; returns the error and when it came. */
+    const timedOut = async (proxy: TcpProxy): Promise<{ error: unknown; elapsed: number }> => {
+      const pgm = new PgManager();
+      pgm.createConn({ host: '127.0.0.1', port: proxy.port, user: 'postgres', password: PASSWORD, database: 'postgres', sslmode: 'prefer', connectTimeout: 1, poolSize: 1 });
+      const started = performance.now();
+      const error = await firstValueFrom(pgm.query('SELECT 1')).then(
+        () => assert.fail('connected'),
+        (thrown: unknown) => thrown,
+      );
+      const elapsed = performance.now() - started;
+      await pgm.close();
+      return { error, elapsed };
+    };
+
+    it("prefer against a server without TLS: 'N' after 700 ms, then a startup that stalls on the same connection, fails at 1 s", async () => {
       const proxy = await TcpProxy.start({ host: '127.0.0.1', port: plainServer.port });
       try {
         proxy.delay(700);
-        // The 'N' to SSLRequest is on its way (delayed); the second connection, in plain text, hangs.
-        proxy.onServerChunk = (_chunk, connection) => {
-          if (connection === 1) proxy.freeze();
-        };
-        const pgm = new PgManager();
-        pgm.createConn({ host: '127.0.0.1', port: proxy.port, user: 'postgres', password: PASSWORD, database: 'postgres', sslmode: 'prefer', connectTimeout: 1, poolSize: 1 });
-        const started = performance.now();
-        const error = await firstValueFrom(pgm.query('SELECT 1')).then(
-          () => assert.fail('connected'),
-          (thrown: unknown) => thrown,
-        );
-        const elapsed = performance.now() - started;
-        await pgm.close();
+        // The 'N' is on its way (delayed); nothing after it passes.
+        proxy.onServerChunk = () => proxy.freeze();
+        const { error, elapsed } = await timedOut(proxy);
         assert.ok(error instanceof ConnectionError && /connectTimeout/.test(error.message), String(error));
-        assert.equal(proxy.accepted, 2, 'the plain-text attempt followed the TLS one');
+        assert.equal(proxy.accepted, 1, "libpq goes on in plain text on the connection that answered 'N'");
+        assert.ok(elapsed >= 950 && elapsed < 1500, `failed after ${Math.round(elapsed)} ms`);
+        await waitFor(() => proxy.closedByClient === 1, () => `the socket dropped, ${proxy.closedByClient} were`);
+      } finally {
+        await proxy.stop();
+      }
+    });
+
+    it("prefer: 'S' after 700 ms, a certificate that does not verify, then a plain attempt that stalls: fails at 1 s, not 1.7 s", async () => {
+      const proxy = await TcpProxy.start({ host: '127.0.0.1', port: tlsServer.port });
+      const files = new PemFolder();
+      try {
+        // root.crt of a CA that did not sign the server's certificate: prefer verifies, fails, and falls back.
+        process.env.HOME = files.path;
+        files.write('.postgresql/root.crt', certs.otherCa.cert);
+        proxy.delay(700);
+        let first = true;
+        proxy.onServerChunk = (_chunk, connection) => {
+          if (connection === 1 && first) {
+            first = false;
+            // Only the 'S' is delayed: the handshake after it runs at full speed.
+            queueMicrotask(() => proxy.delay(0));
+          }
+          if (connection === 2) proxy.freeze();
+        };
+        const { error, elapsed } = await timedOut(proxy);
+        assert.ok(error instanceof ConnectionError && /connectTimeout/.test(error.message), String(error));
+        assert.equal(proxy.accepted, 2, 'the plain-text attempt followed the failed TLS one');
         assert.ok(elapsed >= 950 && elapsed < 1500, `failed after ${Math.round(elapsed)} ms`);
         await waitFor(() => proxy.closedByClient === 2, () => `both sockets dropped, ${proxy.closedByClient} were`);
       } finally {
+        process.env.HOME = home;
+        files.remove();
         await proxy.stop();
       }
     });

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { Observable } from 'rxjs';
@@ -13,6 +14,7 @@ import { tapMessages } from './message-tap.js';
 import { PgConnection, pgInternalsOf, type TapOutcome } from './pg-connection.js';
 import { resolvePostgresParams } from './postgres-params.js';
 import { postgresParams, type SslMode } from './postgres-connection-params.js';
+import { adoptConnected, requestSsl } from './ssl-request.js';
 import { attemptsFor, buildTlsSetup, describeTlsFailure, serverNameFor, tlsOfParams, type TlsAttempt, type TlsSetup } from './tls-options.js';
 
 /** Options of a {@link PostgresDriver}. */
@@ -77,13 +79,13 @@ export class PostgresDriver extends SqlDriver {
       const attempts = attemptsFor(tls.mode);
       const first = postgresParams(params).hosts?.[0];
       const serverName = serverNameFor(first?.host, first?.hostaddr);
-      let current: pg.Client | undefined;
+      // What the caller's unsubscribe must drop: the socket of the attempt under way.
+      let current: { destroy(): void } | undefined;
       let opened = false;
       let earlier: { readonly kind: TlsAttempt; readonly error: unknown } | undefined;
       const fail = (error: unknown): void => subscriber.error(earlier === undefined ? error : withEarlierAttempt(error, earlier.kind, earlier.error));
       const attempt = (index: number): void => {
         const kind = attempts[index];
-        const canFallBack = index + 1 < attempts.length;
         let setup: TlsSetup | undefined;
         if (kind === 'tls') {
           try {
@@ -91,11 +93,42 @@ export class PostgresDriver extends SqlDriver {
           } catch (error) {
             // libpq counts a TLS attempt that cannot start (a key it cannot read) as failed:
             // prefer goes on in plain text.
-            if (!canFallBack) return fail(error);
+            if (index + 1 === attempts.length) return fail(error);
             earlier = { kind, error };
             return attempt(index + 1);
           }
+          if (attempts[index + 1] === 'plain') {
+            // prefer asks for TLS itself, so that a server without it ('N') gets the startup on
+            // the same connection, as libpq does.
+            const asking = requestSsl(params);
+            current = asking.socket;
+            asking.answer.then(
+              ({ socket, answer }) => {
+                if (subscriber.closed) return socket.destroy();
+                // A throw here would be an unhandled rejection: it fails the connect instead.
+                try {
+                  if (answer === 'S') open(index, setup, socket);
+                  else open(index + 1, undefined, socket);
+                } catch (error) {
+                  socket.destroy();
+                  fail(error);
+                }
+              },
+              (error: unknown) => {
+                if (subscriber.closed) return;
+                const message = error instanceof Error ? error.message : String(error);
+                fail(new ConnectionError(`could not connect to ${describeTarget(params)}: ${message}`, { cause: error, isRetryable: true }));
+              },
+            );
+            return;
+          }
         }
+        open(index, setup, undefined);
+      };
+      /** Attempt `index` on a new connection, or on `socket` where the server already answered SSLRequest. */
+      const open = (index: number, setup: TlsSetup | undefined, socket: Socket | undefined): void => {
+        const kind = attempts[index];
+        const canFallBack = index + 1 < attempts.length;
         const client = new pg.Client({
           host: params.host,
           port: params.port,
@@ -103,6 +136,10 @@ export class PostgresDriver extends SqlDriver {
           password: params.password,
           database: params.database,
           ssl: setup === undefined ? false : serverName === undefined ? setup.options : { ...setup.options, servername: serverName },
+          // On a socket where the server said 'S', the handshake starts at once.
+          // Said explicitly, so that PGSSLNEGOTIATION=direct in the environment cannot make pg refuse a plain session.
+          sslnegotiation: socket !== undefined && setup !== undefined ? 'direct' : 'postgres',
+          ...(socket === undefined ? {} : { stream: () => adoptConnected(socket) }),
           application_name: params.applicationName,
           keepAlive: params.keepAlive,
           keepAliveInitialDelayMillis: params.keepAliveInitialDelayMillis,
@@ -110,13 +147,13 @@ export class PostgresDriver extends SqlDriver {
           // Startup options: spaces inside a value are escaped with a backslash.
           options: params.defaultIsolation ? `-c default_transaction_isolation=${params.defaultIsolation.replace(' ', '\\ ')}` : undefined,
         });
-        current = client;
+        current = { destroy: () => destroySocket(client) };
         // Until PgConnection takes over, an error event must not crash the process.
         client.on('error', swallow);
         const tap = this.#prepareTap(client, kind === 'tls', hooks.now ?? Date.now);
         const askedForPassword = watchPasswordRequest(client);
         const connecting = client.connect();
-        const progress = watchNegotiation(client, kind === 'tls');
+        const progress = watchNegotiation(client, kind === 'tls', socket !== undefined);
         connecting.then(
           () => {
             if (subscriber.closed) {
@@ -155,7 +192,11 @@ export class PostgresDriver extends SqlDriver {
               destroySocket(client);
               // A server without TLS answering 'N' is prefer's ordinary way to plain text, not a failure to report.
               earlier = progress.sslAnswer === 'N' ? undefined : { kind, error: failure };
-              attempt(index + 1);
+              try {
+                attempt(index + 1);
+              } catch (thrown) {
+                fail(thrown);
+              }
               return;
             }
             fail(failure);
@@ -164,7 +205,7 @@ export class PostgresDriver extends SqlDriver {
       };
       attempt(0);
       return () => {
-        if (!opened && current !== undefined) destroySocket(current);
+        if (!opened) current?.destroy();
       };
     });
   }
@@ -208,8 +249,9 @@ interface Negotiation {
  * own listener checks the certificate. Undocumented members, checked: a pg or Node without them
  * only makes the messages vaguer and the fallbacks rarer.
  */
-function watchNegotiation(client: pg.Client, overTls: boolean): Negotiation {
-  const state: Negotiation = { reachedServer: false, sslAnswer: undefined, peer: undefined };
+function watchNegotiation(client: pg.Client, overTls: boolean, answeredS: boolean): Negotiation {
+  // On a socket adopted after the server answered SSLRequest, the answer is known already.
+  const state: Negotiation = { reachedServer: answeredS, sslAnswer: answeredS && overTls ? 'S' : undefined, peer: undefined };
   type Emitter = { once?: unknown; prependOnceListener?: unknown; getPeerCertificate?: unknown };
   const connection = (client as unknown as { connection?: Emitter & { stream?: Emitter } }).connection;
   if (typeof connection?.once !== 'function') return state;
@@ -217,7 +259,7 @@ function watchNegotiation(client: pg.Client, overTls: boolean): Negotiation {
   once(connection, 'connect', () => (state.reachedServer = true));
   if (!overTls) return state;
   const socket = connection.stream;
-  if (typeof socket?.once === 'function') once(socket, 'data', (chunk: Buffer) => (state.sslAnswer = chunk.toString('latin1', 0, 1)));
+  if (!answeredS && typeof socket?.once === 'function') once(socket, 'data', (chunk: Buffer) => (state.sslAnswer = chunk.toString('latin1', 0, 1)));
   once(connection, 'sslconnect', () => {
     const secure = connection.stream;
     if (typeof secure?.prependOnceListener !== 'function' || typeof secure.getPeerCertificate !== 'function') return;

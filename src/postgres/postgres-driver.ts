@@ -76,7 +76,7 @@ export class PostgresDriver extends SqlDriver {
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
     return new Observable<DriverConnection>((subscriber) => {
       const tls = tlsOfParams(params);
-      const attempts = attemptsFor(tls.mode);
+      const attempts = attemptsFor(tls.mode, params.host);
       const first = postgresParams(params).hosts?.[0];
       const serverName = serverNameFor(first?.host, first?.hostaddr);
       // What the caller's unsubscribe must drop: the socket of the attempt under way.

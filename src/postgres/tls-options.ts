@@ -14,9 +14,11 @@ export type TlsAttempt = 'plain' | 'tls';
 /**
  * How libpq's sslmode opens a session: which attempts, in which order. `allow` tries plain text
  * first and TLS when that fails; `prefer` the other way round; `disable` and the modes that need
- * TLS make one attempt.
+ * TLS make one attempt, and so do `allow` and `prefer` over a unix-domain socket (`host` a path).
  */
-export function attemptsFor(mode: SslMode): readonly TlsAttempt[] {
+export function attemptsFor(mode: SslMode, host = ''): readonly TlsAttempt[] {
+  // libpq does not ask for TLS over a unix-domain socket unless the mode needs it.
+  if (host.startsWith('/') && (mode === 'allow' || mode === 'prefer')) return ['plain'];
   switch (mode) {
     case 'disable':
       return ['plain'];

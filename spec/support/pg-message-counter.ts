@@ -8,6 +8,12 @@ export class PgMessageCounter {
   readonly #counts = new Map<string, number>();
 
   feed(chunk: Buffer, connection: number): void {
+    // The server's one-byte answer to SSLRequest ('N' where it has no TLS, as sslmode=prefer,
+    // the default, asks first) comes before any message: not a message header.
+    if (!this.#pending.has(connection) && chunk.length === 1 && (chunk[0] === 0x4e || chunk[0] === 0x53)) {
+      this.#pending.set(connection, Buffer.alloc(0));
+      return;
+    }
     let buffer = Buffer.concat([this.#pending.get(connection) ?? Buffer.alloc(0), chunk]);
     let offset = 0;
     while (buffer.length - offset >= 5) {

@@ -64,8 +64,9 @@ export function resolveConnConfig(
       { conn: name },
     );
   }
-  if (given('ssl') && given('sslmode')) {
-    throw new ConfigurationError(`Connection '${name}': give either ssl (TLS options) or sslmode, not both.`, { conn: name });
+  if (typeof options.ssl === 'boolean' && given('sslmode')) {
+    // TLS options (ssl: { ca, … }) go with an sslmode; true or false is an sslmode of its own.
+    throw new ConfigurationError(`Connection '${name}': give either ssl: ${String(options.ssl)} or sslmode, not both (ssl may be TLS options alongside sslmode).`, { conn: name });
   }
   if (given('database') && given('dbname')) {
     throw new ConfigurationError(`Connection '${name}': database and dbname are the same option; give one.`, { conn: name });

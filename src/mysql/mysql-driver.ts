@@ -72,6 +72,16 @@ export class MysqlDriver extends SqlDriver {
           return;
         }
         if (error) {
+          if ((error as { code?: unknown }).code === 'HANDSHAKE_NO_SSL_SUPPORT') {
+            subscriber.error(
+              new ConnectionError(
+                `could not connect to ${describeTarget(params)}: the server does not support TLS, and this config requires it (sslmode or ssl). ` +
+                  `Turn TLS on at the server, or use sslmode=disable.`,
+                { cause: error, isRetryable: false },
+              ),
+            );
+            return;
+          }
           const converted = toRxpgMysqlError(error);
           // A refusal the server explains with its own error (other than shutting down or too
           // many connections) stays however often one tries; a network failure may pass.

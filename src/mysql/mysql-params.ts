@@ -39,17 +39,7 @@ export function resolveMysqlParams(source: ConnectionSource, settings: SessionSe
   }
   const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
   const user = str(fields.user) ?? process.env.MYSQL_USER ?? userInfo().username;
-  const sslmode = str(fields.sslmode);
-  const ssl: ConnectionParams['ssl'] =
-    source.ssl !== undefined
-      ? typeof source.ssl === 'boolean'
-        ? source.ssl
-        : Object.freeze({ ...source.ssl })
-      : sslmode === 'require' || sslmode === 'required'
-        ? { rejectUnauthorized: false }
-        : sslmode === 'verify-full' || sslmode === 'verify_identity'
-          ? {}
-          : false;
+  const ssl = sslFor(source.ssl, str(fields.sslmode), conn);
   const params: ConnectionParams = {
     host: str(fields.hostaddr) ?? str(fields.host) ?? process.env.MYSQL_HOST ?? 'localhost',
     port: (fields.port as number | undefined) ?? 3306,
@@ -66,4 +56,34 @@ export function resolveMysqlParams(source: ConnectionSource, settings: SessionSe
   };
   Object.defineProperty(params, 'password', { value: str(fields.password) ?? process.env.MYSQL_PWD, enumerable: false });
   return { params: Object.freeze(params), connectTimeoutSeconds: undefined };
+}
+
+/** MySQL's ssl-mode names and libpq's, lower-cased, and what each asks mysql2 for. */
+const SSL_MODES: Readonly<Record<string, 'none' | 'require' | 'verify-ca' | 'verify-full'>> = {
+  disable: 'none', disabled: 'none',
+  // mysql2 cannot fall back between TLS and plain text: these connect in plain text.
+  allow: 'none', prefer: 'none', preferred: 'none',
+  require: 'require', required: 'require',
+  'verify-ca': 'verify-ca', verify_ca: 'verify-ca',
+  'verify-full': 'verify-full', verify_identity: 'verify-full',
+};
+
+/**
+ * TLS options for mysql2 from `sslmode` (libpq's or MySQL's names) and the config's `ssl`, which
+ * overrides what the mode says. `verify-ca` checks the chain and not the host name.
+ */
+function sslFor(given: ConnectionSource['ssl'], sslmode: string | undefined, conn: string): ConnectionParams['ssl'] {
+  if (typeof given === 'boolean') return given;
+  const mode = sslmode === undefined ? undefined : SSL_MODES[sslmode.toLowerCase()];
+  if (sslmode !== undefined && mode === undefined) {
+    throw new ConfigurationError(`Connection '${conn}': sslmode '${sslmode}' is not one of ${Object.keys(SSL_MODES).join(', ')}.`, { conn });
+  }
+  const fromMode: Record<string, unknown> | false =
+    mode === 'require' ? { rejectUnauthorized: false } : mode === 'verify-ca' ? { checkServerIdentity: acceptAnyName } : mode === 'verify-full' ? {} : false;
+  if (given === undefined) return fromMode;
+  return Object.freeze({ ...(fromMode === false ? {} : fromMode), ...given });
+}
+
+function acceptAnyName(): undefined {
+  return undefined;
 }

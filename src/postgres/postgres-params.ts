@@ -143,16 +143,14 @@ export function resolvePostgresParams(
     Object.freeze(host);
   }
 
-  const tls: PostgresTls = {
-    mode: sslmode,
-    rootCert: nonEmpty('sslrootcert'),
-    cert: nonEmpty('sslcert'),
-    key: nonEmpty('sslkey'),
-    keyPassword: undefined,
-    crl: nonEmpty('sslcrl'),
-    node: typeof source.ssl === 'object' ? Object.freeze({ ...source.ssl }) : undefined,
-  };
-  Object.defineProperty(tls, 'keyPassword', { value: nonEmpty('sslpassword'), enumerable: false });
+  // sslmode when some layer gave it, else what `ssl` or sslrootcert=system imply, else prefer (tlsFor).
+  const tls = tlsFor(source.ssl, nonEmpty('sslmode') === undefined ? undefined : sslmode, {
+    sslrootcert: nonEmpty('sslrootcert'),
+    sslcert: nonEmpty('sslcert'),
+    sslkey: nonEmpty('sslkey'),
+    sslpassword: nonEmpty('sslpassword'),
+    sslcrl: nonEmpty('sslcrl'),
+  }, conn);
 
   const settingsAtStartup: [string, string][] = environmentSettings(env);
   if (settings.defaultIsolation) settingsAtStartup.push(['default_transaction_isolation', settings.defaultIsolation]);
@@ -174,7 +172,7 @@ export function resolvePostgresParams(
     prepare: settings.prepare,
     pooler: settings.pooler,
     hosts: Object.freeze(hosts),
-    tls: Object.freeze(tls),
+    tls,
     options: startupOptions(get('options'), settingsAtStartup),
     targetSessionAttrs,
     loadBalanceHosts,
@@ -211,6 +209,26 @@ function sslFor(ssl: ConnectionSource['ssl'], mode: SslMode): ConnectionParams['
       // disable, allow, prefer: until the TLS connect path reads params.tls, no fallback between TLS and plain text.
       return false;
   }
+}
+
+/**
+ * libpq's TLS parameters of a config (the driver's `tls-options.ts` reads the files): `sslmode`
+ * defaults to `prefer` as in libpq, to `verify-full` with `sslrootcert=system` (which refuses a
+ * weaker mode), and to what Node's options say when the config gave `ssl` alone (`true` or
+ * options: verify-full, or require when they turn `rejectUnauthorized` off; `false`: disable).
+ */
+function tlsFor(ssl: ConnectionSource['ssl'], sslmode: SslMode | undefined, fields: Readonly<Record<'sslrootcert' | 'sslcert' | 'sslkey' | 'sslpassword' | 'sslcrl', string | undefined>>, conn: string): PostgresTls {
+  const rootCert = fields.sslrootcert;
+  const node = ssl === undefined || ssl === false ? undefined : ssl === true ? {} : Object.freeze({ ...ssl });
+  const mode: SslMode =
+    sslmode ?? (ssl === false ? 'disable' : node !== undefined ? (node.rejectUnauthorized === false ? 'require' : 'verify-full') : rootCert === 'system' ? 'verify-full' : 'prefer');
+  if (rootCert === 'system' && mode !== 'verify-full') {
+    throw new ConfigurationError(`Connection '${conn}': weak sslmode '${mode}' may not be used with sslrootcert=system (use verify-full).`, { conn });
+  }
+  const tls: PostgresTls = { mode, rootCert, cert: fields.sslcert, key: fields.sslkey, keyPassword: undefined, crl: fields.sslcrl, node };
+  // Non-enumerable, as the password is.
+  Object.defineProperty(tls, 'keyPassword', { value: fields.sslpassword, enumerable: false });
+  return Object.freeze(tls);
 }
 
 function resolveTypeParsers(parsers: SessionSettings['typeParsers'], conn: string): ReadonlyMap<number, (text: string) => unknown> {

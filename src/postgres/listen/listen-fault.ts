@@ -57,9 +57,10 @@ export function classifyListenFault(error: unknown, stage: 'connect' | 'setup'):
     }
     return transient;
   }
-  if (error instanceof ConnectionError && !error.isRetryable && sqlState === undefined && error.reason === 'authentication') {
-    // The driver already told the fault and its fix (no password for a server that asks for one).
-    return { fatal: true, reason: 'authentication', sqlState, fix: '' };
+  if (error instanceof ConnectionError && !error.isRetryable && sqlState === undefined && (error.reason === 'authentication' || error.reason === 'connection')) {
+    // The driver already told the fault and its fix: no password for a server that asks for one,
+    // or TLS that cannot work (a certificate that does not verify, a key it cannot read).
+    return { fatal: true, reason: error.reason, sqlState, fix: '' };
   }
   if (sqlState !== undefined) {
     if (sqlState === '28P01') return { fatal: true, reason: 'authentication', sqlState, fix: 'Fix the password (or the role’s password on the server).' };

@@ -38,12 +38,17 @@ describe('connect errors on postgres', () => {
 
   it('a server starting up (57P03) is a retryable ConnectionError with its SQLSTATE (a loopback server that answers the startup as Postgres does then)', async () => {
     // A real server answers 57P03 only for the moments it replays WAL; this one says exactly what
-    // postmaster sends then: ErrorResponse FATAL 57P03, and closes.
+    // a backend sends then: 'N' to an SSLRequest (the default sslmode=prefer asks; a server
+    // without TLS says no), then, to the startup packet, ErrorResponse FATAL 57P03, and closes.
     const fields = Buffer.from('SFATAL\0VFATAL\0C57P03\0Mthe database system is starting up\0\0');
     const reply = Buffer.concat([Buffer.from('E'), Buffer.alloc(4), fields]);
     reply.writeUInt32BE(4 + fields.length, 1);
+    const SSL_REQUEST_CODE = 80877103;
     const server = createServer((socket) => {
-      socket.once('data', () => socket.end(reply));
+      socket.on('data', (chunk) => {
+        if (chunk.length === 8 && chunk.readUInt32BE(4) === SSL_REQUEST_CODE) socket.write('N');
+        else socket.end(reply);
+      });
       socket.on('error', () => {});
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -93,7 +93,9 @@ export async function startLocalPgBouncer(options: LocalPgBouncerOptions): Promi
       // The admin console (database `pgbouncer`): RECONNECT makes server connections new, SHOW tells.
       `admin_users = ${user}`,
     ].join('\n') + '\n',
-    'userlist.txt': `"${user}" ""\n`,
+    // With no user= in [databases], PgBouncer logs in to the server with the client's name and this
+    // file's password (clients themselves are trusted): the upstream's password, if it has one.
+    'userlist.txt': `"${user.replace(/"/g, '""')}" "${password.replace(/"/g, '""')}"\n`,
   };
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text, { mode: 0o600 });
   if (owner) for (const name of ['', ...Object.keys(files)]) chownSync(join(dir, name), owner.uid, owner.gid);

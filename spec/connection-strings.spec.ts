@@ -271,14 +271,14 @@ describe('the password file', () => {
       p.hosts.map((h) => h.password === undefined ? undefined : h.password.replace(SECRET, 'S')),
       ['S-h1', 'pa:ss\\word', 'escaped-host', 'S-any'],
     );
-    assert.equal(p.password, `${SECRET}-h1`, "params.password is the first host's");
-    assert.equal(params({ dsn: 'host=h2 user=u dbname=db' }, { PGPASSFILE: passfile }).password, 'pa:ss\\word', 'PGPASSFILE names it too');
+    assert.equal(p.password, undefined, 'params.password is only a given one: each host keeps its own line');
+    assert.equal(params({ dsn: 'host=h2 user=u dbname=db' }, { PGPASSFILE: passfile }).hosts[0].password, 'pa:ss\\word', 'PGPASSFILE names it too');
     assert.equal(params({ dsn: 'host=h1 user=u dbname=db password=given' }, { PGPASSFILE: passfile }).password, 'given');
     assert.equal(params({ dsn: 'host=h1 user=u dbname=db' }, { PGPASSFILE: passfile, PGPASSWORD: 'fromenv' }).password, 'fromenv', 'PGPASSWORD comes before the file');
-    assert.equal(params({ dsn: 'host=h1 user=nobody dbname=db' }, { PGPASSFILE: passfile }).password, undefined);
+    assert.equal(params({ dsn: 'host=h1 user=nobody dbname=db' }, { PGPASSFILE: passfile }).hosts[0].password, undefined);
     const home = mkdtempSync(join(dir, 'home-'));
     writeFileSync(join(home, '.pgpass'), 'localhost:5432:*:*:from-home\n', { mode: 0o600 });
-    assert.equal(params({ dsn: 'user=u' }, { HOME: home }).password, 'from-home', '~/.pgpass, with localhost for no host');
+    assert.equal(params({ dsn: 'user=u' }, { HOME: home }).hosts[0].password, 'from-home', '~/.pgpass, with localhost for no host');
   });
 
   it('ignores a file that group or others can read, with a warning, as libpq does', async () => {
@@ -287,7 +287,7 @@ describe('the password file', () => {
     const listener = (warning: Error): void => void warnings.push(warning.message);
     process.on('warning', listener);
     try {
-      assert.equal(params({ dsn: 'host=h user=u' }, { PGPASSFILE: open }).password, undefined);
+      assert.equal(params({ dsn: 'host=h user=u' }, { PGPASSFILE: open }).hosts[0].password, undefined);
       await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off('warning', listener);
@@ -300,5 +300,30 @@ describe('the password file', () => {
     const p = params({ dsn: `host=h1,h2 user=u dbname=db passfile=${passfile} sslpassword=${SECRET}` });
     assert.equal(p.tls.keyPassword, SECRET);
     for (const text of [inspect(p, { depth: 10 }), JSON.stringify(p), inspect(p.hosts, { depth: 10 })]) assert.ok(!text.includes(SECRET));
+  });
+
+  it('gives each host of a list its own password-file line, and the params no password of a host', () => {
+    const passfile = join(dir, 'pgpass-two-hosts');
+    writeFileSync(passfile, `db1:5432:*:u:${SECRET}-one\ndb2:5432:*:u:${SECRET}-two\n`, { mode: 0o600 });
+    const p = params({ dsn: `host=db1,db2 user=u dbname=db passfile=${passfile}` });
+    assert.equal(p.password, undefined, 'no password given: each host has its own');
+    assert.deepEqual(p.hosts.map((host) => host.password), [`${SECRET}-one`, `${SECRET}-two`]);
+    const given = params({ dsn: `host=db1,db2 user=u dbname=db passfile=${passfile} password=${SECRET}-given` });
+    assert.equal(given.password, `${SECRET}-given`, 'a given password is every host\'s');
+  });
+
+  it('lets the config\'s own ssl field beat an sslmode from the string or the environment', () => {
+    assert.equal(params({ host: 'h', ssl: true }, { PGSSLMODE: 'disable' }).tls.mode, 'verify-full');
+    assert.equal(params({ connectionString: 'postgres://u@h/db?sslmode=prefer', ssl: { rejectUnauthorized: false } }).tls.mode, 'require');
+    assert.equal(params({ host: 'h', ssl: false }, { PGSSLMODE: 'require' }).tls.mode, 'disable');
+    assert.equal(params({ host: 'h', ssl: { rejectUnauthorized: false }, sslmode: 'verify-ca' }).tls.mode, 'verify-ca', 'the config\'s own sslmode goes with it');
+    assert.equal(params({ host: 'h' }, { PGSSLMODE: 'require' }).tls.mode, 'require', 'positive control: without ssl, PGSSLMODE counts');
+  });
+
+  it('never shows a fragment of a password in a parse error', () => {
+    const dsnError = refused({ dsn: `host=h password=${SECRET} topsecret${SECRET.slice(0, 4)}` }, /dsn is malformed/);
+    assert.ok(!dsnError.includes('topsecret'), dsnError);
+    const urlError = refused({ connectionString: `postgres://u@h/db?password=abc&topsecret${SECRET.slice(0, 4)}` }, /query parameter without "="/);
+    assert.ok(!urlError.includes('topsecret'), urlError);
   });
 });

@@ -30,6 +30,9 @@ describe('MySQL statements that change session state', () => {
       'DROP PREPARE p',
       'HANDLER t OPEN',
       'SET TRANSACTION ISOLATION LEVEL SERIALIZABLE',
+      '/*!40101 SET NAMES latin1 */',
+      '/*!80000 SET ROLE app_admin */',
+      'CALL set_tenant(7)',
     ]) {
       assert.match(changes(statement) ?? '', /^a statement: /, statement);
     }
@@ -69,7 +72,7 @@ describe('Postgres statements that change session state', () => {
   };
 
   it('counts command tags that leave state, and texts whose tags do not tell', () => {
-    for (const tag of ['SET', 'RESET', 'LISTEN', 'UNLISTEN', 'PREPARE', 'DEALLOCATE', 'DEALLOCATE ALL', 'DISCARD ALL', 'DISCARD TEMP', 'DECLARE CURSOR', 'LOAD']) {
+    for (const tag of ['SET', 'RESET', 'LISTEN', 'UNLISTEN', 'PREPARE', 'DEALLOCATE', 'DEALLOCATE ALL', 'DISCARD ALL', 'DISCARD TEMP', 'DECLARE CURSOR', 'LOAD', 'DO', 'CALL']) {
       assert.equal(changes([{ text: 'x', tags: [tag] }]).change, tag, tag);
     }
     for (const text of [

@@ -1,14 +1,15 @@
 import { sqlExcerpt } from '../util/sql-excerpt.js';
 
-/** The first one or two words of a statement, past leading comments and parentheses. */
-const LEADING_WORDS = /^(?:\s|\(|\/\*[\s\S]*?\*\/|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$))*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?/;
+/** The first one or two words of a statement, past leading comments and parentheses; an executable comment's (`/*!40101 SET …`) text counts as code, as the server runs it. */
+const LEADING_WORDS = /^(?:\s|\(|\/\*![0-9]*|\/\*(?!!)[\s\S]*?\*\/|--[^\n]*(?:\n|$)|#[^\n]*(?:\n|$))*([A-Za-z_]+)(?:\s+([A-Za-z_]+))?/;
 
 /**
  * Statements that leave session state behind them, by their first word: settings, the role,
  * names and the character set (SET), the default database (USE), prepared statements of the
- * user's (PREPARE, DEALLOCATE, DROP PREPARE), table locks (LOCK TABLES), open handlers.
+ * user's (PREPARE, DEALLOCATE, DROP PREPARE), table locks (LOCK TABLES), open handlers, and
+ * procedures (CALL), whose bodies may do any of it.
  */
-const CHANGING_FIRST_WORDS = new Set(['SET', 'USE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'HANDLER']);
+const CHANGING_FIRST_WORDS = new Set(['SET', 'USE', 'PREPARE', 'DEALLOCATE', 'LOCK', 'HANDLER', 'CALL']);
 
 /**
  * What a statement's first words do not tell: temporary tables (CREATE TEMPORARY TABLE, also

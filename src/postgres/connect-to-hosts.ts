@@ -93,7 +93,7 @@ export function connectToHosts<C extends HostSession>(
     /** A session opened and not yet handed over or closed (its role is being asked). */
     let inHand: C | undefined;
     let cancelled = false;
-    const firstOf = <T>(source: Observable<T>, discard?: (value: T) => void): Promise<T> =>
+    const firstOf = <T>(source: Observable<T>, discard?: (value: T) => void, taken?: (value: T) => void): Promise<T> =>
       new Promise<T>((resolve, reject) => {
         let settled = false;
         current = source.subscribe({
@@ -101,7 +101,11 @@ export function connectToHosts<C extends HostSession>(
             if (settled) return;
             settled = true;
             if (cancelled) discard?.(value);
-            else resolve(value);
+            else {
+              // Held from this moment: an unsubscribe before the continuation runs closes it.
+              taken?.(value);
+              resolve(value);
+            }
           },
           error: (error: unknown) => {
             settled = true;
@@ -119,15 +123,21 @@ export function connectToHosts<C extends HostSession>(
         for (const host of hosts) {
           let session: C;
           try {
-            session = await firstOf(perHost(host), (late) => void closeQuietly(late));
+            session = await firstOf(
+              perHost(host),
+              (late) => void closeQuietly(late),
+              (opened) => (inHand = opened),
+            );
           } catch (error) {
             // On prefer-standby's second pass a host that failed on the first is tried again, as libpq does.
             passedOver.push({ host, why: messageOf(error), retryable: !(error instanceof RxpgError) || error.isRetryable, error });
             continue;
           }
-          if (wanted === 'any') return session;
+          if (wanted === 'any') {
+            inHand = undefined;
+            return session;
+          }
           let role: ServerRole;
-          inHand = session;
           try {
             role = await firstOf(connector.role(session));
           } catch (error) {

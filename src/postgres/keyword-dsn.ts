@@ -21,7 +21,7 @@ export function parseKeywordDsn(dsn: string, conn: string): ConnEntry[] {
     skipSpace();
     if (key === '' || dsn[index] !== '=') {
       throw new ConfigurationError(
-        `Connection '${conn}': dsn is malformed near position ${keyStart + 1} (missing "=" after '${key.toLowerCase().includes('password') ? 'password' : key}'); ` +
+        `Connection '${conn}': dsn is malformed near position ${keyStart + 1} (missing "=" after ${/password/i.test(dsn) ? 'a word, not shown: the dsn has a password' : `'${key}'`}); ` +
           `write it as key=value pairs separated by spaces, e.g. "host=127.0.0.1 dbname=test", quoting values with spaces in single quotes.`,
         { conn },
       );

@@ -89,7 +89,8 @@ export class PostgresDriver extends SqlDriver {
     const target = describeTarget(where);
     return new Observable<PgConnection>((subscriber) => {
       const tls = tlsOfParams(params);
-      const attempts = attemptsFor(tls.mode, host.host);
+      // The address dialled decides: a hostaddr is TCP even when host names a socket folder.
+      const attempts = attemptsFor(tls.mode, host.hostaddr ?? host.host);
       const serverName = serverNameFor(host.host, host.hostaddr);
       // What the caller's unsubscribe must drop: the socket of the attempt under way.
       let current: { destroy(): void } | undefined;

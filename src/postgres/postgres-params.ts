@@ -144,7 +144,10 @@ export function resolvePostgresParams(
   }
 
   // sslmode when some layer gave it, else what `ssl` or sslrootcert=system imply, else prefer (tlsFor).
-  const tls = tlsFor(source.ssl, nonEmpty('sslmode') === undefined ? undefined : sslmode, {
+  // The config's own `ssl` field beats an sslmode from the string or the environment (a field
+  // beats the string); only the config's own `sslmode` field goes with it.
+  const sslmodeGiven = nonEmpty('sslmode') !== undefined && (source.ssl === undefined || from('sslmode') === 'the sslmode option');
+  const tls = tlsFor(source.ssl, sslmodeGiven ? sslmode : undefined, {
     sslrootcert: nonEmpty('sslrootcert'),
     sslcert: nonEmpty('sslcert'),
     sslkey: nonEmpty('sslkey'),
@@ -179,7 +182,8 @@ export function resolvePostgresParams(
     connectTimeoutSeconds,
   };
   // Non-enumerable: JSON.stringify, util.inspect and spreading never see it.
-  Object.defineProperty(params, 'password', { value: (first as { password?: string }).password, enumerable: false });
+  // The password some layer gave (all hosts); each host keeps its own password-file line besides.
+  Object.defineProperty(params, 'password', { value: password, enumerable: false });
   // Each host may take its own connect_timeout, and prefer-standby may try each twice.
   return { params: Object.freeze(params), connectTimeoutSeconds, connectAttempts: hosts.length * (targetSessionAttrs === 'prefer-standby' ? 2 : 1) };
 }

@@ -3,9 +3,10 @@ import { sqlExcerpt } from '../util/sql-excerpt.js';
 /**
  * Command tags of statements that leave session state behind them: settings and the role (SET,
  * RESET), LISTENs, prepared statements, cursors declared WITH HOLD, loaded libraries, and
- * DISCARD (which may drop rxpg's own prepared statements).
+ * DISCARD (which may drop rxpg's own prepared statements); DO blocks and procedures (CALL), whose
+ * bodies may run any of those (`EXECUTE 'SET ROLE …'`).
  */
-const CHANGING_COMMANDS = new Set(['SET', 'RESET', 'DISCARD', 'LISTEN', 'UNLISTEN', 'PREPARE', 'DEALLOCATE', 'DECLARE', 'LOAD']);
+const CHANGING_COMMANDS = new Set(['SET', 'RESET', 'DISCARD', 'LISTEN', 'UNLISTEN', 'PREPARE', 'DEALLOCATE', 'DECLARE', 'LOAD', 'DO', 'CALL']);
 
 /**
  * Statements whose command tag does not tell: `CREATE TEMP TABLE … AS` and `SELECT … INTO TEMP`

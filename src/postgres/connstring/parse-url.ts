@@ -91,7 +91,8 @@ export function parsePostgresUrl(text: string, conn: string): ConnEntry[] {
     for (const pair of rest.slice(index + 1).split('&')) {
       if (pair === '') continue;
       const equals = pair.indexOf('=');
-      if (equals === -1) fail(`has a query parameter without "=" ('${pair.includes('password') ? 'password' : decode(pair)}')`);
+      // Not shown when the query has a password: an unencoded & in it makes a "parameter" of its tail.
+      if (equals === -1) fail(`has a query parameter without "=" (${/password/i.test(rest) ? 'not shown: the query has a password' : `'${decode(pair)}'`})`);
       if (pair.indexOf('=', equals + 1) !== -1) fail(`has a query parameter with a second "=" (percent-encode it as %3D)`);
       const key = decode(pair.slice(0, equals));
       const value = decode(pair.slice(equals + 1));

@@ -35,7 +35,7 @@ const url = database.url;
 const peers: Record<string, () => Promise<Listener>> = {
   rxpg: async () => {
     const pgm = new PgManager();
-    pgm.createConnListen({ name: 'listen', connectionString: url, healthCheckInterval: 0 });
+    pgm.createConnListen({ name: 'listen', connectionString: url, healthCheckInterval: 0, sslmode: 'disable' });
     return {
       listen: async (channel, onPayload) => {
         pgm.notifications(channel).subscribe((note) => onPayload(note.payload));

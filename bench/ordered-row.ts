@@ -72,7 +72,7 @@ const SQL = `SELECT n AS id, 'name' || n AS name, 'n' || n || '@example.com' AS 
 const client = new pg.Client({ connectionString: database.url });
 await client.connect();
 const pgm = new PgManager();
-pgm.createConn({ connectionString: database.url, poolSize: 1 });
+pgm.createConn({ connectionString: database.url, poolSize: 1, sslmode: 'disable' });
 await lastValueFrom(pgm.query('SELECT 1'));
 const endToEnd = { pg: [] as number[], rxpg: [] as number[] };
 for (let round = 0; round < 5; round++) {

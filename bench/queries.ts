@@ -111,7 +111,8 @@ type Peer = { point: () => Promise<unknown>; tpcb: () => Promise<unknown>; close
 
 function rxpgPeer(poolSize: number): Peer {
   const pgm = new PgManager();
-  pgm.createConn({ connectionString: url, poolSize });
+  // Plain text like the peers (pg's default); rxpg's own default is libpq's sslmode=prefer.
+  pgm.createConn({ connectionString: url, poolSize, sslmode: 'disable' });
   return {
     point: () => firstValueFrom(pgm.query(POINT, [randomId()])),
     tpcb: () => {
@@ -248,7 +249,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const raw = new pg.Client({ connectionString: url });
 await raw.connect();
 const one = new PgManager();
-one.createConn({ connectionString: url, poolSize: 1 });
+one.createConn({ connectionString: url, poolSize: 1, sslmode: 'disable' });
 await firstValueFrom(one.query('SELECT 1'));
 const overhead: { raw: number[]; rxpg: number[] } = { raw: [], rxpg: [] };
 for (let round = 0; round < ROUNDS; round++) {

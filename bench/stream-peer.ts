@@ -24,7 +24,7 @@ const started = performance.now();
 switch (peer) {
   case 'rxpg': {
     const pgm = new PgManager();
-    pgm.createConn({ connectionString: url, poolSize: 1 });
+    pgm.createConn({ connectionString: url, poolSize: 1, sslmode: 'disable' });
     if (sink === 'slow') {
       // The slow asynchronous sink of the issue: 1 ms per batch of 1,000 rows.
       await lastValueFrom(

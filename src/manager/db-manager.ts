@@ -275,11 +275,7 @@ export class DbManager {
    * @see {@link DbManager.transaction} to run several statements atomically
    */
   query<T extends object = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Observable<Row<T>> {
-    checkStatement(sql, params);
-    checkOptionKeys(options, ['conn', 'timeout'], 'query');
-    const timeoutMillis = timeoutOf(options, 'query');
-    const conn = options.conn ?? 'default';
-    this.#registry.get(conn);
+    const { conn, timeoutMillis } = this.#checkedStatement('query', sql, params, options);
     const site = captureCallSite(this.query, this.#callSites);
     return this.#leasedStatement<T, Row<T>>('query', conn, sql, params, { site, timeoutMillis }, rowsTo);
   }
@@ -306,13 +302,19 @@ export class DbManager {
    * @see {@link Connection.command} for a statement inside a `connection()` or `transaction()` scope
    */
   command(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Observable<CommandResult> {
-    checkStatement(sql, params);
-    checkOptionKeys(options, ['conn', 'timeout'], 'command');
-    const timeoutMillis = timeoutOf(options, 'command');
-    const conn = options.conn ?? 'default';
-    this.#registry.get(conn);
+    const { conn, timeoutMillis } = this.#checkedStatement('command', sql, params, options);
     const site = captureCallSite(this.command, this.#callSites);
     return this.#leasedStatement<Record<string, unknown>, CommandResult>('command', conn, sql, params, { site, timeoutMillis }, summaryTo);
+  }
+
+  /** Checks a `query()` or `command()` call: its statement, options and config; the config and timeout it runs with. */
+  #checkedStatement(method: 'query' | 'command', sql: string, params: readonly unknown[], options: QueryOptions): { conn: string; timeoutMillis: number | undefined } {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['conn', 'timeout'], method);
+    const timeoutMillis = timeoutOf(options, method);
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    return { conn, timeoutMillis };
   }
 
   /**

@@ -1,8 +1,10 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ConnectionParams } from '../driver/connection-params.js';
 
-/** libpq's `sslmode`. */
-export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
+import type { SslMode } from '../manager/conn-options.js';
+
+/** libpq's `sslmode`: the createConn option's type. */
+export type { SslMode };
 
 /** libpq's `target_session_attrs`. */
 export type TargetSessionAttrs = 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';

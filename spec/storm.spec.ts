@@ -68,7 +68,9 @@ describe('storm: 600 random unsubscribes over queries, transactions and cursor s
     }
     await waitFor(() => live.size === 0, 'every subscription was unsubscribed', 10_000);
     await waitFor(() => pgm.poolState().inUse === 0 && pgm.poolState().waiting === 0, 'every lease is back', 10_000);
-    assert.ok(watch.acquires >= 200, `the storm leased sessions (${watch.acquires} acquire events)`);
+    // How many of the 600 are granted before their cut depends on the machine's load (206-222 on an
+    // idle machine, 182 seen under CI's load): a hundred grants is plenty to check the bound.
+    assert.ok(watch.acquires >= 100, `the storm leased sessions (${watch.acquires} acquire events)`);
     assert.deepEqual(watch.violations, [], 'the pool stayed within its size at every acquire and connect');
     assert.equal(watch.maxInUse, poolSize, `the storm drove the pool to its bound of ${poolSize} (max in use at an acquire: ${watch.maxInUse})`);
     assert.ok(cutShort >= 200, `the storm cut work short (${cutShort} of 600 unsubscribed before they ended)`);

@@ -31,6 +31,11 @@ export interface LocalClusterOptions {
   readonly standbys?: number;
   /** Databases to create on the primary before the standbys are copied from it. */
   readonly databases?: readonly string[];
+  /**
+   * Synchronous replication (`synchronous_standby_names = '*'`): a COMMIT the primary
+   * acknowledges is on a standby, so a failover loses no acknowledged transaction. Default false.
+   */
+  readonly synchronous?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -39,7 +44,7 @@ export interface LocalClusterOptions {
  * standby is connected to the primary (pg_stat_replication) and in hot standby.
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
-  const { password, standbys: count = 1, databases = [], log = () => {} } = options;
+  const { password, standbys: count = 1, databases = [], synchronous = false, log = () => {} } = options;
   // A short wal_receiver_status_interval makes the standbys' replay state visible fast.
   const settings = { wal_level: 'replica', max_wal_senders: '10', hot_standby: 'on', wal_receiver_status_interval: '1' };
   const primary = await startLocalPostgres({ password, databases, settings, log });
@@ -69,6 +74,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await primary.start();
     for (const standby of standbys) await standby.start();
     await waitUntilStreaming(primary, standbys);
+    if (synchronous) await makeSynchronous(primary);
     return cluster;
   } catch (error) {
     await cluster.remove();
@@ -79,6 +85,26 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 function chownRecursive(root: string, owner: { uid: number; gid: number }): void {
   // cpSync keeps modes but not owners: the server's user must own every file it opens.
   execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, root]);
+}
+
+/** Turns synchronous replication on and waits until the primary has a synchronous standby. */
+async function makeSynchronous(primary: LocalPostgres): Promise<void> {
+  const client = new pg.Client({ connectionString: primary.url });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.query("ALTER SYSTEM SET synchronous_standby_names = '*'");
+    await client.query('SELECT pg_reload_conf()');
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { rows } = await client.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_replication WHERE sync_state = 'sync'");
+      if (Number(rows[0].n) === 1) return;
+      if (Date.now() > deadline) throw new Error('No standby became synchronous within 30 s of synchronous_standby_names = *.');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** Waits until the primary sees every standby streaming and each standby is in recovery. */

@@ -20,7 +20,7 @@ export { ConnectionError } from './errors/connection-error.js';
 export { QueryError, type ServerErrorFields } from './errors/query-error.js';
 export { PoolError, type PoolState } from './errors/pool-error.js';
 export { StatementTimeoutError, type TimeoutLimit } from './errors/statement-timeout-error.js';
-export type { DbEvent, QueryEvent, ErrorEvent, NoticeEvent, ConnectEvent, AcquireEvent, ReleaseEvent, FallbackEvent, ScopeBypassEvent } from './events/db-event.js';
+export type { DbEvent, QueryEvent, ErrorEvent, NoticeEvent, ConnectEvent, AcquireEvent, ReleaseEvent, FallbackEvent, ScopeBypassEvent, HostEvent } from './events/db-event.js';
 export { logEventsTo, type Logger, type LoggerName } from './events/log-events-to.js';
 export type { Driver, ConnectionHooks, DriverEvent, ServerNotification, TransactionSettings } from './driver/driver.js';
 export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';

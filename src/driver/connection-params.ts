@@ -76,6 +76,8 @@ export interface SessionSettings {
   readonly prepare: boolean;
   /** `createConn`'s `pooler`, its default applied. */
   readonly pooler: 'none' | 'session' | 'transaction';
+  /** `createConn`'s `hostRecheck` in milliseconds; absent: the driver's default. */
+  readonly hostRecheckMillis?: number;
   /**
    * The settings above that the config gave itself, which beat what a connection string says
    * (libpq's `keepalives`, `keepalives_idle`, `connect_timeout`); absent ones fall to the string,

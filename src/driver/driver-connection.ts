@@ -27,6 +27,14 @@ export interface DriverConnection {
    * The pool resets such a session before the next lease gets it.
    */
   readonly sessionChange: string | undefined;
+  /**
+   * Why this session no longer serves its config, in a few words, when its server changed role
+   * since it opened (a standby promoted under a config that asks for a standby); undefined while
+   * it serves. The pool closes such a session when it comes back (release reason
+   * `role_changed`) and opens another as the config's target asks. Optional: a backend without
+   * server roles leaves it out.
+   */
+  readonly roleChange?: string | undefined;
   /** The session's state now is the one its config defines: after connect and `initStatement`, and after a reset. */
   markBaseline(): void;
   /**

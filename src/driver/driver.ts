@@ -28,7 +28,16 @@ export type DriverEvent =
    * The driver could not use its fast path on this session and fell back to a slower,
    * equally correct one (for pg: its own parser instead of rxpg's message tap, or unnamed statements instead of named ones, for the whole config, behind a transaction pooler), and why.
    */
-  { readonly type: 'fallback'; readonly processId: number; readonly feature: string; readonly detail: string };
+  | { readonly type: 'fallback'; readonly processId: number; readonly feature: string; readonly detail: string }
+  /** Which host of a list a new session went to, or why one was passed over (see the `host` event). */
+  | {
+      readonly type: 'host';
+      readonly host: string;
+      readonly port: number;
+      readonly outcome: 'chosen' | 'passed_over';
+      readonly why: string;
+      readonly processId?: number;
+    };
 
 /**
  * What a driver tells the manager about a session after it opened.

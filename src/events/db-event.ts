@@ -50,20 +50,40 @@ export interface AcquireEvent {
 
 /**
  * A lease came back; `discarded` when its session was closed instead of pooled, and why
- * (`session_changed`: its state could not be reset in place, as on MySQL).
+ * (`session_changed`: its state could not be reset in place, as on MySQL; `role_changed`: its
+ * server is no longer what the config's `target_session_attrs` asks for, as after a promotion).
  */
 export interface ReleaseEvent {
   readonly type: 'release';
   readonly conn: string;
   readonly processId: number;
   readonly discarded: boolean;
-  readonly reason: 'pooled' | 'broken' | 'reset_failed' | 'session_changed' | 'max_lifetime' | 'idle_timeout' | 'closing';
+  readonly reason: 'pooled' | 'broken' | 'reset_failed' | 'session_changed' | 'role_changed' | 'max_lifetime' | 'idle_timeout' | 'closing';
   /**
    * What the lease had changed in the session's state (a SET, a temporary table, a lock…),
    * when it had: the session was reset (and `initStatement` run again) before being pooled,
    * or closed.
    */
   readonly sessionChange?: string;
+  /** With reason `role_changed`: what the server was and is now. */
+  readonly roleChange?: string;
+}
+
+/**
+ * Which host a new session went to and why (`chosen`), or why a host of the config's list was
+ * passed over (`passed_over`: it refused, timed out, or is not the kind of server
+ * `target_session_attrs` asks for). Emitted for configs with several hosts or a
+ * `target_session_attrs` other than `any`.
+ */
+export interface HostEvent {
+  readonly type: 'host';
+  readonly conn: string;
+  readonly host: string;
+  readonly port: number;
+  readonly outcome: 'chosen' | 'passed_over';
+  readonly why: string;
+  /** The session's process id, when chosen. */
+  readonly processId?: number;
 }
 
 /**
@@ -120,7 +140,7 @@ export interface ScopeBypassEvent {
  * ```
  * @see {@link logEventsTo}
  */
-export type DbEvent = QueryEvent | ErrorEvent | NoticeEvent | ConnectEvent | AcquireEvent | ReleaseEvent | FallbackEvent | ScopeBypassEvent;
+export type DbEvent = QueryEvent | ErrorEvent | NoticeEvent | ConnectEvent | AcquireEvent | ReleaseEvent | FallbackEvent | ScopeBypassEvent | HostEvent;
 
 /**
  * What a {@link ScopeBypassEvent} means, in words: the message of the warning logged for it and

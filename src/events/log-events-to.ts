@@ -92,8 +92,26 @@ export function logEventsTo(logger: Logger): (event: DbEvent) => void {
           refused: event.refused,
         });
         break;
+      case 'host':
+        // A standby passed over by a read-write config is routine; a host that refused is worth reading.
+        log('pgmanager_sql', event.outcome === 'chosen' ? 'debug' : 'info', `[${event.conn}] ${event.host}:${event.port} ${event.outcome === 'chosen' ? `chosen${event.processId === undefined ? '' : ` (pid ${event.processId})`}` : 'passed over'}: ${event.why}`, {
+          conn: event.conn,
+          host: event.host,
+          port: event.port,
+          outcome: event.outcome,
+        });
+        break;
+      case 'release':
+        // Pool bookkeeping is too chatty to log, but a session retired because its server changed role is news.
+        if (event.reason === 'role_changed') {
+          log('pgmanager_sql', 'info', `[${event.conn}] pid ${event.processId} retired: ${event.roleChange ?? 'its server changed role'}`, {
+            conn: event.conn,
+            processId: event.processId,
+          });
+        }
+        break;
       default:
-        // acquire and release are pool bookkeeping: observable on events$, too chatty to log.
+        // acquire is pool bookkeeping: observable on events$, too chatty to log.
         break;
     }
   };

@@ -108,6 +108,7 @@ export function resolveConnConfig(
   const maxLifetimeMillis = millis('maxLifetime', 0, 0, 'for no limit');
   const statementTimeoutMillis = millis('statementTimeout', 0, 0, 'for none');
   const keepAliveInitialDelayMillis = millis('keepAliveInitialDelay', 10_000, 0);
+  const hostRecheckMillis = millis('hostRecheck', 10_000, 0, 'remembers nothing');
   if (given('connectTimeout')) checkConnectTimeoutSeconds(options.connectTimeout, 'connectTimeout', where, name);
   if (given('keepAlive') && typeof options.keepAlive !== 'boolean') {
     throw new ConfigurationError(`Connection '${name}': keepAlive must be true or false.`, { conn: name });
@@ -166,6 +167,7 @@ export function resolveConnConfig(
       typeParsers: options.typeParsers,
       prepare: options.prepare ?? pooler !== 'transaction',
       pooler,
+      hostRecheckMillis,
       explicit: {
         keepAlive: options.keepAlive,
         keepAliveInitialDelayMillis: given('keepAliveInitialDelay') ? keepAliveInitialDelayMillis : undefined,

@@ -91,6 +91,15 @@ export interface ConnOptions extends ConnectionSource {
    * `timestamptz`, …) or OID: `{ int8: BigInt }` reads bigint columns as `bigint`.
    */
   readonly typeParsers?: Readonly<Record<string, (text: string) => unknown>>;
+  /**
+   * With several hosts (`host=a,b`, `postgresql://a,b/db`): how long, in milliseconds, what a
+   * connect learned about a host orders the next connects, as pgjdbc's `hostRecheckSeconds`. A
+   * host that refused or timed out is tried after every other host, and one of the wrong kind
+   * (a standby, for `target_session_attrs=read-write`) after the ones that may suit; no host is
+   * ever skipped when the others fail. Shared by every config of the manager. Default 10000; 0
+   * remembers nothing (libpq's behaviour: every connect tries the hosts in order).
+   */
+  readonly hostRecheck?: number;
 }
 
 /** Every key {@link ConnOptions} accepts, for validation and "did you mean" hints. */
@@ -98,7 +107,7 @@ export const CONN_OPTION_KEYS: readonly (keyof ConnOptions)[] = [
   'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database',
   'dbname', 'sslmode', 'ssl', 'isolationLevel', 'initStatement', 'connectTimeout', 'statementTimeout',
   'applicationName', 'poolSize', 'maxWaiting', 'acquireTimeout', 'idleTimeout', 'maxLifetime', 'keepAlive',
-  'keepAliveInitialDelay', 'typeParsers', 'prepare', 'pooler',
+  'keepAliveInitialDelay', 'typeParsers', 'prepare', 'pooler', 'hostRecheck',
 ];
 
 /** The keys that say where to connect; `copyDsn` copies exactly these. */

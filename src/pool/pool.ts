@@ -174,8 +174,9 @@ export class Pool implements LeaseOwner {
     // Most recently used first: warm caches, and surplus sessions age out through idleTimeout.
     for (let session = this.#idle.pop(); session; session = this.#idle.pop()) {
       session.idleTimer?.unsubscribe();
-      if (!session.isBroken) return session;
-      this.#discard(session, 'broken');
+      if (session.isBroken) this.#discard(session, 'broken');
+      else if (session.driver.roleChange !== undefined) this.#discard(session, 'role_changed', undefined, session.driver.roleChange);
+      else return session;
     }
     return undefined;
   }
@@ -267,6 +268,10 @@ export class Pool implements LeaseOwner {
     session.whenIdle(() => {
       session.forgetPendingBegin();
       if (session.isBroken) return this.#released(session, 'broken');
+      // A server that changed role (a promoted standby under a standby config) serves the config no
+      // more: closed, and the next acquire opens a session where the config's target is now.
+      const roleChange = session.driver.roleChange;
+      if (roleChange !== undefined) return this.#discard(session, 'role_changed', undefined, roleChange);
       if (session.driver.transactionStatus === 'idle') return this.#restore(session);
       session.execute(this.#driver.rollbackTransaction(), [], {
         row: () => {},
@@ -316,11 +321,19 @@ export class Pool implements LeaseOwner {
     this.#offer(session);
   }
 
-  #discard(session: Session, reason: ReleaseReason, sessionChange?: string): void {
+  #discard(session: Session, reason: ReleaseReason, sessionChange?: string, roleChange?: string): void {
     session.idleTimer?.unsubscribe();
     if (!this.#all.delete(session)) return;
     const { conn } = this.#options;
-    this.#emit(() => ({ type: 'release', conn, processId: session.processId, discarded: true, reason, ...(sessionChange === undefined ? {} : { sessionChange }) }));
+    this.#emit(() => ({
+      type: 'release',
+      conn,
+      processId: session.processId,
+      discarded: true,
+      reason,
+      ...(sessionChange === undefined ? {} : { sessionChange }),
+      ...(roleChange === undefined ? {} : { roleChange }),
+    }));
     // Its goodbye is awaited (close() resolves after it): the process stays for it.
     session.driver.keepProcessAlive?.(true);
     if (session.isBroken) session.destroy();

@@ -1,6 +1,7 @@
 import { Observable, timeout, type SchedulerLike, type Subscription } from 'rxjs';
 import { ConnectionError } from '../errors/connection-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
+import type { HostStatus } from './host-status.js';
 import type { PostgresConnectionParams, PostgresHost, TargetSessionAttrs } from './postgres-connection-params.js';
 
 /** What a server is, as `target_session_attrs` asks: read from its startup reports or asked. */
@@ -13,7 +14,26 @@ export interface ServerRole {
 
 /** A session to one host that can be given up when its server is not what the config asks for. */
 export interface HostSession {
+  readonly processId: number;
   close(): Observable<void>;
+}
+
+/** Which host a session went to, or why a host was passed over: for `events$`. */
+export interface HostReport {
+  readonly host: PostgresHost;
+  readonly outcome: 'chosen' | 'passed_over';
+  /** The server's kind when chosen; the failure or the mismatch when passed over. */
+  readonly why: string;
+  /** The session's process id, when chosen. */
+  readonly processId?: number;
+}
+
+/** What connect attempts share across calls: the hosts' recent states, and where to report choices. */
+export interface HostChoice {
+  readonly status?: HostStatus;
+  /** How long a host's state counts (`hostRecheck`); 0 forgets at once. */
+  readonly recheckMillis?: number;
+  readonly report?: (report: HostReport) => void;
 }
 
 /** How to open a session to one host, and how to learn its server's role. */
@@ -33,6 +53,25 @@ export function hostOrder(params: Pick<PostgresConnectionParams, 'hosts' | 'load
     }
   }
   return hosts;
+}
+
+/**
+ * The order to try hosts in for one pass: those known to suit `wanted` or not known, then those
+ * known to be of another kind (a promotion may have changed that), then those that recently did
+ * not answer. Within each group, `hosts`' own order. Every host stays in the list.
+ */
+export function rankHosts(hosts: readonly PostgresHost[], wanted: Exclude<TargetSessionAttrs, 'prefer-standby'>, status: HostStatus | undefined, recheckMillis: number): PostgresHost[] {
+  if (status === undefined || recheckMillis <= 0) return [...hosts];
+  const rank = (host: PostgresHost): number => {
+    const state = status.known(host, recheckMillis);
+    if (state === undefined) return 0;
+    if (state.kind === 'down') return 2;
+    return suits(wanted, state.role) ? 0 : 1;
+  };
+  return hosts
+    .map((host, index) => ({ host, index, rank: rank(host) }))
+    .sort((a, b) => a.rank - b.rank || a.index - b.index)
+    .map((entry) => entry.host);
 }
 
 /** Whether a server of `role` suits `wanted` (libpq's target_session_attrs). */
@@ -65,7 +104,9 @@ export function connectToHosts<C extends HostSession>(
   connector: HostConnector<C>,
   scheduler: SchedulerLike,
   random: () => number = Math.random,
+  choice: HostChoice = {},
 ): Observable<C> {
+  const { status, recheckMillis = 0, report } = choice;
   const attrs = params.targetSessionAttrs;
   const hosts = hostOrder(params, random);
   const perHost = (host: PostgresHost): Observable<C> => {
@@ -119,8 +160,16 @@ export function connectToHosts<C extends HostSession>(
     const run = async (): Promise<C> => {
       const passedOver: { host: PostgresHost; why: string; retryable: boolean; error?: unknown }[] = [];
       const passes: Exclude<TargetSessionAttrs, 'prefer-standby'>[] = attrs === 'prefer-standby' ? ['standby', 'any'] : [attrs];
+      const passOver = (host: PostgresHost, why: string, retryable: boolean, error?: unknown): void => {
+        passedOver.push({ host, why, retryable, error });
+        report?.({ host, outcome: 'passed_over', why });
+      };
+      const choose = (host: PostgresHost, session: C, why: string): C => {
+        report?.({ host, outcome: 'chosen', why, processId: session.processId });
+        return session;
+      };
       for (const wanted of passes) {
-        for (const host of hosts) {
+        for (const host of rankHosts(hosts, wanted, status, recheckMillis)) {
           let session: C;
           try {
             session = await firstOf(
@@ -130,12 +179,16 @@ export function connectToHosts<C extends HostSession>(
             );
           } catch (error) {
             // On prefer-standby's second pass a host that failed on the first is tried again, as libpq does.
-            passedOver.push({ host, why: messageOf(error), retryable: !(error instanceof RxpgError) || error.isRetryable, error });
+            const retryable = !(error instanceof RxpgError) || error.isRetryable;
+            // A refusal, a timeout, a server starting up: remembered, so the next acquires try it last.
+            // (A wrong password is the config's fault, not the host's.)
+            if (retryable) status?.down(host, messageOf(error));
+            passOver(host, messageOf(error), retryable, error);
             continue;
           }
           if (wanted === 'any') {
             inHand = undefined;
-            return session;
+            return choose(host, session, `any server (target_session_attrs=${attrs})`);
           }
           let role: ServerRole;
           try {
@@ -143,14 +196,15 @@ export function connectToHosts<C extends HostSession>(
           } catch (error) {
             inHand = undefined;
             await closeQuietly(session);
-            passedOver.push({ host, why: `could not tell what the server is: ${messageOf(error)}`, retryable: true, error });
+            passOver(host, `could not tell what the server is: ${messageOf(error)}`, true, error);
             continue;
           }
           inHand = undefined;
-          if (suits(wanted, role)) return session;
+          status?.up(host, role);
+          if (suits(wanted, role)) return choose(host, session, `${describeRole(role)} (target_session_attrs=${attrs})`);
           await closeQuietly(session);
           // A standby may be promoted (or a read-only setting lifted): worth another try later.
-          passedOver.push({ host, why: `${describeRole(role)}, not ${wanted} (target_session_attrs=${attrs})`, retryable: true });
+          passOver(host, `${describeRole(role)}, not ${wanted} (target_session_attrs=${attrs})`, true);
         }
       }
       const reasons = passedOver.map((entry) => (entry.error instanceof ConnectionError ? entry.error.reason : undefined));
@@ -183,7 +237,8 @@ function where(host: PostgresHost): string {
   return `${address}:${host.port}`;
 }
 
-function describeRole(role: ServerRole): string {
+/** A server's kind in words: `a standby (in hot standby)`, `a primary accepting writes`. */
+export function describeRole(role: ServerRole): string {
   if (role.inHotStandby) return 'a standby (in hot standby)';
   return role.readOnly ? 'a primary with default_transaction_read_only on' : 'a primary accepting writes';
 }

@@ -15,6 +15,9 @@ import { PgStatement, type ProtocolWriter } from './pg-statement.js';
 import { prepareModeFor, type PrepareMode } from './prepare-mode.js';
 import { PreparedStatements } from './prepared-statements.js';
 import { ResultShapes } from './result-shapes.js';
+import type { ServerRole } from './connect-to-hosts.js';
+import { postgresParams, type TargetSessionAttrs } from './postgres-connection-params.js';
+import { reportedRole, roleChange } from './role-change.js';
 import { SessionChanges } from './session-changes.js';
 // pg's own value serialisation (Dates, arrays, Buffers, JSON, toPostgres) keeps parameters
 // compatible with what pg users pass.
@@ -118,6 +121,11 @@ export class PgConnection implements DriverConnection {
   #broken = false;
   /** ReadyForQuery's transaction status byte, as the server last sent it. */
   #status = 'I';
+  /** What the config asks the server to be, and what it was when the session opened (when it says). */
+  readonly #target: TargetSessionAttrs;
+  readonly #roleAtOpen: ServerRole | undefined;
+  /** A server that does not report its role refused a write (25006) under a config that wants writes. */
+  #refusedWrite = false;
 
   /** What the server reported about itself at startup (ParameterStatus), by name. */
   readonly serverParameters: ReadonlyMap<string, string>;
@@ -139,6 +147,8 @@ export class PgConnection implements DriverConnection {
     this.processId = internals.processID;
     this.#prepareMode = prepareModeFor(params);
     this.#transactionPooler = params.pooler === 'transaction';
+    this.#target = postgresParams(params).targetSessionAttrs;
+    this.#roleAtOpen = reportedRole(serverParameters);
     internals.connection.on('readyForQuery', (message) => {
       // Fail closed: a ReadyForQuery whose status pg did not pass on counts as in a transaction,
       // so a returned session is rolled back rather than pooled mid-transaction.
@@ -159,7 +169,7 @@ export class PgConnection implements DriverConnection {
         statement.finish((error) => staleNameError(toRxpgError(error, { statement: statement.errorText })));
         return;
       }
-      statement.finish((error) => toRxpgError(error, { statement: statement.errorText }));
+      statement.finish((error) => this.#noteRefusedWrite(toRxpgError(error, { statement: statement.errorText })));
     });
     // Sent when a reported setting changes; the ones sent during startup came before this.
     internals.connection.on('parameterStatus', (message) => this.#changes.parameter(String(message?.parameterName)));
@@ -213,6 +223,26 @@ export class PgConnection implements DriverConnection {
     // Behind a transaction pooler the state a lease left is on some server connection, not on
     // this session: a reset would run on whichever server connection PgBouncer picks for it.
     return this.#transactionPooler ? undefined : this.#changes.change;
+  }
+
+  get roleChange(): string | undefined {
+    if (this.#refusedWrite) {
+      return `its server refused a write (SQLSTATE 25006) and does not report whether it is a standby: it may have become one (target_session_attrs=${this.#target})`;
+    }
+    return roleChange(this.#target, this.#roleAtOpen, reportedRole(this.serverParameters));
+  }
+
+  /** A server too old to report `in_hot_standby` says it became a standby only by refusing writes. */
+  #noteRefusedWrite(error: RxpgError): RxpgError {
+    if (
+      error instanceof QueryError &&
+      error.sqlState === '25006' &&
+      this.#roleAtOpen === undefined &&
+      (this.#target === 'read-write' || this.#target === 'primary')
+    ) {
+      this.#refusedWrite = true;
+    }
+    return error;
   }
 
   markBaseline(): void {

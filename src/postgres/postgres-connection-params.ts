@@ -1,10 +1,12 @@
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { ConnectionParams } from '../driver/connection-params.js';
-
 import type { SslMode } from '../manager/conn-options.js';
 
 /** libpq's `sslmode`: the createConn option's type. */
 export type { SslMode };
+
+/** `hostRecheck`'s default: pgjdbc's `hostRecheckSeconds` (10 s). */
+export const DEFAULT_HOST_RECHECK_MILLIS = 10_000;
 
 /** libpq's `target_session_attrs`. */
 export type TargetSessionAttrs = 'any' | 'read-write' | 'read-only' | 'primary' | 'standby' | 'prefer-standby';
@@ -53,6 +55,8 @@ export interface PostgresConnectionParams extends ConnectionParams {
   readonly loadBalanceHosts: 'disable' | 'random';
   /** libpq's `connect_timeout` in seconds, per host attempt; undefined for none. */
   readonly connectTimeoutSeconds: number | undefined;
+  /** How long a host's state (down, or its kind of server) orders later connects (`createConn`'s `hostRecheck`); 0 for never. */
+  readonly hostRecheckMillis: number;
 }
 
 /**
@@ -62,7 +66,13 @@ export interface PostgresConnectionParams extends ConnectionParams {
  */
 export function postgresParams(params: ConnectionParams): PostgresConnectionParams {
   const given = params as Partial<PostgresConnectionParams> & ConnectionParams;
-  if (given.hosts !== undefined && given.tls !== undefined && given.targetSessionAttrs !== undefined && given.loadBalanceHosts !== undefined) {
+  if (
+    given.hosts !== undefined &&
+    given.tls !== undefined &&
+    given.targetSessionAttrs !== undefined &&
+    given.loadBalanceHosts !== undefined &&
+    given.hostRecheckMillis !== undefined
+  ) {
     return given as PostgresConnectionParams;
   }
   const full = {
@@ -81,6 +91,7 @@ export function postgresParams(params: ConnectionParams): PostgresConnectionPara
     targetSessionAttrs: given.targetSessionAttrs ?? 'any',
     loadBalanceHosts: given.loadBalanceHosts ?? 'disable',
     connectTimeoutSeconds: given.connectTimeoutSeconds,
+    hostRecheckMillis: given.hostRecheckMillis ?? DEFAULT_HOST_RECHECK_MILLIS,
   } satisfies Omit<PostgresConnectionParams, 'password'>;
   // The password stays non-enumerable: spreading skipped it.
   Object.defineProperty(full, 'password', { value: params.password, enumerable: false });

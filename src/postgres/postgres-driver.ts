@@ -14,6 +14,8 @@ import { tapMessages } from './message-tap.js';
 import { PgConnection, pgInternalsOf, type TapOutcome } from './pg-connection.js';
 import { resolvePostgresParams } from './postgres-params.js';
 import { connectToHosts } from './connect-to-hosts.js';
+import { HostStatus } from './host-status.js';
+import { reportedRole } from './role-change.js';
 import { postgresParams, type PostgresHost, type SslMode } from './postgres-connection-params.js';
 import { serverRole } from './server-role.js';
 import { adoptConnected, requestSsl } from './ssl-request.js';
@@ -45,6 +47,8 @@ export interface PostgresDriverOptions {
 export class PostgresDriver extends SqlDriver {
   readonly dialect = 'postgres';
   readonly #messageTap: boolean;
+  /** What recent connects learned about each host, for every config of this driver (see `hostRecheck`). */
+  readonly #hostStatus = new HostStatus();
 
   constructor(options: PostgresDriverOptions = {}) {
     super();
@@ -74,7 +78,13 @@ export class PostgresDriver extends SqlDriver {
    * target_session_attrs, as libpq does (see `connect-to-hosts.ts`).
    */
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection> {
-    return connectToHosts<PgConnection>(postgresParams(params), { open: (host) => this.#connectHost(params, host, hooks), role: serverRole }, asyncScheduler);
+    const postgres = postgresParams(params);
+    return connectToHosts<PgConnection>(postgres, { open: (host) => this.#connectHost(params, host, hooks), role: serverRole }, asyncScheduler, Math.random, {
+      status: this.#hostStatus,
+      recheckMillis: postgres.hostRecheckMillis,
+      report: ({ host, outcome, why, processId }) =>
+        hooks.onDriverEvent?.({ type: 'host', host: host.host, port: host.port, outcome, why, ...(processId === undefined ? {} : { processId }) }),
+    });
   }
 
   /**
@@ -169,7 +179,13 @@ export class PostgresDriver extends SqlDriver {
         client.on('error', swallow);
         const tap = this.#prepareTap(client, kind === 'tls', hooks.now ?? Date.now);
         const askedForPassword = watchPasswordRequest(client);
-        const reported = reportedParameters(client);
+        // The host's role as its server reports it, at startup and whenever it changes (a
+        // promotion): the next connects of every config rank the host by what it is now.
+        const reported = reportedParameters(client, (name) => {
+          if (name !== 'in_hot_standby' && name !== 'default_transaction_read_only') return;
+          const role = reportedRole(reported);
+          if (role !== undefined) this.#hostStatus.up(host, role);
+        });
         const connecting = client.connect();
         const progress = watchNegotiation(client, kind === 'tls', socket !== undefined);
         connecting.then(
@@ -357,7 +373,7 @@ const noPassword = (() => undefined) as unknown as () => string;
  * What the server reports about itself during startup (ParameterStatus: server_version,
  * in_hot_standby, default_transaction_read_only, …), collected as pg reads it; pg keeps none.
  */
-function reportedParameters(client: pg.Client): Map<string, string> {
+function reportedParameters(client: pg.Client, changed: (name: string) => void): Map<string, string> {
   const reported = new Map<string, string>();
   const connection = (client as unknown as { connection?: { on?: unknown } }).connection;
   if (typeof connection?.on === 'function') {
@@ -365,7 +381,9 @@ function reportedParameters(client: pg.Client): Map<string, string> {
       connection,
       'parameterStatus',
       (message) => {
-        if (typeof message?.parameterName === 'string') reported.set(message.parameterName, String(message.parameterValue));
+        if (typeof message?.parameterName !== 'string') return;
+        reported.set(message.parameterName, String(message.parameterValue));
+        changed(message.parameterName);
       },
     );
   }

@@ -12,7 +12,7 @@ import { parsePostgresUrl, type ConnEntry } from './connstring/parse-url.js';
 import { readService } from './connstring/service-file.js';
 import { startupOptions } from './connstring/startup-options.js';
 import { parseKeywordDsn } from './keyword-dsn.js';
-import type { PostgresConnectionParams, PostgresHost, PostgresTls, SslMode, TargetSessionAttrs } from './postgres-connection-params.js';
+import { DEFAULT_HOST_RECHECK_MILLIS, type PostgresConnectionParams, type PostgresHost, type PostgresTls, type SslMode, type TargetSessionAttrs } from './postgres-connection-params.js';
 import { typeOidFor } from './type-oids.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -180,6 +180,7 @@ export function resolvePostgresParams(
     targetSessionAttrs,
     loadBalanceHosts,
     connectTimeoutSeconds,
+    hostRecheckMillis: settings.hostRecheckMillis ?? DEFAULT_HOST_RECHECK_MILLIS,
   };
   // Non-enumerable: JSON.stringify, util.inspect and spreading never see it.
   // The password some layer gave (all hosts); each host keeps its own password-file line besides.

@@ -13,6 +13,14 @@ export interface SoakOptions {
   readonly seconds: number;
   readonly pipelines?: number;
   readonly log?: (line: string) => void;
+  /**
+   * A failover in the middle of the run: after `afterSeconds`, `perform` stops the primary and
+   * promotes a standby, and returns the new primary's URL (the soak's own admin session moves
+   * there). `url` must then list both hosts with `target_session_attrs=read-write`.
+   */
+  readonly failover?: { readonly afterSeconds: number; readonly perform: () => Promise<string> };
+  /** Where the soak's own admin session (pg, one host) connects; default `url`. */
+  readonly adminUrl?: string;
 }
 
 export interface SoakResult {
@@ -43,15 +51,19 @@ interface GapWindow {
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
-  const { url, seconds, pipelines = 32, log = () => {} } = options;
+  const { url, seconds, pipelines = 32, log = () => {}, failover } = options;
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const accounts = `soak_accounts_${suffix}`;
   const ledger = `soak_ledger_${suffix}`;
   const channel = `soak_${suffix}`;
   const app = `rxpg_soak_${suffix}`;
-  const admin = new pg.Client({ connectionString: url, application_name: 'rxpg_soak_admin' });
-  admin.on('error', () => {});
-  await admin.connect();
+  const openAdmin = async (connectionString: string): Promise<pg.Client> => {
+    const client = new pg.Client({ connectionString, application_name: 'rxpg_soak_admin' });
+    client.on('error', () => {});
+    await client.connect();
+    return client;
+  };
+  let admin = await openAdmin(options.adminUrl ?? url);
   await admin.query(`CREATE TABLE ${accounts} (id int PRIMARY KEY, balance bigint NOT NULL)`);
   await admin.query(`INSERT INTO ${accounts} SELECT n, ${START_BALANCE} FROM generate_series(1, ${ACCOUNTS}) AS n`);
   await admin.query(`CREATE TABLE ${ledger} (id bigserial PRIMARY KEY, transfer_id uuid NOT NULL UNIQUE, from_id int, to_id int, amount int)`);
@@ -154,9 +166,28 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     }
   };
 
+  // The failover, when asked for: the chaos below pauses while it runs (its admin session dies with the primary).
+  let failingOver: Promise<void> | undefined;
+  let promotedAt: number | undefined;
+  const failoverTimer =
+    failover === undefined
+      ? undefined
+      : setTimeout(() => {
+          failingOver = (async () => {
+            const killedAt = Date.now();
+            log(`failover: stopping the primary ${((killedAt - started) / 1000).toFixed(1)} s into the run`);
+            const newUrl = await failover.perform();
+            promotedAt = Date.now();
+            log(`failover: the standby was promoted ${((promotedAt - killedAt) / 1000).toFixed(2)} s after the primary stopped`);
+            await admin.end().catch(() => {});
+            admin = await openAdmin(newUrl);
+          })();
+        }, failover.afterSeconds * 1000);
+
   const chaos = (async () => {
     while (Date.now() < deadline - 500) {
       await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
+      if (failingOver !== undefined) await failingOver;
       const victims = await admin.query<{ pid: number; application_name: string }>(
         "SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE $1 || '%' ORDER BY random() LIMIT 1",
         [app],
@@ -178,6 +209,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const warmup = setTimeout(() => (rssAfterWarmup = process.memoryUsage().rss), Math.min(10_000, (seconds * 1000) / 3));
   await Promise.all([...Array.from({ length: pipelines }, () => pipeline()), chaos]);
   clearTimeout(warmup);
+  clearTimeout(failoverTimer);
+  if (failingOver !== undefined) await failingOver;
+  if (failover !== undefined && promotedAt === undefined) failures.push('the failover did not happen within the run');
+  const firstAckAfterPromotion = promotedAt === undefined ? undefined : Math.min(...[...acknowledged.values()].map((transfer) => transfer.ackAt).filter((at) => at > promotedAt!));
+  if (promotedAt !== undefined && !Number.isFinite(firstAckAfterPromotion)) failures.push('no transfer was acknowledged after the promotion');
   global.gc?.();
   const rssAtEnd = process.memoryUsage().rss;
 
@@ -259,6 +295,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     pooledSessionsAtEnd: pooled.length,
     rssGrowthMB: Number(rssGrowthMB.toFixed(1)),
     closeMillis,
+    ...(promotedAt === undefined || firstAckAfterPromotion === undefined ? {} : { secondsFromPromotionToFirstTransfer: (firstAckAfterPromotion - promotedAt) / 1000 }),
   };
   log(JSON.stringify(figures, null, 2));
   return { ok: failures.length === 0, failures, figures };

@@ -97,7 +97,9 @@ export function suits(wanted: Exclude<TargetSessionAttrs, 'prefer-standby'>, rol
  * first and takes any server on a second pass. When no host serves, one ConnectionError lists
  * every host and why it was passed over; it is retryable when some host failed for a reason
  * that may pass (a refused connection, a timeout, a server starting up). A single host with
- * `any` is attempted as it is, its own error unchanged.
+ * `any` is attempted as it is, its own error unchanged. With `choice.status`, what earlier
+ * connects learned orders each pass (see {@link rankHosts}) and what this one learns is kept;
+ * `choice.report` hears of every host chosen or passed over.
  */
 export function connectToHosts<C extends HostSession>(
   params: PostgresConnectionParams,

@@ -6,11 +6,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { filter, firstValueFrom, lastValueFrom, merge, toArray } from 'rxjs';
+import { concat, filter, firstValueFrom, lastValueFrom, merge, Subject, tap } from 'rxjs';
 import { PgManager, PostgresDriver, type ConnectionParams, type DbEvent, type HostEvent, type ReleaseEvent } from '../src/index.js';
 import { postgresParams, type PostgresHost } from '../src/postgres/postgres-connection-params.js';
 import { startLocalCluster, type LocalCluster } from '../scripts/local-cluster.js';
 import { freePort } from '../scripts/local-postgres.js';
+import { waitFor } from './support/database.js';
 import { testPassword } from './support/secrets.js';
 
 const password = testPassword('replicas');
@@ -89,25 +90,43 @@ describe('read replicas: routing, host memory and role changes (a primary and tw
 
   it('load_balance_hosts=random spreads a pool across both standbys; disable keeps every session on the first', async () => {
     const ports = cluster.standbys.map((standby) => standby.port);
-    const pgm = new PgManager();
     const sessions = 16;
     for (const balance of ['random', 'disable'] as const) {
-      pgm.createConn({ name: balance, connectionString: url(ports, `target_session_attrs=standby&load_balance_hosts=${balance}`), poolSize: sessions });
-      // Held together, so each runs on a session of its own.
-      const rows = await lastValueFrom(
+      const pgm = new PgManager();
+      const events = hostEvents(pgm);
+      pgm.createConn({ connectionString: url(ports, `target_session_attrs=standby&load_balance_hosts=${balance}`), poolSize: sessions });
+      // 16 connection scopes held open together until every one has its session: 16 sessions,
+      // each a `host` event naming where it went, however slowly the machine opens them.
+      const release = new Subject<void>();
+      const ports$ = new Subject<number>();
+      const held = lastValueFrom(
         merge(
           ...Array.from({ length: sessions }, () =>
-            pgm.query<{ port: number; pid: number }>("SELECT current_setting('port')::int AS port, pg_backend_pid() AS pid, pg_sleep(0.3)", [], { conn: balance }),
+            pgm.connection((conn) =>
+              concat(
+                conn.query<{ port: number }>("SELECT current_setting('port')::int AS port").pipe(tap((row) => ports$.next(row.port))),
+                release,
+              ),
+            ),
           ),
-        ).pipe(toArray()),
+        ),
+        { defaultValue: undefined },
       );
-      assert.equal(new Set(rows.map((row) => `${row.port}/${row.pid}`)).size, sessions, `${balance}: ${sessions} sessions held together`);
-      const used = new Set(rows.map((row) => row.port));
+      const seen: number[] = [];
+      ports$.subscribe((port) => seen.push(port));
+      await waitFor(() => seen.length === sessions, () => `${balance}: ${sessions} scopes hold a session each (${seen.length} so far)`, 30_000);
+      release.complete();
+      await held;
+      const chosen = events.filter((event) => event.outcome === 'chosen');
+      assert.equal(chosen.length, sessions, `${balance}: a session opened for each of the ${sessions} scopes`);
+      assert.deepEqual(events.filter((event) => event.outcome === 'passed_over'), [], 'both hosts are standbys: none passed over');
+      const used = new Set(chosen.map((event) => event.port));
+      assert.deepEqual(new Set(seen), used, 'the scopes ran where the sessions went');
       // Random: the chance that 16 shuffles all put one standby first is 2 in 65,536.
       if (balance === 'random') assert.deepEqual([...used].sort(), [...ports].sort(), 'random: both standbys serve the pool');
       else assert.deepEqual([...used], [ports[0]], 'disable: the first standby serves every session');
+      await pgm.close();
     }
-    await pgm.close();
   });
 
   describe('hostRecheck', () => {

@@ -250,6 +250,28 @@ describe('stream() on CockroachDB', () => {
     await pgm.close();
   });
 
+  it('inside a transaction too: refused before BEGIN goes out, the session stays usable; with the setting on, every row', async () => {
+    const off = await proxyFor(cockroachImitation('off'));
+    const pgm = new PgManager();
+    pgm.createConn({ connectionString: urlThrough(off), poolSize: 1 });
+    await assert.rejects(
+      lastValueFrom(pgm.transaction((tx) => tx.stream(rows, [], { batchSize: 10 })).pipe(toArray())),
+      (error: unknown) => error instanceof EngineUnsupportedError && error.feature === 'stream()',
+    );
+    assert.ok(!off.executes.some((limit) => limit > 0), `no Execute with a row limit (saw ${JSON.stringify(off.executes)})`);
+    // The one session of the pool serves the next statement.
+    assert.deepEqual((await lastValueFrom(pgm.query<{ n: number }>('SELECT $1::int AS n', [7]).pipe(toArray()))).map((row) => row.n), [7]);
+    await pgm.close();
+
+    const on = await proxyFor(cockroachImitation('on'));
+    const pgmOn = new PgManager();
+    pgmOn.createConn({ connectionString: urlThrough(on), poolSize: 1 });
+    const values = await lastValueFrom(pgmOn.transaction((tx) => tx.stream<{ n: number }>(rows, [], { batchSize: 10 })).pipe(toArray()));
+    assert.equal(values.length, 25);
+    assert.deepEqual(on.executes.filter((limit) => limit > 0), [10, 10, 10]);
+    await pgmOn.close();
+  });
+
   it('PostgreSQL and YugabyteDB stream as before: nothing asked first', async () => {
     for (const imitation of [{}, YUGABYTE]) {
       const proxy = await proxyFor(imitation);

@@ -181,6 +181,12 @@ describe('LISTEN where the engine has none', () => {
         error.message.includes("is a transaction pooler (pooler: 'transaction')") &&
         error.message.includes(`its direct endpoint is ${NEON_DIRECT}`),
     );
+    assert.throws(
+      () => pgm.createConnListen({ name: 'explicit', connectionString: urlThrough(proxy, NEON_POOLED), pooler: 'transaction', ...listenOptions }),
+      (error: unknown) => error instanceof ConfigurationError && error.message.includes(`its direct endpoint is ${NEON_DIRECT}`),
+    );
+    // Control: the direct endpoint is accepted.
+    pgm.createConnListen({ name: 'direct', connectionString: urlThrough(proxy, NEON_DIRECT), ...listenOptions });
     // The config says it is no pooler: rxpg believes it for prepared statements and resets, not for LISTEN.
     pgm.createConnListen({ name: 'said', connectionString: urlThrough(proxy, NEON_POOLED), pooler: 'none', ...listenOptions });
     const seen = watch(pgm, 'said');

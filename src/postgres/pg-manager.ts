@@ -8,7 +8,7 @@ import { splitListenOptions, type ListenConnOptions, type ListenSettings } from 
 import { ListenSession } from './listen/listen-session.js';
 import type { ListenGap, ListenStatus, Notification } from './listen/notification.js';
 import { postgresParams, type PostgresConnectionParams } from './postgres-connection-params.js';
-import { neonDirectHost } from './engine.js';
+import { isNeonPooledHost, neonDirectHost } from './engine.js';
 import { PostgresDriver } from './postgres-driver.js';
 import { didYouMean } from '../util/nearest-name.js';
 import type { ConnConfig } from '../manager/conn-config.js';
@@ -308,9 +308,9 @@ export class PgManager extends DbManager {
   }
 }
 
-/** For a pooler inferred from Neon's pooled host name: say so, and name the direct endpoint (see `neon-pooler.ts`). */
+/** For Neon's pooled endpoint (the pooler inferred from its host name, or said): name the direct endpoint (see `neon-pooler.ts`). */
 function neonHint(params: PostgresConnectionParams): string {
-  const host = params.poolerInferredFrom;
+  const host = params.poolerInferredFrom ?? params.hosts.find((entry) => isNeonPooledHost(entry.host))?.host;
   return host === undefined ? '' : ` (${host} is Neon's pooled endpoint, PgBouncer in transaction mode: its direct endpoint is ${neonDirectHost(host)}, the host name without -pooler.)`;
 }
 

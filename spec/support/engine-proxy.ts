@@ -92,7 +92,7 @@ export class EngineProxy {
           if (fromClient.length < 5) return;
           const length = fromClient.readInt32BE(1) + 1;
           if (fromClient.length < length) return;
-          let message = fromClient.subarray(0, length);
+          let message: Buffer = fromClient.subarray(0, length);
           fromClient = fromClient.subarray(length);
           message = this.#clientMessage(message, imitation);
           upstream.write(message);

@@ -5,6 +5,7 @@
 // checked at the wire too: nothing was sent for a refused LISTEN or stream.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import pg from 'pg';
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
 import {
   ConfigurationError,
@@ -139,6 +140,22 @@ describe('engines at connect, through a proxy that answers as each does', () => 
     assert.match(postgres.serverVersion ?? '', /^\d+/, 'the real server_version came through');
     // The proxy imitates: without it the same server is PostgreSQL (the detection reads what the server says).
     assert.equal((await engineThrough(DATABASE_URL)).kind, 'postgresql');
+  });
+});
+
+describe('the imitation itself', () => {
+  it('answers LISTEN and SHOW multiple_active_portals_enabled as CockroachDB does, to any client (here a plain pg Client)', async () => {
+    const proxy = await proxyFor(cockroachImitation('off'));
+    const client = new pg.Client({ connectionString: urlThrough(proxy) });
+    await client.connect();
+    try {
+      await assert.rejects(client.query('LISTEN anything'), (error: unknown) => (error as { code?: string }).code === '0A000');
+      assert.equal((await client.query('SHOW multiple_active_portals_enabled')).rows[0].multiple_active_portals_enabled, 'off');
+      // Everything else reaches the real server unchanged.
+      assert.equal((await client.query('SELECT 41 + 1 AS n')).rows[0].n, 42);
+    } finally {
+      await client.end();
+    }
   });
 });
 

@@ -8,7 +8,9 @@ import { neonDirectHost, type Engine } from './engine.js';
  *   implementing pull requests #127820 and #128270 unmerged), and psycopg's CockroachDB notes say
  *   "LISTEN and NOTIFY are not supported. However the CHANGEFEED command … can provide push
  *   notifications" (https://www.psycopg.org/psycopg3/docs/api/crdb.html). The server answers
- *   LISTEN with an error (SQLSTATE 0A000); refusing first names the engine and the way out.
+ *   LISTEN with an error (an "unimplemented" one, SQLSTATE 0A000 as CockroachDB reports
+ *   unimplemented syntax; not checked against a server here); refusing first names the engine and
+ *   the way out.
  * - Neon's pooled endpoint is PgBouncer in transaction mode, and Neon lists LISTEN/NOTIFY among
  *   what that mode breaks (https://neon.com/faqs/postgres-services-built-in-connection-pooling);
  *   PgBouncer passes LISTEN through without an error, so notifications would be lost silently.
@@ -17,7 +19,8 @@ import { neonDirectHost, type Engine } from './engine.js';
  *   (docs.yugabyte.com, "LISTEN/NOTIFY"), earlier releases answer LISTEN with an error
  *   ("This statement not supported yet", yugabyte/yugabyte-db#2899), which stops the listen
  *   config as any failing LISTEN does. Whether a v2025.2.3+ server has it enabled cannot be told
- *   at startup (the docs do not say how it is switched on), so the server decides.
+ *   at startup (the docs page does not say how it is switched on; a tserver flag
+ *   `ysql_yb_enable_listen_notify` appears in third-party test setups), so the server decides.
  */
 export function listenRefusal(engine: Engine, conn: string, host: string): EngineUnsupportedError | undefined {
   if (engine.kind === 'cockroachdb') {

@@ -26,6 +26,8 @@ export type { Driver, ConnectionHooks, DriverEvent, ServerNotification, Transact
 export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';
 export type { ConnectionParams, ConnectionSource, SessionSettings, ResolvedConnection } from './driver/connection-params.js';
 export { reasonForSqlState } from './postgres/sqlstate-reason.js';
+export { detectEngine, type Engine } from './postgres/engine.js';
+export { EngineUnsupportedError } from './errors/engine-unsupported-error.js';
 export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';
 export { runPreludeFirst } from './driver/run-prelude.js';
 export { SqlDriver } from './driver/sql-driver.js';

@@ -87,6 +87,9 @@ export interface SessionSettings {
     readonly keepAlive?: boolean;
     readonly keepAliveInitialDelayMillis?: number;
     readonly connectTimeoutSeconds?: number;
+    /** `pooler` and `prepare` as the config (or the config it copied its address from) said them: a driver may infer them otherwise. */
+    readonly pooler?: 'none' | 'session' | 'transaction';
+    readonly prepare?: boolean;
   };
 }
 

@@ -130,10 +130,15 @@ export function resolveConnConfig(
   let source: ConnectionSource;
   // A pooler is a property of the address: copied with it, unless the address is overridden.
   let pooler: Pooler = options.pooler ?? 'none';
+  let poolerSaid: Pooler | undefined = options.pooler;
   if (options.copyDsn !== undefined) {
     const copiedConfig = lookup(options.copyDsn);
     const copied = copiedConfig.source;
-    if (!given('pooler') && !(['host', 'hostaddr', 'port'] as const).some(given)) pooler = copiedConfig.params.pooler ?? 'none';
+    if (!given('pooler') && !(['host', 'hostaddr', 'port'] as const).some(given)) {
+      pooler = copiedConfig.params.pooler ?? 'none';
+      // A pooler the copied config was given beats one a driver would infer from the address.
+      if (pooler !== 'none') poolerSaid = pooler;
+    }
     const overrides = Object.fromEntries(CONNECTION_FIELD_KEYS.filter(given).map((key) => [key, options[key]]));
     if ((copied.connectionString !== undefined || copied.dsn !== undefined) && fields.length > 0) {
       throw new ConfigurationError(
@@ -172,6 +177,8 @@ export function resolveConnConfig(
         keepAlive: options.keepAlive,
         keepAliveInitialDelayMillis: given('keepAliveInitialDelay') ? keepAliveInitialDelayMillis : undefined,
         connectTimeoutSeconds: options.connectTimeout,
+        pooler: poolerSaid,
+        prepare: options.prepare,
       },
     },
     name,

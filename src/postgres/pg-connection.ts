@@ -19,6 +19,9 @@ import type { ServerRole } from './connect-to-hosts.js';
 import { postgresParams, type TargetSessionAttrs } from './postgres-connection-params.js';
 import { reportedRole, roleChange } from './role-change.js';
 import { SessionChanges } from './session-changes.js';
+import { detectEngine, type Engine } from './engine.js';
+import { streamRefusal } from './engine-refusals.js';
+import { reportInferredPooler } from './neon-pooler.js';
 // pg's own value serialisation (Dates, arrays, Buffers, JSON, toPostgres) keeps parameters
 // compatible with what pg users pass.
 import pgUtils from 'pg/lib/utils.js';
@@ -129,6 +132,12 @@ export class PgConnection implements DriverConnection {
 
   /** What the server reported about itself at startup (ParameterStatus), by name. */
   readonly serverParameters: ReadonlyMap<string, string>;
+  /** The Postgres-wire engine behind the session, told from its startup and host name (see `engine.ts`). */
+  readonly engine: Engine;
+  /** The host name the session dialled (of the config's list), as the config gave it. */
+  readonly host: string;
+  /** Set while a stream runs that passed the CockroachDB portal check (see {@link streamRefusal}). */
+  #portalsChecked = false;
 
   constructor(
     client: pg.Client,
@@ -137,8 +146,11 @@ export class PgConnection implements DriverConnection {
     params: ConnectionParams,
     hooks: ConnectionHooks,
     serverParameters: ReadonlyMap<string, string> = new Map(),
+    host: string = params.host,
   ) {
     this.serverParameters = serverParameters;
+    this.host = host;
+    this.engine = detectEngine(serverParameters, host);
     this.#client = client;
     this.#internals = internals;
     this.#params = params;
@@ -208,6 +220,7 @@ export class PgConnection implements DriverConnection {
     }
     client.on('error', (error: Error) => this.#lost(error));
     client.on('end', () => this.#lost(new Error('the server closed the connection')));
+    reportInferredPooler(params, hooks, this.processId);
   }
 
   get transactionStatus(): TransactionStatus {
@@ -258,6 +271,10 @@ export class PgConnection implements DriverConnection {
       sink.error(sessionClosedError());
       return;
     }
+    if (this.engine.kind === 'cockroachdb' && (options.batchSize ?? 0) > 0 && !this.#portalsChecked) {
+      this.#streamOnCockroach(sql, params, sink, options);
+      return;
+    }
     let values: (string | Buffer | null)[] | undefined;
     if (params.length > 0) {
       try {
@@ -291,6 +308,31 @@ export class PgConnection implements DriverConnection {
     this.#rerunnable = this.transactionStatus === 'idle' && !prelude?.length;
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);
+  }
+
+  /**
+   * A stream on CockroachDB: only when the session says multiple_active_portals_enabled is on
+   * (see {@link streamRefusal}); asked before each stream, since a SET may change it.
+   */
+  #streamOnCockroach(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions): void {
+    let setting: string | undefined;
+    this.run('SHOW multiple_active_portals_enabled', [], {
+      row: (_shape, values) => (setting = String(values[0])),
+      complete: () => {
+        if (setting === undefined || !/^(on|true)$/i.test(setting)) {
+          sink.error(streamRefusal(this.engine, setting ?? 'unset'));
+          return;
+        }
+        this.#portalsChecked = true;
+        try {
+          this.run(sql, params, sink, options);
+        } finally {
+          this.#portalsChecked = false;
+        }
+      },
+      // 42704: no such variable, a release before v23.1.
+      error: (error) => sink.error(error instanceof QueryError && error.sqlState === '42704' ? streamRefusal(this.engine, undefined) : error),
+    });
   }
 
   /** The config's sessions send unnamed statements from now on; the first to find out says so, once per config. */

@@ -7,7 +7,8 @@ import { checkPayload } from './listen/check-payload.js';
 import { splitListenOptions, type ListenConnOptions, type ListenSettings } from './listen/listen-options.js';
 import { ListenSession } from './listen/listen-session.js';
 import type { ListenGap, ListenStatus, Notification } from './listen/notification.js';
-import { postgresParams } from './postgres-connection-params.js';
+import { postgresParams, type PostgresConnectionParams } from './postgres-connection-params.js';
+import { isNeonPooledHost, neonDirectHost } from './engine.js';
 import { PostgresDriver } from './postgres-driver.js';
 import { didYouMean } from '../util/nearest-name.js';
 import type { ConnConfig } from '../manager/conn-config.js';
@@ -98,9 +99,10 @@ export class PgManager extends DbManager {
       // tells a transaction pooler apart in time (see the README, "Behind PgBouncer, RDS Proxy, Supavisor").
       throw new ConfigurationError(
         `Listen connection '${config.name}': LISTEN needs a session of its own, and ${describeTarget(config.params)} is a transaction pooler ` +
-          `(pooler: 'transaction'${options.pooler === undefined ? `, from copyDsn '${String(options.copyDsn)}'` : ''}), which hands each transaction to any server connection: ` +
+          `(pooler: 'transaction'${options.pooler === undefined && options.copyDsn !== undefined ? `, from copyDsn '${String(options.copyDsn)}'` : ''}), which hands each transaction to any server connection: ` +
           `notifications would go to a session nobody listens on. Point the listen config at a session-mode pool or a direct connection to the server ` +
-          `(copyDsn with the server's host and port, or a connectionString of its own).`,
+          `(copyDsn with the server's host and port, or a connectionString of its own).` +
+          neonHint(postgresParams(config.params)),
         { conn: config.name },
       );
     }
@@ -304,6 +306,12 @@ export class PgManager extends DbManager {
     }
     return session;
   }
+}
+
+/** For Neon's pooled endpoint (the pooler inferred from its host name, or said): name the direct endpoint (see `neon-pooler.ts`). */
+function neonHint(params: PostgresConnectionParams): string {
+  const host = params.poolerInferredFrom ?? params.hosts.find((entry) => isNeonPooledHost(entry.host))?.host;
+  return host === undefined ? '' : ` (${host} is Neon's pooled endpoint, PgBouncer in transaction mode: its direct endpoint is ${neonDirectHost(host)}, the host name without -pooler.)`;
 }
 
 /**

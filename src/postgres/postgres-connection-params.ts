@@ -57,6 +57,8 @@ export interface PostgresConnectionParams extends ConnectionParams {
   readonly connectTimeoutSeconds: number | undefined;
   /** How long a host's state (down, or its kind of server) orders later connects (`createConn`'s `hostRecheck`); 0 for never. */
   readonly hostRecheckMillis: number;
+  /** The Neon pooled host `pooler: 'transaction'` was inferred from, when the config did not say (see `neon-pooler.ts`). */
+  readonly poolerInferredFrom?: string;
 }
 
 /**

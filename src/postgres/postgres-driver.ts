@@ -201,7 +201,7 @@ export class PostgresDriver extends SqlDriver {
             try {
               const internals = pgInternalsOf(client);
               if ('missing' in internals) throw new Error(`this version of pg lacks ${internals.missing.join(', ')}`);
-              connection = new PgConnection(client, internals, tap(), params, hooks, reported);
+              connection = new PgConnection(client, internals, tap(), params, hooks, reported, host.host);
             } catch (error) {
               client.end().catch(swallow);
               subscriber.error(

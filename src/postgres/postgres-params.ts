@@ -14,6 +14,7 @@ import { startupOptions } from './connstring/startup-options.js';
 import { parseKeywordDsn } from './keyword-dsn.js';
 import { DEFAULT_HOST_RECHECK_MILLIS, type PostgresConnectionParams, type PostgresHost, type PostgresTls, type SslMode, type TargetSessionAttrs } from './postgres-connection-params.js';
 import { typeOidFor } from './type-oids.js';
+import { inferPooler } from './neon-pooler.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
 const TARGET_SESSION_ATTRS: readonly TargetSessionAttrs[] = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
@@ -158,6 +159,8 @@ export function resolvePostgresParams(
   const settingsAtStartup: [string, string][] = environmentSettings(env);
   if (settings.defaultIsolation) settingsAtStartup.push(['default_transaction_isolation', settings.defaultIsolation]);
   const first = hosts[0];
+  // Neon's pooled endpoint is a transaction pooler, unless the config said otherwise (neon-pooler.ts).
+  const pooling = inferPooler(hosts, settings.pooler, settings.prepare, settings.explicit);
   const params: PostgresConnectionParams = {
     host: first.hostaddr ?? first.host,
     port: first.port,
@@ -172,8 +175,9 @@ export function resolvePostgresParams(
     statementTimeoutMillis: settings.statementTimeoutMillis,
     defaultIsolation: settings.defaultIsolation,
     typeParsers: resolveTypeParsers(settings.typeParsers, conn),
-    prepare: settings.prepare,
-    pooler: settings.pooler,
+    prepare: pooling.prepare,
+    pooler: pooling.pooler,
+    ...(pooling.inferredFrom === undefined ? {} : { poolerInferredFrom: pooling.inferredFrom }),
     hosts: Object.freeze(hosts),
     tls,
     options: startupOptions(get('options'), settingsAtStartup),

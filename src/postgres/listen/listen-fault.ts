@@ -1,5 +1,6 @@
 import { ConfigurationError } from '../../errors/configuration-error.js';
 import { ConnectionError } from '../../errors/connection-error.js';
+import { EngineUnsupportedError } from '../../errors/engine-unsupported-error.js';
 import { QueryError } from '../../errors/query-error.js';
 import { RxpgError } from '../../errors/rxpg-error.js';
 import { isServerError } from '../pg-error.js';
@@ -49,6 +50,8 @@ export function classifyListenFault(error: unknown, stage: 'connect' | 'setup'):
   const reason = error instanceof RxpgError && (error.reason === 'authentication' || error.reason === 'insufficient_resources') ? error.reason : 'connection';
   const transient: ListenFault = { fatal: false, reason, sqlState, fix: '' };
   if (error instanceof ConfigurationError) return { fatal: true, reason: 'connection', sqlState, fix: 'Fix the listen config.' };
+  // The engine lacks LISTEN (engine-refusals.ts): its message says what to do instead.
+  if (error instanceof EngineUnsupportedError) return { fatal: true, reason: 'connection', sqlState, fix: '' };
   if (stage === 'setup') {
     // The session opened and a statement of ours failed: the same statement fails again, unless
     // it was a conflict or a cancel (statement_timeout, an administrator) that may not recur.

@@ -2,10 +2,12 @@ import { BehaviorSubject, Observable, Subject, throwError, timeout, timer, type 
 import { describeTarget, type ConnectionParams } from '../../driver/connection-params.js';
 import type { Driver } from '../../driver/driver.js';
 import { ConnectionError } from '../../errors/connection-error.js';
+import { EngineUnsupportedError } from '../../errors/engine-unsupported-error.js';
 import { RxpgError } from '../../errors/rxpg-error.js';
 import type { EmitEvent } from '../../events/db-event.js';
 import { Session } from '../../pool/session.js';
 import { classifyListenFault } from './listen-fault.js';
+import { refuseListen } from './refuse-listen.js';
 import type { ListenSettings } from './listen-options.js';
 import { ListenGap, type ListenStatus, type Notification } from './notification.js';
 import { quoteChannel } from './quote-channel.js';
@@ -175,6 +177,14 @@ export class ListenSession {
       .subscribe({
         next: (driverConnection) => {
           settled = true;
+          const refusal = refuseListen(driverConnection, conn);
+          if (refusal !== undefined) {
+            // An engine without LISTEN (CockroachDB, Neon's pooled endpoint): nothing is sent, and no retry helps.
+            this.#lifecycle = undefined;
+            driverConnection.close().subscribe({ error: () => driverConnection.destroy() });
+            this.#attemptFailed(refusal, 'connect');
+            return;
+          }
           opened = new Session(driverConnection, { scheduler, cancelGraceMillis });
           this.#session = opened;
           this.#lifecycle = undefined;
@@ -299,14 +309,15 @@ export class ListenSession {
     const fault = classifyListenFault(error, stage);
     const sqlState = fault.sqlState;
     let detail = (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
+    const refused = error instanceof EngineUnsupportedError;
     if (stage === 'setup') detail = `${initStatement === undefined ? 'LISTEN' : 'initStatement or LISTEN'} failed: ${detail}`;
-    else if (!detail.startsWith('could not connect to ')) detail = `could not connect to ${describeTarget(params)}: ${detail}`;
+    else if (!detail.startsWith('could not connect to ') && !refused) detail = `could not connect to ${describeTarget(params)}: ${detail}`;
     if (sqlState !== undefined && !detail.includes(`SQLSTATE ${sqlState}`)) detail += ` (SQLSTATE ${sqlState})`;
     const options = { reason: fault.reason, sqlState, conn, cause: error };
     if (fault.fatal) {
       this.#fail(
         new ConnectionError(
-          `Listen connection '${conn}' ${stage === 'connect' ? 'cannot connect' : 'cannot open its session'}, and retrying will not help: ${detail}. ${fault.fix === '' ? '' : `${fault.fix} `}A new subscriber tries again.`,
+          `Listen connection '${conn}' ${refused ? 'cannot LISTEN' : stage === 'connect' ? 'cannot connect' : 'cannot open its session'}, and retrying will not help: ${detail}. ${fault.fix === '' ? '' : `${fault.fix} `}A new subscriber tries again.`,
           { ...options, isRetryable: false },
         ),
       );

@@ -104,6 +104,10 @@ export class MysqlConnection implements DriverConnection {
       runPreludeFirst(this, sql, params, sink, options);
       return;
     }
+    if (options.copy !== undefined) {
+      sink.error(copyUnsupported(sql));
+      return;
+    }
     this.#changes.statement(sql);
     // mysql2 sends surplus values without a word and the server reads them as garbage.
     if (params.length > 0) {
@@ -294,4 +298,14 @@ export class MysqlConnection implements DriverConnection {
     }
     this.#hooks.onLost(error);
   }
+}
+
+/** copyTo() and copyFrom() are Postgres' COPY: MySQL has neither COPY … TO STDOUT nor a COPY data stream rxpg drives. */
+function copyUnsupported(statement: string): QueryError {
+  return new QueryError(
+    'unsupported',
+    'MyManager has no copyTo() or copyFrom(): export with stream() (it reads the result with demand through the binary protocol), ' +
+      'and load with batched INSERTs through command() or a LOAD DATA LOCAL INFILE of your own. Nothing was sent; the session is unharmed.',
+    { statement },
+  );
 }

@@ -350,7 +350,7 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
       await expectCleanSession(pgm, app, pid);
       // take() ends it the same way, with no stage.
       const first = await firstValueFrom(pgm.copyTo('COPY (SELECT generate_series(1, 50000000)) TO STDOUT').pipe(take(1)));
-      assert.ok(first.toString().startsWith('1\n2\n'));
+      assert.ok(first.toString().startsWith('1\n'), 'the first rows');
       await expectCleanSession(pgm, app, pid);
       await pgm.close();
     });

@@ -392,7 +392,8 @@ export class PgStatement {
   /** CopyData parsed by pg (the message tap is off): handed on one message at a time. */
   handleCopyData(message: { chunk?: Buffer }): void {
     if (this.#copyOut === undefined || message.chunk === undefined) return;
-    this.#copyOut.add(message.chunk);
+    // pg-protocol's chunk is a view of its own read buffer, which it reuses: copy it.
+    this.#copyOut.add(Buffer.from(message.chunk));
     this.#copyOut.flush();
   }
   handleReadyForQuery(): void {}

@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, Observable, reduce, Subject, take, throwError, toArray } from 'rxjs';
 import { ConfigurationError, QueryError, StatementTimeoutError, type DbEvent, type QueryEvent } from '../src/index.js';
+import pgUtils from 'pg/lib/utils.js';
 import { CopyTextEncoder } from '../src/postgres/copy/copy-text-encoder.js';
 import { testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+
+const { prepareValue } = pgUtils;
 
 describe('copyTo() and copyFrom(): COPY as observables', () => {
   const tables: string[] = [];
@@ -75,6 +78,27 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
       const server = Buffer.concat(await lastValueFrom(pgm.copyTo(`COPY (SELECT a, b FROM ${name} ORDER BY b::int) TO STDOUT`).pipe(toArray())));
       assert.equal(Buffer.concat(sent).toString('utf8'), server.toString('utf8'), 'the bytes rxpg encodes are the bytes the server writes for the same rows');
       await pgm.close();
+    });
+
+    it('encodes a Date exactly as pg binds it as a parameter (its own fast path, checked against pg over years 1 to 9999)', () => {
+      const encoded = (value: unknown): string => {
+        const sent: Buffer[] = [];
+        const encoder = new CopyTextEncoder((message) => sent.push(message.subarray(5)));
+        encoder.row([value]);
+        encoder.flush();
+        return Buffer.concat(sent).toString('utf8').slice(0, -1);
+      };
+      let checked = 0;
+      for (let index = 0; index < 20_000; index++) {
+        const date = new Date(-62_135_596_800_000 + Math.floor(Math.random() * 315_537_897_600_000));
+        assert.equal(encoded(date), prepareValue(date), `the Date ${date.toISOString()}`);
+        checked++;
+      }
+      for (const date of [new Date(-62_198_755_200_000), new Date(253_402_300_800_000), new Date(0), new Date(2025, 2, 30, 2, 30)]) {
+        assert.equal(encoded(date), prepareValue(date), `the Date ${date.toISOString()}`);
+        checked++;
+      }
+      assert.equal(checked, 20_004);
     });
 
     it('sends Buffer and string chunks as they are: CSV from a file through a Node Readable, and from an array of strings', async () => {

@@ -436,7 +436,8 @@ export class DbManager {
    * the server waits for a slow disk instead of memory filling up, as with
    * {@link DbManager.streamBatches}. Unsubscribing (`take`, an error in a stage) cancels the
    * COPY on the server and the session goes back clean. One `query` event with the row count
-   * when it completes.
+   * when it completes. PgManager only: MyManager fails it with a `QueryError` of reason
+   * `unsupported` (its `stream()` is MySQL's export with demand).
    *
    * @example
    * ```ts
@@ -477,8 +478,9 @@ export class DbManager {
    * is pulled only as fast as the socket drains; an Observable has no demand signal, so what it
    * emits faster than the server takes it waits in memory. Unsubscribing sends a CopyFail: the
    * server rolls the COPY back and the session goes back clean. An error of `source$` does the
-   * same, and is the error you get. A row the server rejects fails with a {@link QueryError}
-   * whose `where` says `COPY t, line N`.
+   * same, and is the error you get. A row the server rejects fails with a `QueryError` whose
+   * `where` says `COPY t, line N`. PgManager only for now: MyManager fails it with a
+   * `QueryError` of reason `unsupported`.
    *
    * @example
    * ```ts

@@ -479,8 +479,8 @@ export class DbManager {
    * emits faster than the server takes it waits in memory. Unsubscribing sends a CopyFail: the
    * server rolls the COPY back and the session goes back clean. An error of `source$` does the
    * same, and is the error you get. A row the server rejects fails with a `QueryError` whose
-   * `where` says `COPY t, line N`. PgManager only for now: MyManager fails it with a
-   * `QueryError` of reason `unsupported`.
+   * `where` says `COPY t, line N`. On MyManager the statement is a `LOAD DATA LOCAL INFILE`
+   * (any file name), fed the same way; an abort there is a `KILL QUERY` before the data ends.
    *
    * @example
    * ```ts

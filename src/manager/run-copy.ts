@@ -87,6 +87,13 @@ export function runCopy(
         report(notACopy(method, sql));
         return;
       }
+      // The source failed and the server ended the statement anyway (MySQL: a LOAD DATA given no
+      // rows before its KILL landed completes with none): the caller still gets the source's error.
+      const own = direction.ownError();
+      if (own !== undefined) {
+        report(own);
+        return;
+      }
       const rowCount = summary.rowCount ?? 0;
       emit(() => ({
         type: 'query',

@@ -9,9 +9,10 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, Observable, reduce, Subject, take, throwError, toArray } from 'rxjs';
 import { ConfigurationError, QueryError, StatementTimeoutError, type DbEvent, type QueryEvent } from '../src/index.js';
+import pg from 'pg';
 import pgUtils from 'pg/lib/utils.js';
 import { CopyTextEncoder } from '../src/postgres/copy/copy-text-encoder.js';
-import { testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { DATABASE_URL, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 
 const { prepareValue } = pgUtils;
 
@@ -140,36 +141,64 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
       await pgm.close();
     });
 
-    it('pulls a generator only as fast as the socket drains: memory stays bounded with a source faster than the server', async () => {
-      const name = await table('id int, payload text');
-      const { pgm } = testManager();
+    it('pulls a generator only as fast as the socket drains: with the server stalled, the source stops and memory stays bounded', async () => {
+      const name = await table('id int PRIMARY KEY, payload text');
+      const { pgm, app } = testManager();
       const payload = 'x'.repeat(200);
       const rows = 400_000; // about 82 MB of COPY text
-      const measure = (): { max: number; base: number; sample: () => void } => {
+      // Another transaction holds id 1 uncommitted: the COPY's first row waits for it, and the
+      // server reads nothing more until it ends. What the client has produced by then is what it
+      // holds: the kernel's socket buffers, and whatever it pulled without demand.
+      const blocker = new pg.Client({ connectionString: DATABASE_URL });
+      await blocker.connect();
+      const stalled = async (run: (probe: { pulled: number; held: () => number }) => Promise<number>): Promise<{ pulled: number; held: number }> => {
+        await blocker.query('BEGIN');
+        await blocker.query(`INSERT INTO ${name} VALUES (1, 'blocker')`);
         const base = process.memoryUsage().arrayBuffers;
-        const probe = { max: 0, base, sample: () => (probe.max = Math.max(probe.max, process.memoryUsage().arrayBuffers - base)) };
-        return probe;
+        const probe = { pulled: 0, max: 0, held: () => (probe.max = Math.max(probe.max, process.memoryUsage().arrayBuffers - base)) };
+        const copied = run(probe);
+        await waitFor(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [app])).rowCount === 1, 'the COPY waiting for the row lock', 10_000);
+        let last = -1;
+        await waitFor(() => {
+          const settled = probe.pulled === last;
+          last = probe.pulled;
+          probe.held();
+          return settled;
+        }, 'the source settled while the server waited', 20_000);
+        const seen = { pulled: probe.pulled, held: probe.max };
+        await blocker.query('ROLLBACK');
+        assert.equal(await copied, rows, 'every row once the server went on');
+        await admin.query(`TRUNCATE ${name}`);
+        return seen;
       };
-      const pulled = measure();
-      function* generated(): Generator<unknown[]> {
-        for (let id = 1; id <= rows; id++) {
-          if (id % 5000 === 0) pulled.sample();
-          yield [id, payload];
+      try {
+        function* generated(probe: { pulled: number; held: () => number }): Generator<unknown[]> {
+          for (let id = 1; id <= rows; id++) {
+            probe.pulled = id;
+            if (id % 5000 === 0) probe.held();
+            yield [id, payload];
+          }
         }
+        const pulled = await stalled((probe) => firstValueFrom(pgm.copyFrom(`COPY ${name} FROM STDIN`, generated(probe))));
+        assert.ok(pulled.pulled < rows / 4, `the source gave ${pulled.pulled} of ${rows} rows while the server waited`);
+        assert.ok(pulled.held < 24 * 2 ** 20, `at most ${(pulled.held / 2 ** 20).toFixed(1)} MB of buffers held, under 24 MB`);
+        // The control: an Observable cannot be told to wait, so the same rows pile up in the
+        // socket's buffer, and the same probes see it.
+        const pushed = await stalled((probe) =>
+          firstValueFrom(pgm.copyFrom(`COPY ${name} FROM STDIN`, new Observable<unknown[]>((subscriber) => {
+            for (let id = 1; id <= rows; id++) {
+              probe.pulled = id;
+              if (id % 5000 === 0) probe.held();
+              subscriber.next([id, payload]);
+            }
+            subscriber.complete();
+          }))),
+        );
+        assert.equal(pushed.pulled, rows, 'the control emitted every row while the server waited');
+        assert.ok(pushed.held > 48 * 2 ** 20, `the control held ${(pushed.held / 2 ** 20).toFixed(1)} MB, over 48 MB`);
+      } finally {
+        await blocker.end();
       }
-      assert.equal(await firstValueFrom(pgm.copyFrom(`COPY ${name} FROM STDIN`, generated())), rows);
-      assert.ok(pulled.max < 24 * 2 ** 20, `pulled: at most ${(pulled.max / 2 ** 20).toFixed(1)} MB of buffers held, under 24 MB`);
-      // The control: an Observable cannot be told to wait, so the same rows pile up in the socket's
-      // buffer. That the probe sees it shows it would see a generator that was not pulled.
-      const pushed = measure();
-      assert.equal(await firstValueFrom(pgm.copyFrom(`COPY ${name} FROM STDIN`, new Observable<unknown[]>((subscriber) => {
-        for (let id = 1; id <= rows; id++) {
-          if (id % 5000 === 0) pushed.sample();
-          subscriber.next([id, payload]);
-        }
-        subscriber.complete();
-      }))), rows);
-      assert.ok(pushed.max > 48 * 2 ** 20, `the control held ${(pushed.max / 2 ** 20).toFixed(1)} MB, over 48 MB`);
       await pgm.close();
     });
 

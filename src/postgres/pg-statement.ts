@@ -290,9 +290,9 @@ export class PgStatement {
 
   /**
    * COPY … FROM STDIN: the copyFrom() source gets the writer. Any other statement refuses it:
-   * CopyFail ends the copy with an error; by the extended protocol
-   * the server then skips to the next Sync, and copy-in mode swallowed (ignores) the Sync sent
-   * with the statement, so one more is due. In late-sync mode the error's handler sends it.
+   * CopyFail ends the copy with an error; by the extended protocol the server then skips to the
+   * next Sync, and copy-in mode swallowed (ignores) the Sync sent with the statement, so one
+   * more is due. In late-sync mode the error's handler sends it.
    * Any other message the server reads in copy-in mode would end the session ("protocol
    * synchronization was lost"), which is why a COPY's restore waits (see #syncLate).
    */
@@ -312,8 +312,9 @@ export class PgStatement {
   }
 
   /**
-   * COPY … TO STDOUT: the copyTo() consumer gets the data. Any other statement refuses it, the data read and dropped (CopyData goes nowhere), and the
-   * statement fails when the server is done with it, leaving the session ready.
+   * COPY … TO STDOUT: the copyTo() consumer gets the data. Any other statement refuses it: the
+   * data is read and dropped (CopyData goes nowhere), and the statement fails when the server
+   * is done with it, leaving the session ready.
    */
   handleCopyOutResponse(connection: ProtocolWriter): void {
     const socket = this.#copy?.copyData ? copySocketOf(connection.stream) : undefined;

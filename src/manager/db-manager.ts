@@ -438,6 +438,7 @@ export class DbManager {
    * COPY on the server and the session goes back clean. One `query` event with the row count
    * when it completes. PgManager only: MyManager fails it with a `QueryError` of reason
    * `unsupported` (its `stream()` is MySQL's export with demand).
+   * Postgres binds no parameters in a COPY: `params` stays empty in practice.
    *
    * @example
    * ```ts

@@ -7,6 +7,8 @@ export { boundedConcatMap, DroppedValues, type BoundedConcatMapOptions, type Ove
 export { DbManager, type ManagerOptions } from './manager/db-manager.js';
 export type { ConnOptions, IsolationLevel, Pooler, SslMode } from './manager/conn-options.js';
 export type { QueryOptions, StreamOptions } from './manager/query-options.js';
+export type { CopyFromOptions, CopyToOptions } from './manager/copy-options.js';
+export type { CopySource } from './manager/copy-source.js';
 export { Connection, type Cursor } from './manager/connection.js';
 export type { CommandResult } from './manager/command-result.js';
 export { Transaction, type TransactionOptions, type TransactionIsolationLevel } from './manager/transaction.js';
@@ -29,6 +31,7 @@ export { reasonForSqlState } from './postgres/sqlstate-reason.js';
 export { detectEngine, type Engine } from './postgres/engine.js';
 export { EngineUnsupportedError } from './errors/engine-unsupported-error.js';
 export type { StatementSink, StatementSummary, CursorControl, RunOptions } from './driver/statement-sink.js';
+export type { CopyHandlers, CopyInValue, CopyInWriter, CopyOutControl } from './driver/copy-handlers.js';
 export { runPreludeFirst } from './driver/run-prelude.js';
 export { SqlDriver } from './driver/sql-driver.js';
 export type { ServerNotice } from './driver/server-notice.js';

@@ -1,4 +1,5 @@
 import type { RowShape } from '../rows/ordered-row.js';
+import type { CopyHandlers } from './copy-handlers.js';
 
 /**
  * How a statement ended successfully.
@@ -12,6 +13,12 @@ export interface StatementSummary {
   readonly rowCount: number | null;
   /** Statements that ran ahead of it as its prelude (see {@link RunOptions.prelude}). */
   readonly prelude?: readonly string[];
+  /**
+   * The statement is a COPY to or from the client (`copyTo()`, `copyFrom()`): its data goes
+   * through these handlers. A driver without COPY fails such a statement with a `QueryError` of
+   * reason `unsupported`.
+   */
+  readonly copy?: CopyHandlers;
 }
 
 /**
@@ -67,4 +74,10 @@ export interface RunOptions {
    * them one by one for one that cannot.
    */
   readonly prelude?: readonly string[];
+  /**
+   * The statement is a COPY to or from the client (`copyTo()`, `copyFrom()`): its data goes
+   * through these handlers. A driver without COPY fails such a statement with a `QueryError` of
+   * reason `unsupported`.
+   */
+  readonly copy?: CopyHandlers;
 }

@@ -7,6 +7,11 @@ import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
 import { summaryTo, type CommandResult } from './command-result.js';
+import { copyFromFeeder } from './copy-from-feeder.js';
+import { stageOf, type CopyToOptions } from './copy-options.js';
+import { checkCopySource, type CopySource } from './copy-source.js';
+import { copyToConsumer } from './copy-to-consumer.js';
+import { runCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
@@ -109,6 +114,66 @@ export class Connection {
     const batchSize = batchSizeOf(options, 'stream');
     const timeoutMillis = timeoutOf(options, 'stream');
     return this.#statement<T, Row<T>>(sql, params, captureCallSite(this.stream, this.context.callSites), { batchSize, timeoutMillis }, rowsTo);
+  }
+
+  /**
+   * Runs a `COPY … TO STDOUT` on this session, as {@link DbManager.copyTo} does: the data as
+   * Buffers, the socket paused while `stage` is busy. In a transaction it sees the
+   * transaction's snapshot.
+   */
+  copyTo(sql: string, params: readonly unknown[] = [], options: Omit<CopyToOptions, 'conn'> = {}): Observable<Buffer> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['timeout', 'stage'], 'copyTo');
+    const stage = stageOf(options, 'copyTo');
+    const timeoutMillis = timeoutOf(options, 'copyTo');
+    return this.#copy<Buffer>('copyTo', sql, params, captureCallSite(this.copyTo, this.context.callSites), timeoutMillis, (subscriber) => copyToConsumer(subscriber, stage));
+  }
+
+  /**
+   * Runs a `COPY … FROM STDIN` fed from `source$` on this session, as {@link DbManager.copyFrom}
+   * does, and emits the row count once. In a transaction the rows are part of it: a ROLLBACK
+   * undoes them.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { concat } from 'rxjs';
+   *
+   * PgManager.getInstance()
+   *   .transaction((tx) => concat(tx.command('TRUNCATE staging'), tx.copyFrom('COPY staging FROM STDIN', [[1, 'a'], [2, 'b']])))
+   *   .subscribe();
+   * ```
+   */
+  copyFrom(sql: string, source$: CopySource, options: { timeout?: number } = {}): Observable<number> {
+    checkStatement(sql, []);
+    const source = checkCopySource(source$, 'copyFrom');
+    checkOptionKeys(options, ['timeout'], 'copyFrom');
+    const timeoutMillis = timeoutOf(options, 'copyFrom');
+    return this.#copy<number>('copyFrom', sql, [], captureCallSite(this.copyFrom, this.context.callSites), timeoutMillis, () => copyFromFeeder(source));
+  }
+
+  /** One COPY on this session: given up (CopyFail or cancel) on unsubscribe. */
+  #copy<R>(
+    method: 'copyTo' | 'copyFrom',
+    sql: string,
+    params: readonly unknown[],
+    site: CallSite,
+    timeoutMillis: number | undefined,
+    direction: (subscriber: Subscriber<R>) => CopyDirection,
+  ): Observable<R> {
+    return new Observable<R>((subscriber) => {
+      if (this.#ended) {
+        subscriber.error(leaseEnded(this.context.conn));
+        return;
+      }
+      return runCopy(this.session, sql, params, direction(subscriber), {
+        complete: (rowCount) => {
+          if (method === 'copyFrom') subscriber.next(rowCount as R);
+          subscriber.complete();
+        },
+        error: (error) => subscriber.error(error),
+      }, this.context, { method, site, scope: this.scope, timeoutMillis, defaultTimeoutMillis: this.context.statementTimeoutMillis });
+    });
   }
 
   /** One statement on this session, cancelled (or its cursor closed) on unsubscribe. */

@@ -17,6 +17,11 @@ import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
 import { checkMillis } from './durations.js';
 import { Connection, type Cursor } from './connection.js';
+import { copyFromFeeder } from './copy-from-feeder.js';
+import { stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
+import { checkCopySource, type CopySource } from './copy-source.js';
+import { copyToConsumer } from './copy-to-consumer.js';
+import { runCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
@@ -421,6 +426,131 @@ export class DbManager {
         };
       },
     );
+  }
+
+  /**
+   * Runs a `COPY … TO STDOUT` and emits its data as it arrives: a cold `Observable<Buffer>`,
+   * each Buffer the whole rows (in the format the statement asks for: text, CSV, binary) of one
+   * socket read. A synchronous pipeline is bounded by construction; for an asynchronous sink
+   * pass `stage`: the socket is paused until the stage's Observable or Promise completes, so
+   * the server waits for a slow disk instead of memory filling up, as with
+   * {@link DbManager.streamBatches}. Unsubscribing (`take`, an error in a stage) cancels the
+   * COPY on the server and the session goes back clean. One `query` event with the row count
+   * when it completes. PgManager only: MyManager fails it with a `QueryError` of reason
+   * `unsupported` (its `stream()` is MySQL's export with demand).
+   * Postgres binds no parameters in a COPY: `params` stays empty in practice.
+   *
+   * @example
+   * ```ts
+   * import { once } from 'node:events';
+   * import { createWriteStream } from 'node:fs';
+   * import { PgManager } from 'rxpg';
+   * import { lastValueFrom, reduce } from 'rxjs';
+   *
+   * const pgm = new PgManager();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+   * const file = createWriteStream('users.csv');
+   * const bytes = await lastValueFrom(
+   *   pgm.copyTo('COPY users TO STDOUT (FORMAT csv, HEADER)', [], { stage: (chunk) => file.write(chunk) || once(file, 'drain') })
+   *     .pipe(reduce((sum, chunk) => sum + chunk.length, 0)),
+   * );
+   * file.end();
+   * await pgm.close();
+   * ```
+   * @see {@link DbManager.copyFrom}
+   */
+  copyTo(sql: string, params: readonly unknown[] = [], options: CopyToOptions = {}): Observable<Buffer> {
+    checkStatement(sql, params);
+    checkOptionKeys(options, ['conn', 'timeout', 'stage'], 'copyTo');
+    const stage = stageOf(options, 'copyTo');
+    const timeoutMillis = timeoutOf(options, 'copyTo');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.copyTo, this.#callSites);
+    return this.#leasedCopy<Buffer>('copyTo', conn, sql, params, site, timeoutMillis, (subscriber) => copyToConsumer(subscriber, stage));
+  }
+
+  /**
+   * Runs a `COPY … FROM STDIN` fed from `source$`, and emits the number of rows the server
+   * copied, once, when it has committed them. `source$` emits Buffers or strings (data in the
+   * statement's format, CSV say, sent as they are), or rows as arrays of values, which rxpg
+   * encodes in COPY's text format (`null` is `\N`; Dates, Buffers, arrays and objects as they
+   * are bound as parameters). An iterable, a generator, an async iterable or a Node Readable
+   * is pulled only as fast as the socket drains; an Observable has no demand signal, so what it
+   * emits faster than the server takes it waits in memory. Unsubscribing sends a CopyFail: the
+   * server rolls the COPY back and the session goes back clean. An error of `source$` does the
+   * same, and is the error you get. A row the server rejects fails with a `QueryError` whose
+   * `where` says `COPY t, line N`. On MyManager the statement is a `LOAD DATA LOCAL INFILE`
+   * (any file name), fed the same way; an abort there is a `KILL QUERY` before the data ends.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { firstValueFrom } from 'rxjs';
+   *
+   * const pgm = new PgManager();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+   * function* rows() {
+   *   for (let id = 1; id <= 100_000; id++) yield [id, `user ${id}`, id % 2 === 0 ? null : new Date()];
+   * }
+   * const copied = await firstValueFrom(pgm.copyFrom('COPY people (id, name, seen) FROM STDIN', rows()));
+   * await pgm.close();
+   * ```
+   * @see {@link DbManager.copyTo}
+   */
+  copyFrom(sql: string, source$: CopySource, options: CopyFromOptions = {}): Observable<number> {
+    checkStatement(sql, []);
+    const source = checkCopySource(source$, 'copyFrom');
+    checkOptionKeys(options, ['conn', 'timeout'], 'copyFrom');
+    const timeoutMillis = timeoutOf(options, 'copyFrom');
+    const conn = options.conn ?? 'default';
+    this.#registry.get(conn);
+    const site = captureCallSite(this.copyFrom, this.#callSites);
+    return this.#leasedCopy<number>('copyFrom', conn, sql, [], site, timeoutMillis, () => copyFromFeeder(source));
+  }
+
+  /** A COPY on a leased session, as `#leasedStatement` runs a statement. */
+  #leasedCopy<R>(
+    method: 'copyTo' | 'copyFrom',
+    conn: string,
+    sql: string,
+    params: readonly unknown[],
+    site: CallSite,
+    timeoutMillis: number | undefined,
+    direction: (subscriber: Subscriber<R>) => CopyDirection,
+  ): Observable<R> {
+    return new Observable<R>((subscriber) => {
+      try {
+        this.checkOpen(method, conn);
+      } catch (error) {
+        subscriber.error(withCallSite(error as Error, site));
+        return;
+      }
+      const { pool, context } = this.#pool(conn);
+      const refused = this.#bypass(pool, conn, method, sql);
+      if (refused) {
+        subscriber.error(withCallSite(refused, site));
+        return;
+      }
+      return holdLease(
+        pool,
+        (session, lease) =>
+          runCopy(session, sql, params, direction(subscriber), {
+            complete: (rowCount) => {
+              if (method === 'copyFrom') subscriber.next(rowCount as R);
+              subscriber.complete();
+            },
+            error: (error) => subscriber.error(error),
+          }, context, {
+            method,
+            site,
+            timeoutMillis,
+            defaultTimeoutMillis: context.statementTimeoutMillis,
+            beforeEnd: () => lease.unsubscribe(),
+          }),
+        (error) => subscriber.error(withCallSite(error as Error, site)),
+      );
+    });
   }
 
   /**

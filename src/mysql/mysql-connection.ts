@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import mysql from 'mysql2';
 import { Observable } from 'rxjs';
 import type { ConnectionHooks } from '../driver/driver.js';
@@ -10,6 +11,7 @@ import { RowShape } from '../rows/ordered-row.js';
 import { placeholderHint, toRxpgMysqlError, valueCountMessage } from './mysql-error.js';
 import { countPlaceholders } from './placeholders.js';
 import { SessionChanges } from './session-changes.js';
+import { LoadDataWriter } from './copy/load-data-writer.js';
 
 const SERVER_STATUS_IN_TRANS = 1;
 const MAX_SHAPES = 256;
@@ -24,6 +26,8 @@ interface Running {
   readonly sql: string;
   done: boolean;
   draining: boolean;
+  /** A LOAD DATA LOCAL INFILE's writer, once the server asked for the data. */
+  load?: LoadDataWriter;
 }
 
 /** A result's shape and the columns whose safe integers become strings. */
@@ -104,6 +108,11 @@ export class MysqlConnection implements DriverConnection {
       runPreludeFirst(this, sql, params, sink, options);
       return;
     }
+    const load = options.copy?.copyIn !== undefined && LOAD_DATA_LOCAL.test(sql) && params.length === 0 ? options.copy.copyIn : undefined;
+    if (options.copy !== undefined && load === undefined) {
+      sink.error(copyUnsupported(sql));
+      return;
+    }
     this.#changes.statement(sql);
     // mysql2 sends surplus values without a word and the server reads them as garbage.
     if (params.length > 0) {
@@ -117,8 +126,18 @@ export class MysqlConnection implements DriverConnection {
     this.#current = current;
     // Streams and statements with parameters go by the binary protocol (a prepared statement):
     // the server sends numbers and dates unformatted, far less work on both ends for a big result.
+    if (load !== undefined) {
+      this.#start(current, sql, params, options, false, () => {
+        // The server asked for the file: the source is read from now on.
+        const writer = new LoadDataWriter((done) => this.#kill().subscribe({ complete: done }), load);
+        current.load = writer;
+        return writer.readable;
+      });
+      return;
+    }
     this.#start(current, sql, params, options, params.length > 0 || (options.batchSize ?? 0) > 0);
   }
+
 
   #start(
     current: Running,
@@ -126,6 +145,7 @@ export class MysqlConnection implements DriverConnection {
     params: readonly unknown[],
     options: RunOptions,
     binary: boolean,
+    infile?: () => Readable,
   ): void {
     const sink = current.sink;
     const text = options.timeoutMillis === undefined ? sql : this.#withServerTimeout(sql, options.timeoutMillis);
@@ -137,7 +157,7 @@ export class MysqlConnection implements DriverConnection {
     try {
       command = binary
         ? this.#connection.execute({ sql: text, values: params as unknown[], rowsAsArray: true })
-        : this.#connection.query({ sql: text, rowsAsArray: true });
+        : this.#connection.query({ sql: text, rowsAsArray: true, ...(infile && { infileStreamFactory: infile }) });
     } catch (error) {
       // mysql2 throws some refusals (a value it cannot bind) instead of reporting them: they are
       // this statement's error, never the caller's stack's.
@@ -202,7 +222,8 @@ export class MysqlConnection implements DriverConnection {
         this.#start(current, sql, params, options, false);
         return;
       }
-      this.#finish(current, () => sink.error(toRxpgMysqlError(error, { statement: sql, valueCount: params.length })));
+      current.load?.close();
+      this.#finish(current, () => sink.error(localInfileRefused(error, sql) ?? toRxpgMysqlError(error, { statement: sql, valueCount: params.length })));
     });
     command.on('end', () => superseded || this.#finish(current, () => sink.complete({ command: sql.trim().split(/\s+/)[0]?.toUpperCase() ?? '', rowCount: affected ?? rows })));
   }
@@ -294,4 +315,35 @@ export class MysqlConnection implements DriverConnection {
     }
     this.#hooks.onLost(error);
   }
+}
+
+/** A LOAD DATA LOCAL INFILE statement, which copyFrom() feeds (any file name: the source is the file). */
+const LOAD_DATA_LOCAL = /^\s*LOAD\s+(?:DATA|XML)\s+(?:(?:LOW_PRIORITY|CONCURRENT)\s+)?LOCAL\s+INFILE\b/i;
+
+/** copyTo() is Postgres' COPY … TO STDOUT, and copyFrom() on MySQL feeds LOAD DATA LOCAL INFILE only. */
+function copyUnsupported(statement: string): QueryError {
+  return new QueryError(
+    'unsupported',
+    LOAD_DATA_LOCAL.test(statement)
+      ? 'copyTo() reads COPY … TO STDOUT, which MySQL does not have: export with stream() (it reads the result with demand through the binary protocol). Nothing was sent.'
+      : 'MyManager has no copyTo(), and its copyFrom() runs LOAD DATA LOCAL INFILE … only (without parameters): export with stream() (it reads ' +
+          "the result with demand through the binary protocol), and load with copyFrom(\"LOAD DATA LOCAL INFILE 'rows' INTO TABLE t\", source$). " +
+          'Nothing was sent; the session is unharmed.',
+    { statement },
+  );
+}
+
+/** The server (or mysql2's flags) do not allow LOCAL INFILE: say how to allow it. */
+function localInfileRefused(error: unknown, statement: string): QueryError | undefined {
+  const errno = (error as { errno?: number }).errno;
+  // 1148: not allowed with this version (MariaDB, MySQL before 8); 3948: local data disabled (MySQL 8); 4166: MariaDB's local_infile off.
+  if (errno !== 1148 && errno !== 3948 && errno !== 4166) return undefined;
+  return new QueryError(
+    'unsupported',
+    `copyFrom() feeds LOAD DATA LOCAL INFILE, which the server refused (errno ${errno}: ${(error as Error).message}). ` +
+      'Allow it on the server with SET GLOBAL local_infile = ON (or local_infile = 1 under [mysqld] in its configuration); ' +
+      "rxpg's connections ask for it (mysql2's LOCAL_FILES flag). Nothing was loaded.",
+    { statement },
+    { cause: error },
+  );
 }

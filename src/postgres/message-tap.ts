@@ -4,6 +4,8 @@ import type { ServerNotification } from '../driver/driver.js';
 const NOTIFICATION = 0x41;
 /** DataRow: type byte 'D', int32 length, int16 column count, per column int32 length (-1: NULL) and bytes. */
 const DATA_ROW = 0x44;
+/** CopyData: type byte 'd', int32 length, the data (one row per message in a COPY … TO). */
+const COPY_DATA = 0x64;
 const HEADER = 5;
 /** A message's length counts its own four bytes: anything less is not the protocol. */
 const MIN_LENGTH = 4;
@@ -17,6 +19,10 @@ export interface TapHandlers {
    * the row (see {@link readDataRow}), false to hand it to pg as usual.
    */
   readonly dataRow?: (buffer: Buffer, start: number, end: number) => boolean;
+  /** A CopyData message's payload, between `start` and `end`: true when it consumed it, false to hand it to pg. */
+  readonly copyData?: (buffer: Buffer, start: number, end: number) => boolean;
+  /** Called after each socket read has been framed: COPY data gathered during the read goes on as one chunk. */
+  readonly readEnd?: () => void;
 }
 
 /**
@@ -100,6 +106,8 @@ export class MessageReader {
   readonly #fail: ((error: Error) => void) | undefined;
   #deliver: ((notification: ServerNotification) => void) | undefined;
   #dataRow: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
+  #copyData: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
+  #readEnd: (() => void) | undefined;
   /** The start of a message the last read cut off (a copy: chunks are not kept). */
   #pending: Buffer | undefined;
   #receivedAt = -1;
@@ -125,6 +133,8 @@ export class MessageReader {
   handle(handlers: TapHandlers): void {
     this.#deliver = handlers.notification;
     this.#dataRow = handlers.dataRow;
+    this.#copyData = handlers.copyData;
+    this.#readEnd = handlers.readEnd;
   }
 
   read(chunk: Buffer): void {
@@ -155,6 +165,7 @@ export class MessageReader {
     }
     const end = this.#scan(chunk, offset);
     if (end < chunk.length) this.#pending = Buffer.from(chunk.subarray(end));
+    this.#readEnd?.();
   }
 
   /** Handles every whole message in `buffer` from `offset`; returns where the first cut one starts. */
@@ -176,6 +187,10 @@ export class MessageReader {
         if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
         forwardFrom = offset;
         if (this.#dataRow(buffer, offset + HEADER, end)) forwardFrom = end;
+      } else if (type === COPY_DATA && this.#copyData !== undefined) {
+        if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
+        forwardFrom = offset;
+        if (this.#copyData(buffer, offset + HEADER, end)) forwardFrom = end;
       } else if (type === NOTIFICATION && this.#deliver !== undefined) {
         if (forwardFrom < offset) this.#pgParse(buffer.subarray(forwardFrom, offset));
         forwardFrom = end;

@@ -185,8 +185,8 @@ export class PgConnection implements DriverConnection {
     });
     // Sent when a reported setting changes; the ones sent during startup came before this.
     internals.connection.on('parameterStatus', (message) => this.#changes.parameter(String(message?.parameterName)));
-    // pg has no handler of its own for COPY … TO STDOUT: the statement refuses it.
-    internals.connection.on('copyOutResponse', () => this.#current?.handleCopyOutResponse());
+    // pg has no handler of its own for COPY … TO STDOUT: the statement takes it (copyTo) or refuses it.
+    internals.connection.on('copyOutResponse', () => this.#current?.handleCopyOutResponse(internals.connection));
     client.on('notice', (notice: NoticeFields) =>
       hooks.onNotice({
         severity: notice.severity ?? 'NOTICE',
@@ -207,6 +207,8 @@ export class PgConnection implements DriverConnection {
       reader.handle({
         notification: onNotification,
         dataRow: (buffer, start) => this.#current !== null && this.#current.takeDataRow(buffer, start),
+        copyData: (buffer, start, end) => this.#current !== null && this.#current.takeCopyData(buffer, start, end),
+        readEnd: () => this.#current?.readEnded(),
       });
     } else {
       if (typeof tap === 'object' && 'refused' in tap) {
@@ -304,7 +306,7 @@ export class PgConnection implements DriverConnection {
             restore: this.transactionStatus === 'idle' && !prelude?.length ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
     const cache = this.#prepareMode.named ? this.#prepared : undefined;
-    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, cache, prelude, this.#onCommand);
+    const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, cache, prelude, this.#onCommand, options.copy);
     this.#rerunnable = this.transactionStatus === 'idle' && !prelude?.length;
     this.#current = statement;
     this.#client.query(statement as unknown as pg.QueryConfig);

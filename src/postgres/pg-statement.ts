@@ -1,7 +1,10 @@
+import type { CopyHandlers } from '../driver/copy-handlers.js';
 import type { CursorControl, StatementSink } from '../driver/statement-sink.js';
 import { QueryError } from '../errors/query-error.js';
 import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
+import { CopyOutCollector } from './copy/copy-out-collector.js';
+import { copySocketOf, PgCopyInWriter } from './copy/pg-copy-in-writer.js';
 import { readDataRow } from './message-tap.js';
 import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
@@ -10,6 +13,7 @@ import { explainStatementError } from './statement-hints.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
 export interface ProtocolWriter {
+  /** pg's socket; COPY checks it for what it needs before use (copySocketOf). */
   readonly stream: { cork?: () => void; uncork?: () => void };
   query(text: string): void;
   parse(config: { text: string; name?: string; types?: number[] }): void;
@@ -73,6 +77,10 @@ export class PgStatement {
   readonly #cache: PreparedStatements | undefined;
   /** Hears the command tag of each statement of the text (not of the prelude's or a timeout's). */
   readonly #onCommand: ((tag: string) => void) | undefined;
+  /** Where a COPY's data goes (copyTo) or comes from (copyFrom); undefined for every other statement. */
+  readonly #copy: CopyHandlers | undefined;
+  #copyOut: CopyOutCollector | undefined;
+  #copyIn: PgCopyInWriter | undefined;
   /**
    * Whether Sync (and a timeout's restore) waits for the statement's end instead of going out
    * with it: always for a cursor, and for a COPY with a restore to follow, since a message that
@@ -99,6 +107,7 @@ export class PgStatement {
     cache?: PreparedStatements,
     prelude: readonly string[] = [],
     onCommand?: (tag: string) => void,
+    copy?: CopyHandlers,
   ) {
     this.text = text;
     this.#values = values;
@@ -108,7 +117,11 @@ export class PgStatement {
     this.#timeout = timeout;
     this.#prelude = prelude;
     this.#onCommand = onCommand;
-    this.#syncLate = batchSize > 0 || (timeout?.restore !== undefined && COPY_TEXT.test(text));
+    this.#copy = copy;
+    // A COPY sent by the extended protocol takes its Sync after the data: in copy-in mode the
+    // server ignores a Sync, so one sent with the statement would be lost.
+    const extended = PgStatement.extended(values !== undefined, batchSize, timeout !== undefined);
+    this.#syncLate = batchSize > 0 || (timeout?.restore !== undefined && COPY_TEXT.test(text)) || (copy !== undefined && extended);
     const expected: Expected[] = prelude.map((preludeText) => ({ kind: 'prelude', text: preludeText }) as const);
     if (timeout) expected.push({ kind: 'set-timeout' });
     expected.push({ kind: 'statement' });
@@ -135,7 +148,7 @@ export class PgStatement {
 
   /** The same statement again, unnamed (Parse/Bind/Execute with the empty name), for the same sink. */
   unnamed(): PgStatement {
-    return new PgStatement(this.text, this.#values, this.#sink, this.#shapes, this.#batchSize, this.#timeout, undefined, this.#prelude, this.#onCommand);
+    return new PgStatement(this.text, this.#values, this.#sink, this.#shapes, this.#batchSize, this.#timeout, undefined, this.#prelude, this.#onCommand, this.#copy);
   }
 
   /** The first error the server or parsing reported; completion reports it. */
@@ -239,6 +252,8 @@ export class PgStatement {
   }
 
   handleCommandComplete(message: { text: string }, connection: ProtocolWriter): void {
+    // The last rows of a COPY … TO came in the same read as its end: they go first.
+    this.#copyOut?.flush();
     if (!this.#answeringStatement) {
       // The prelude's, set_config's or the restore's own result: not the user's.
       this.#at++;
@@ -261,6 +276,9 @@ export class PgStatement {
   }
 
   handleError(error: unknown, connection: ProtocolWriter | undefined): void {
+    this.#copyOut?.flush();
+    // The server ended the COPY: data still coming from the source is dropped, as the server would drop it.
+    this.#copyIn?.close();
     if (this.#error === undefined) {
       this.#error = error;
       // Only the statement's own Parse or Bind can fail on its name (not the prelude or a timeout's set_config).
@@ -271,25 +289,57 @@ export class PgStatement {
   }
 
   /**
-   * COPY … FROM STDIN: refused. CopyFail ends the copy with an error; by the extended protocol
-   * the server then skips to the next Sync, and copy-in mode swallowed (ignores) the Sync sent
-   * with the statement, so one more is due. In late-sync mode the error's handler sends it.
+   * COPY … FROM STDIN: the copyFrom() source gets the writer. Any other statement refuses it:
+   * CopyFail ends the copy with an error; by the extended protocol the server then skips to the
+   * next Sync, and copy-in mode swallowed (ignores) the Sync sent with the statement, so one
+   * more is due. In late-sync mode the error's handler sends it.
    * Any other message the server reads in copy-in mode would end the session ("protocol
    * synchronization was lost"), which is why a COPY's restore waits (see #syncLate).
    */
   handleCopyInResponse(connection: ProtocolWriter): void {
-    this.#error ??= copyRefused(this.text, 'FROM STDIN');
-    connection.sendCopyFail('rxpg does not support COPY FROM STDIN through query()');
+    const socket = this.#copy?.copyIn ? copySocketOf(connection.stream) : undefined;
+    if (socket !== undefined && this.#error === undefined) {
+      // By the extended protocol the server holds its answer to CopyDone back until a Flush or
+      // Sync, and the Sync must wait for that answer (see #syncLate): so a Flush follows the data.
+      this.#copyIn = new PgCopyInWriter(socket, this.#syncLate ? () => connection.flush() : undefined);
+      this.#copy?.copyIn?.(this.#copyIn);
+      return;
+    }
+    this.#error ??= this.#copy?.copyIn ? socketUnfit() : copyRefused(this.text, 'FROM STDIN');
+    connection.sendCopyFail('rxpg: COPY FROM STDIN runs only through copyFrom()');
     const extended = this.#values !== undefined || this.#timeout !== undefined;
     if (extended && !this.#syncLate) connection.sync();
   }
 
   /**
-   * COPY … TO STDOUT: refused, the data read and dropped (CopyData goes nowhere), and the
-   * statement fails when the server is done with it, leaving the session ready.
+   * COPY … TO STDOUT: the copyTo() consumer gets the data. Any other statement refuses it: the
+   * data is read and dropped (CopyData goes nowhere), and the statement fails when the server
+   * is done with it, leaving the session ready.
    */
-  handleCopyOutResponse(): void {
-    this.#error ??= copyRefused(this.text, 'TO STDOUT');
+  handleCopyOutResponse(connection: ProtocolWriter): void {
+    const socket = this.#copy?.copyData ? copySocketOf(connection.stream) : undefined;
+    if (socket !== undefined && this.#error === undefined) {
+      this.#copyOut = new CopyOutCollector(this.#copy as CopyHandlers, socket);
+      this.#copy?.copyOut?.(this.#copyOut.control);
+      return;
+    }
+    this.#error ??= this.#copy?.copyData ? socketUnfit() : copyRefused(this.text, 'TO STDOUT');
+  }
+
+  /**
+   * A CopyData message the message tap read off the socket: its payload goes to the COPY's
+   * collector, handed on at the end of the read. False when this statement reads no COPY (pg
+   * then passes it to {@link PgStatement.handleCopyData}, which drops it).
+   */
+  takeCopyData(buffer: Buffer, start: number, end: number): boolean {
+    if (this.#copyOut === undefined) return false;
+    this.#copyOut.add(buffer.subarray(start, end));
+    return true;
+  }
+
+  /** The end of a socket read: the COPY data gathered in it goes on as one chunk. */
+  readEnded(): void {
+    this.#copyOut?.flush();
   }
 
   handleEmptyQuery(connection: ProtocolWriter): void {
@@ -340,11 +390,19 @@ export class PgStatement {
   #restoreTimeout(connection: ProtocolWriter): void {
     if (this.#timeout?.restore !== undefined) setStatementTimeout(connection, this.#timeout.restore);
   }
-  handleCopyData(): void {}
+  /** CopyData parsed by pg (the message tap is off): handed on one message at a time. */
+  handleCopyData(message: { chunk?: Buffer }): void {
+    if (this.#copyOut === undefined || message.chunk === undefined) return;
+    // pg-protocol's chunk is a view of its own read buffer, which it reuses: copy it.
+    this.#copyOut.add(Buffer.from(message.chunk));
+    this.#copyOut.flush();
+  }
   handleReadyForQuery(): void {}
 
   /** Called by the connection once the server is ready again. */
   finish(toError: (error: unknown) => RxpgError): void {
+    this.#copyOut?.end();
+    this.#copyIn?.close();
     if (this.#error !== undefined) {
       this.#forget();
       const error = toError(this.#error);
@@ -359,6 +417,7 @@ export class PgStatement {
 
   /** Called by the connection when the session died before the server was ready again. */
   fail(error: Error): void {
+    this.#copyIn?.close();
     this.#forget();
     this.#sink.error(error);
   }
@@ -367,13 +426,23 @@ export class PgStatement {
 /** A text that starts with COPY, after any comments. */
 const COPY_TEXT = /^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*copy\b/i;
 
-/** Why a COPY through query(), stream() or command() fails: rxpg has no COPY data path yet. */
+/** Why a COPY whose data has nowhere to go (or nothing to send) fails: it needs copyTo() or copyFrom(). */
 function copyRefused(statement: string, direction: 'TO STDOUT' | 'FROM STDIN'): QueryError {
+  const method = direction === 'TO STDOUT' ? 'copyTo()' : 'copyFrom(sql, source$)';
   return new QueryError(
     'unsupported',
-    `COPY … ${direction} cannot run through query(), stream() or command(): ${direction === 'TO STDOUT' ? 'its data would be dropped' : 'they have no data to send'}. ` +
-      `rxpg has no COPY support yet (copyTo()/copyFrom() are planned, issue #16); meanwhile run COPY on a pg Client with pg-copy-streams. ` +
+    `COPY … ${direction} cannot run through query(), stream(), command() or ${direction === 'TO STDOUT' ? 'copyFrom()' : 'copyTo()'}: ` +
+      `${direction === 'TO STDOUT' ? 'its data would be dropped' : 'they have no data to send'}. Run it with ${method} (also on conn, tx and curs). ` +
       `The session is unharmed.`,
     { statement },
+  );
+}
+
+/** pg's socket lacks a member COPY writes or pauses with (a pg release that changed it). */
+function socketUnfit(): QueryError {
+  return new QueryError(
+    'unsupported',
+    "COPY cannot run on this session: pg's socket lacks write/pause/resume/writableNeedDrain, which rxpg's COPY uses. Check the pg version against rxpg's dependency range.",
+    {},
   );
 }

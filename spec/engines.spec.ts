@@ -308,6 +308,38 @@ describe('stream() on CockroachDB', () => {
   });
 });
 
+describe("YugabyteDB's COPY FROM", () => {
+  it('is named once per session, as a fallback event, before its first copyFrom(); PostgreSQL says nothing', async () => {
+    const admin = new pg.Client({ connectionString: DATABASE_URL });
+    await admin.connect();
+    const table = uniqueName('engines_copy');
+    await admin.query(`CREATE TABLE ${table} (n int)`);
+    try {
+      for (const [label, imitation] of [['PostgreSQL', {}], ['YugabyteDB', YUGABYTE]] as const) {
+        const proxy = await proxyFor(imitation);
+        const pgm = new PgManager();
+        const events: DbEvent[] = [];
+        const subscription = pgm.events$.subscribe((event) => events.push(event));
+        pgm.createConn({ connectionString: urlThrough(proxy), poolSize: 1 });
+        for (let round = 0; round < 2; round++) {
+          assert.equal(await lastValueFrom(pgm.copyFrom(`COPY ${table} FROM STDIN`, [[1], [2]])), 2, `${label}: the rows are loaded`);
+        }
+        const caveats = events.filter((event) => event.type === 'fallback' && event.feature === 'copy-from');
+        if (label === 'PostgreSQL') assert.deepEqual(caveats, [], 'PostgreSQL: no caveat');
+        else {
+          assert.equal(caveats.length, 1, 'YugabyteDB: one caveat for the session, not one per COPY');
+          assert.match(caveats[0].type === 'fallback' ? caveats[0].detail : '', /YugabyteDB commits COPY FROM every 20,000 rows/);
+        }
+        subscription.unsubscribe();
+        await pgm.close();
+      }
+    } finally {
+      await admin.query(`DROP TABLE ${table}`);
+      await admin.end();
+    }
+  });
+});
+
 describe("Neon's pooled endpoint behaves as pooler: 'transaction'", () => {
   it('unnamed statements and one fallback event per config when the config does not say; a config that says keeps its word', async () => {
     const proxy = await proxyFor({});

@@ -19,7 +19,7 @@ import type { ServerRole } from './connect-to-hosts.js';
 import { postgresParams, type TargetSessionAttrs } from './postgres-connection-params.js';
 import { reportedRole, roleChange } from './role-change.js';
 import { SessionChanges } from './session-changes.js';
-import { detectEngine, type Engine } from './engine.js';
+import { copyFromCaveat, detectEngine, type Engine } from './engine.js';
 import { streamRefusal } from './engine-refusals.js';
 import { reportInferredPooler } from './neon-pooler.js';
 // pg's own value serialisation (Dates, arrays, Buffers, JSON, toPostgres) keeps parameters
@@ -136,6 +136,8 @@ export class PgConnection implements DriverConnection {
   readonly engine: Engine;
   /** The host name the session dialled (of the config's list), as the config gave it. */
   readonly host: string;
+  /** Whether this session said what its engine's COPY FROM does differently (see {@link copyFromCaveat}). */
+  #copyFromWarned = false;
   /** Set while a stream runs that passed the CockroachDB portal check (see {@link streamRefusal}). */
   #portalsChecked = false;
 
@@ -306,6 +308,7 @@ export class PgConnection implements DriverConnection {
             restore: this.transactionStatus === 'idle' && !prelude?.length ? undefined : `${this.#params.statementTimeoutMillis}ms`,
           };
     const cache = this.#prepareMode.named ? this.#prepared : undefined;
+    if (options.copy?.copyIn !== undefined) this.#warnOfCopyFrom();
     const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, cache, prelude, this.#onCommand, options.copy);
     this.#rerunnable = this.transactionStatus === 'idle' && !prelude?.length;
     this.#current = statement;
@@ -335,6 +338,17 @@ export class PgConnection implements DriverConnection {
       // 42704: no such variable, a release before v23.1.
       error: (error) => sink.error(error instanceof QueryError && error.sqlState === '42704' ? streamRefusal(this.engine, undefined) : error),
     });
+  }
+
+  /**
+   * An engine whose COPY FROM is not one transaction (YugabyteDB commits every 20,000 rows) is
+   * named once per session, as a `fallback` event, before its first copyFrom().
+   */
+  #warnOfCopyFrom(): void {
+    if (this.#copyFromWarned) return;
+    this.#copyFromWarned = true;
+    const caveat = copyFromCaveat(this.engine);
+    if (caveat !== undefined) this.#hooks.onDriverEvent?.({ type: 'fallback', processId: this.processId, feature: 'copy-from', detail: caveat });
   }
 
   /** The config's sessions send unnamed statements from now on; the first to find out says so, once per config. */

@@ -18,19 +18,20 @@ const folder = mkdtempSync(join(tmpdir(), 'rxpg-cli-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
 
 /** Starts `rxpg …` in `cwd`; `done` resolves when it exits (bounded: a hang fails the test). */
-function start(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; entry?: string } = {}) {
+function start(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; entry?: string; input?: string } = {}) {
   const entry = options.entry ?? join(process.cwd(), 'src/cli/main.ts');
   // tsx by its absolute URL: the command runs in folders without node_modules.
   const child = spawn(process.execPath, entry.endsWith('.ts') ? ['--import', import.meta.resolve('tsx'), entry, ...args] : [entry, ...args], {
     cwd: options.cwd ?? folder,
     // HOME in the test's folder: no rxpg.json of the machine's user is read.
     env: { ...process.env, HOME: folder, XDG_CONFIG_HOME: join(folder, 'config'), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin?.end(options.input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const done = new Promise<Ran>((resolve, reject) => {
     const limit = setTimeout(() => {
       child.kill('SIGKILL');
@@ -108,6 +109,37 @@ describe('the rxpg command', () => {
     assert.match(ran.stderr, /^Exported 50000 rows in \d+\.\d s \(\d+ rows\/s\)\n$/);
   });
 
+  it('import: loads a CSV file or stdin with COPY and says how many rows; a bad row loads nothing and says where', async () => {
+    const table = uniqueName('cli_import');
+    await admin.query(`CREATE TABLE ${table} (n int, label text)`);
+    try {
+      const file = join(folder, 'import.csv');
+      writeFileSync(file, 'n,label\n1,one\n2,"two, too"\n3,\n');
+      const fromFile = await rxpg(['import', DATABASE_URL, table, file]);
+      assert.equal(fromFile.code, 0, fromFile.stderr);
+      assert.match(fromFile.stderr, new RegExp(`Imported 3 rows into ${table}\n$`));
+      const fromStdin = await rxpg(['import', DATABASE_URL, `${table} (n)`, '-', '--no-header'], { input: '4\n5\n' });
+      assert.equal(fromStdin.code, 0, fromStdin.stderr);
+      const { rows } = await admin.query<{ n: number; label: string | null }>(`SELECT n, label FROM ${table} ORDER BY n`);
+      assert.deepEqual(rows, [
+        { n: 1, label: 'one' },
+        { n: 2, label: 'two, too' },
+        { n: 3, label: null },
+        { n: 4, label: null },
+        { n: 5, label: null },
+      ]);
+      const bad = await rxpg(['import', DATABASE_URL, table, '-'], { input: 'n,label\n6,six\nseven,7\n' });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /rxpg: RXPG_QUERY data \(SQLSTATE 22P02\): invalid input syntax for type integer: "seven"/);
+      assert.equal((await admin.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n, 5, 'the failed COPY left no row, not even the good one before it');
+      const injected = await rxpg(['import', DATABASE_URL, `${table}; DROP TABLE ${table}`, file]);
+      assert.equal(injected.code, 1);
+      assert.match(injected.stderr, /TABLE must be a table name/);
+    } finally {
+      await admin.query(`DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+
   it('notify and listen: the listener prints each notification as NDJSON, survives pg_terminate_backend and prints the gap', async () => {
     const channel = uniqueName('cli_channel');
     const app = uniqueName('rxpg_cli_listen');
@@ -180,7 +212,7 @@ describe('the rxpg command', () => {
   });
 
   it('--help for every command, and the built bin when the package is built', async (t) => {
-    for (const command of ['query', 'export', 'listen', 'notify', 'activity', 'tables']) {
+    for (const command of ['query', 'export', 'import', 'listen', 'notify', 'activity', 'tables']) {
       const help = await rxpg([command, '--help']);
       assert.equal(help.code, 0);
       assert.match(help.stdout, new RegExp(`^Usage: rxpg ${command} `));

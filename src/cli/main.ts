@@ -9,6 +9,7 @@ import { findConfigFile, resolveCliConnection } from './connections.js';
 import { ROW_FORMATS, type RowFormat } from './row-format.js';
 import { activityCommand } from './commands/activity.js';
 import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
 import { listenCommand } from './commands/listen.js';
 import { notifyCommand } from './commands/notify.js';
 import { queryCommand } from './commands/query.js';
@@ -95,6 +96,26 @@ program
   .action(async (first: string, second: string | undefined, more: string[], options: { format: RowFormat; output?: string; batchSize: number }) => {
     const { conn, rest } = operands([first, second, ...more]);
     await run(conn, (context) => exportCommand(context, required(rest[0], 'SQL'), rest.slice(1), { format: options.format, output: options.output, batchSize: options.batchSize }));
+  });
+
+program
+  .command('import')
+  .description('load a CSV file (or - for stdin) into a table with COPY, with a live progress line; Ctrl-C rolls it back')
+  .argument('<conn>', CONN_HELP)
+  .argument('[table]', "the table: users, app.users, or 'users (id, email)' for some columns")
+  .argument('[file]', 'the file, or - for stdin')
+  .addOption(new Option('-f, --format <format>', 'COPY format').choices(['csv', 'text']).default('csv'))
+  .option('--no-header', 'the CSV file has no header line')
+  .option('--delimiter <char>', 'the field delimiter (default: , for csv, tab for text)')
+  .action(async (first: string, second: string | undefined, third: string | undefined, options: { format: 'csv' | 'text'; header: boolean; delimiter?: string }) => {
+    const { conn, rest } = operands([first, second, third]);
+    await run(conn, (context) =>
+      importCommand(context, required(rest[0], 'TABLE'), required(rest[1], 'FILE (or - for stdin)'), {
+        format: options.format,
+        header: options.header,
+        delimiter: options.delimiter ?? (options.format === 'csv' ? ',' : '\t'),
+      }),
+    );
   });
 
 program

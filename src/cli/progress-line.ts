@@ -30,6 +30,11 @@ export class ProgressLine {
     this.#bar.update(this.#rows, { rate: Math.round(this.#rows / Math.max(0.001, (Date.now() - this.#started) / 1000)) });
   }
 
+  /** Removes the live line. */
+  stop(): void {
+    this.#bar.stop();
+  }
+
   /** Removes the live line and writes one summary line. */
   finish(verb: string): void {
     this.#bar.stop();

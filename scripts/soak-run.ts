@@ -11,6 +11,13 @@ import { ListenGap, PgManager, retryTransaction, RxpgError } from '../src/index.
 export interface SoakOptions {
   readonly url: string;
   readonly seconds: number;
+  /**
+   * Goes on past `seconds` until this many transfers were acknowledged, up to `maxSeconds`: on a
+   * loaded machine 6 s may give too few for the checks to mean something. Default 0.
+   */
+  readonly minTransfers?: number;
+  /** The longest the soak runs while it waits for `minTransfers`. Default `seconds`. */
+  readonly maxSeconds?: number;
   readonly pipelines?: number;
   readonly log?: (line: string) => void;
   /**
@@ -51,7 +58,8 @@ interface GapWindow {
 }
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
-  const { url, seconds, pipelines = 32, log = () => {}, failover } = options;
+  const { url, seconds, minTransfers = 0, pipelines = 32, log = () => {}, failover } = options;
+  const maxSeconds = Math.max(seconds, options.maxSeconds ?? seconds);
   const suffix = `${process.pid}_${Date.now().toString(36)}`;
   const accounts = `soak_accounts_${suffix}`;
   const ledger = `soak_ledger_${suffix}`;
@@ -100,6 +108,12 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   await firstValueFrom(pgm.listenStatus$('soak_listen').pipe(filter((state) => state.state === 'listening'), timeout(10_000)));
   const started = Date.now();
   const deadline = started + seconds * 1000;
+  const hardDeadline = started + maxSeconds * 1000;
+  /** Whether the soak goes on `marginMillis` from now: until the deadline, or longer while transfers are too few. */
+  const goesOn = (marginMillis = 0): boolean => {
+    const now = Date.now() + marginMillis;
+    return now < deadline || (counts.transfers < minTransfers && now < hardDeadline);
+  };
 
   const noteError = (error: unknown): void => {
     counts.errors++;
@@ -133,7 +147,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   };
 
   const pipeline = async (): Promise<void> => {
-    while (Date.now() < deadline) {
+    while (goesOn()) {
       const dice = Math.random();
       const unsubscribeEarly = Math.random() < 0.15;
       const stop = timer(Math.floor(Math.random() * 20));
@@ -185,7 +199,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         }, failover.afterSeconds * 1000);
 
   const chaos = (async () => {
-    while (Date.now() < deadline - 500) {
+    while (goesOn(500)) {
       await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * 700));
       if (failingOver !== undefined) await failingOver;
       const victims = await admin.query<{ pid: number; application_name: string }>(
@@ -208,6 +222,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let rssAfterWarmup = 0;
   const warmup = setTimeout(() => (rssAfterWarmup = process.memoryUsage().rss), Math.min(10_000, (seconds * 1000) / 3));
   await Promise.all([...Array.from({ length: pipelines }, () => pipeline()), chaos]);
+  const ranSeconds = Math.round((Date.now() - started) / 100) / 10;
   clearTimeout(warmup);
   clearTimeout(failoverTimer);
   if (failingOver !== undefined) await failingOver;
@@ -282,6 +297,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 
   const figures = {
     seconds,
+    ranSeconds,
     pipelines,
     ...counts,
     acknowledged: acknowledged.size,

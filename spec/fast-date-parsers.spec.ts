@@ -81,11 +81,13 @@ function inZone(zone: string): Promise<ZoneReport> {
     let err = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    const limit = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.on('close', (code) => {
+    // Only a guard against a hung child: the five start at once, each compiling this file with
+    // tsx, and at a load average of 13 none had finished after 30 s.
+    const limit = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code, signal) => {
       clearTimeout(limit);
       if (code === 0) resolve(JSON.parse(out) as ZoneReport);
-      else reject(new Error(`the child in ${zone} exited with ${String(code)}: ${err}`));
+      else reject(new Error(`the child in ${zone} exited with ${String(code)}${signal ? ` (${signal}: killed after 120 s)` : ''}: ${err}`));
     });
   });
 }

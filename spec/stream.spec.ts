@@ -7,7 +7,9 @@ import { sessionsOf, testManager, useAdminClient, waitFor, waitForIdle } from '.
 describe('stream(): a server-side cursor with backpressure', () => {
   const admin = useAdminClient();
 
-  const idleOnServer = (app: string, message: string, timeoutMillis = 1000) => waitForIdle(admin, app, message, timeoutMillis);
+  // 5 s: each statement waited on would hold its session far longer by itself (30 s sleeps, a
+  // million rows at 0.5 ms, a portal left open), and a loaded machine can take a second to answer.
+  const idleOnServer = (app: string, message: string, timeoutMillis = 5000) => waitForIdle(admin, app, message, timeoutMillis);
 
   it('emits every row in order, one at a time, fetching batch after batch', async () => {
     const { pgm } = testManager();
@@ -51,7 +53,7 @@ describe('stream(): a server-side cursor with backpressure', () => {
     await pgm.close();
   });
 
-  it('take(n) closes the cursor: the server stops within a second and the session is reused', async () => {
+  it('take(n) closes the cursor: the server stops within seconds (not the 500 s the statement would run) and the session is reused', async () => {
     const { pgm, app } = testManager({ poolSize: 1 });
     const pid = (await firstValueFrom(pgm.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))).pid;
     const rows = await lastValueFrom(

@@ -57,6 +57,12 @@ export class ListenSession {
   #ready = false;
   #lifecycle: Subscription | undefined;
   #health: Subscription | undefined;
+  /**
+   * Statements the session has answered. A health check waits in the session's queue behind
+   * the LISTENs and UNLISTENs before it (one statement in flight): answers to those show a live
+   * session that is busy, not a dead one.
+   */
+  #answers = 0;
   #lostAt: number | undefined;
   #closed = false;
   /** The attempt in flight: 0 for the first of a start, n for the n-th reconnect. */
@@ -116,6 +122,7 @@ export class ListenSession {
       const handle = session.execute(sql, [], {
         row: (_shape, values) => rows.push(values),
         complete: () => {
+          this.#answers++;
           subscriber.next(rows);
           subscriber.complete();
         },
@@ -232,19 +239,31 @@ export class ListenSession {
     }
   }
 
-  /** A round trip that must come back within healthCheckTimeout, or the session is declared dead. */
+  /**
+   * A round trip that must come back within healthCheckTimeout, or the session is declared dead.
+   * While statements queued before it are still being answered, the session is alive and the
+   * deadline starts over: a burst of LISTEN and UNLISTEN is not a dead session.
+   */
   #checkHealth(session: Session): void {
     const { scheduler, settings } = this.#options;
-    const deadline = timer(settings.healthCheckTimeoutMillis, scheduler).subscribe(() =>
-      this.#broken(session, new ConnectionError(`no answer to a health check within ${settings.healthCheckTimeoutMillis} ms`, { conn: this.#options.conn, isRetryable: true })),
-    );
+    let answers = this.#answers;
+    const arm = (): Subscription =>
+      timer(settings.healthCheckTimeoutMillis, scheduler).subscribe(() => {
+        if (this.#answers !== answers && this.#session === session) {
+          answers = this.#answers;
+          deadline = arm();
+          return;
+        }
+        this.#broken(session, new ConnectionError(`no answer to a health check within ${settings.healthCheckTimeoutMillis} ms`, { conn: this.#options.conn, isRetryable: true }));
+      });
+    let deadline = arm();
     session.execute('SELECT 1', [], { row: () => {}, complete: () => deadline.unsubscribe(), error: () => deadline.unsubscribe() });
   }
 
   #command(sql: string): void {
     const session = this.#session;
     if (session === undefined) return; // sent with every channel in use when the session opens
-    session.execute(sql, [], { row: () => {}, complete: () => {}, error: (error) => this.#broken(session, error) });
+    session.execute(sql, [], { row: () => {}, complete: () => void this.#answers++, error: (error) => this.#broken(session, error) });
   }
 
   /** The hot path of a burst: the driver's object is the notification, no work for nobody. */

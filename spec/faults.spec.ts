@@ -84,7 +84,8 @@ describe('faults through a proxy', () => {
     const results = await Promise.all(
       Array.from({ length: 5 }, () => lastValueFrom(pgm.query('SELECT 1')).catch((error: unknown) => error)),
     );
-    assert.ok(Date.now() - started < 2500, 'every caller heard within acquireTimeout');
+    // acquireTimeout is 1.5 s; 3 s more allows for a loaded machine and still tells a hang apart.
+    assert.ok(Date.now() - started < 4500, 'every caller heard within acquireTimeout (and a loaded machine’s margin)');
     for (const result of results) assert.ok(result instanceof ConnectionError || result instanceof PoolError, String(result));
     assert.ok(results.every((result) => result instanceof RxpgError));
     assert.ok(proxy.accepted - acceptedBefore <= 10, `${proxy.accepted - acceptedBefore} connection attempts for 5 callers: no busy loop`);
@@ -93,7 +94,7 @@ describe('faults through a proxy', () => {
     const burstStarted = Date.now();
     const burst = await Promise.all(Array.from({ length: 200 }, () => lastValueFrom(pgm.query('SELECT 1')).catch((error: unknown) => error)));
     assert.ok(burst.every((result) => result instanceof RxpgError), 'every caller got a typed error');
-    assert.ok(Date.now() - burstStarted < 2500, 'within acquireTimeout');
+    assert.ok(Date.now() - burstStarted < 4500, 'within acquireTimeout (and a loaded machine’s margin)');
     assert.ok(proxy.accepted - acceptedBeforeBurst <= 12, `${proxy.accepted - acceptedBeforeBurst} attempts for 200 callers`);
     const timedOut = burst.find((result) => result instanceof PoolError);
     assert.ok(timedOut instanceof PoolError && /the last connect failed/.test(timedOut.message), 'a timeout says why');

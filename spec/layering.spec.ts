@@ -15,10 +15,11 @@ const RANK: Readonly<Record<string, number>> = {
   operators: 3, pool: 3,
   manager: 4,
   postgres: 5, mysql: 5, testing: 5,
+  opentelemetry: 5,
 };
 const BACKENDS = new Set(['postgres', 'mysql', 'testing']);
 /** Which folders may load each backend client library. */
-const PACKAGE_OWNERS: Readonly<Record<string, string>> = { pg: 'postgres', mysql2: 'mysql' };
+const PACKAGE_OWNERS: Readonly<Record<string, string>> = { pg: 'postgres', mysql2: 'mysql', '@opentelemetry/api': 'opentelemetry' };
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

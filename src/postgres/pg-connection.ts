@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { EMPTY, Observable } from 'rxjs';
-import type { ConnectionHooks } from '../driver/driver.js';
+import type { ClientCallWrapper, ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
@@ -119,6 +119,9 @@ export class PgConnection implements DriverConnection {
   /** ReadyForQuery's transaction status byte, as the server last sent it. */
   #status = 'I';
 
+  /** How statements are handed to pg (see the driver's `wrapClientCalls`); set by the driver. */
+  clientCalls: { readonly wrap: ClientCallWrapper | undefined } | undefined;
+
   /** What the server reported about itself at startup (ParameterStatus), by name. */
   readonly serverParameters: ReadonlyMap<string, string>;
 
@@ -153,7 +156,7 @@ export class PgConnection implements DriverConnection {
           this.#rerunnable = false;
           const again = statement.unnamed();
           this.#current = again;
-          this.#client.query(again as unknown as pg.QueryConfig);
+          this.#submit(again);
           return;
         }
         statement.finish((error) => staleNameError(toRxpgError(error, { statement: statement.errorText })));
@@ -260,7 +263,14 @@ export class PgConnection implements DriverConnection {
     const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, cache, prelude, this.#onCommand);
     this.#rerunnable = this.transactionStatus === 'idle' && !prelude?.length;
     this.#current = statement;
-    this.#client.query(statement as unknown as pg.QueryConfig);
+    this.#submit(statement);
+  }
+
+  /** Hands a statement to pg, through the driver's wrapper when one is set. */
+  #submit(statement: PgStatement): void {
+    const wrap = this.clientCalls?.wrap;
+    if (wrap === undefined) this.#client.query(statement as unknown as pg.QueryConfig);
+    else wrap(() => this.#client.query(statement as unknown as pg.QueryConfig));
   }
 
   /** The config's sessions send unnamed statements from now on; the first to find out says so, once per config. */

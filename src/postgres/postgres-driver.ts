@@ -3,7 +3,7 @@ import type { PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { asyncScheduler, Observable } from 'rxjs';
 import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
-import type { ConnectionHooks, TransactionSettings } from '../driver/driver.js';
+import type { ClientCallWrapper, ConnectionHooks, TransactionSettings } from '../driver/driver.js';
 import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import type { StatementSummary } from '../driver/statement-sink.js';
@@ -45,6 +45,8 @@ export interface PostgresDriverOptions {
 export class PostgresDriver extends SqlDriver {
   readonly dialect = 'postgres';
   readonly #messageTap: boolean;
+  /** Shared with every session of this driver, so that a change reaches the open ones too. */
+  readonly #clientCalls: { wrap: ClientCallWrapper | undefined } = { wrap: undefined };
 
   constructor(options: PostgresDriverOptions = {}) {
     super();
@@ -63,6 +65,10 @@ export class PostgresDriver extends SqlDriver {
     return [sql];
   }
 
+
+  wrapClientCalls(wrap: ClientCallWrapper | undefined): void {
+    this.#clientCalls.wrap = wrap;
+  }
 
   /** COMMIT of a transaction in which a statement failed completes with the tag ROLLBACK. */
   override committed(summary: StatementSummary): boolean {
@@ -186,6 +192,7 @@ export class PostgresDriver extends SqlDriver {
               const internals = pgInternalsOf(client);
               if ('missing' in internals) throw new Error(`this version of pg lacks ${internals.missing.join(', ')}`);
               connection = new PgConnection(client, internals, tap(), params, hooks, reported);
+              connection.clientCalls = this.#clientCalls;
             } catch (error) {
               client.end().catch(swallow);
               subscriber.error(

@@ -31,10 +31,10 @@ export interface TestSdk {
   readonly meterProvider: MeterProvider;
   readonly spans: InMemorySpanExporter;
   readonly openSpans: OpenSpans;
-  /** Every metric data point of `name` collected now, of rxpg's scope. */
-  collect(name: string): Promise<DataPoint<unknown>[]>;
+  /** Every metric data point of `name` collected now, of instrumentation scope `scope` (rxpg's by default). */
+  collect(name: string, scope?: string): Promise<DataPoint<unknown>[]>;
   /** The histogram points of `name`. */
-  histogram(name: string): Promise<DataPoint<Histogram>[]>;
+  histogram(name: string, scope?: string): Promise<DataPoint<Histogram>[]>;
   shutdown(): Promise<void>;
 }
 
@@ -56,13 +56,13 @@ export function testSdk(): TestSdk {
   // Exports only when asked (forceFlush); the interval is a day.
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 86_400_000 });
   const meterProvider = new MeterProvider({ readers: [reader] });
-  const metricsOf = async (name: string): Promise<MetricData[]> => {
+  const metricsOf = async (name: string, scopeName = 'rxpg'): Promise<MetricData[]> => {
     exporter.reset();
     await reader.forceFlush();
     return exporter
       .getMetrics()
       .flatMap((resource) => resource.scopeMetrics)
-      .filter((scope) => scope.scope.name === 'rxpg')
+      .filter((scope) => scope.scope.name === scopeName)
       .flatMap((scope) => scope.metrics)
       .filter((metric) => metric.descriptor.name === name);
   };
@@ -71,8 +71,8 @@ export function testSdk(): TestSdk {
     meterProvider,
     spans,
     openSpans,
-    collect: async (name) => (await metricsOf(name)).flatMap((metric) => metric.dataPoints as DataPoint<unknown>[]),
-    histogram: async (name) => (await metricsOf(name)).flatMap((metric) => metric.dataPoints as DataPoint<Histogram>[]),
+    collect: async (name, scope) => (await metricsOf(name, scope)).flatMap((metric) => metric.dataPoints as DataPoint<unknown>[]),
+    histogram: async (name, scope) => (await metricsOf(name, scope)).flatMap((metric) => metric.dataPoints as DataPoint<Histogram>[]),
     shutdown: async () => {
       await tracerProvider.shutdown();
       await meterProvider.shutdown();

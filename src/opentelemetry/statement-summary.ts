@@ -12,7 +12,8 @@ export interface StatementSummary {
 const LEADING = /^(?:\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()*/;
 const KEYWORD = /^[A-Za-z]+/;
 const IDENTIFIER = String.raw`(?:"(?:[^"]|"")+"|\`[^\`]+\`|[A-Za-z_][\w$]*)`;
-const QUALIFIED = `${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER}){0,2}`;
+// Followed by no name character or dot: no backtracking into a shorter name.
+const QUALIFIED = `${IDENTIFIER}(?:\\s*\\.\\s*${IDENTIFIER}){0,2}(?![\\w$])(?!\\s*\\.)`;
 /** Where each operation names its table; a name followed by `(` is a function (`FROM generate_series(…)`). */
 const COLLECTION: Readonly<Record<string, RegExp>> = {
   SELECT: new RegExp(`\\bFROM\\s+(?:ONLY\\s+)?(${QUALIFIED})(?!\\s*\\()`, 'i'),
@@ -40,7 +41,7 @@ export function summarizeStatement(sql: string): StatementSummary {
   const text = sql.replace(LEADING, '');
   const operation = KEYWORD.exec(text)?.[0].toUpperCase();
   const match = operation === undefined ? undefined : COLLECTION[operation]?.exec(text);
-  const collection = match?.[1].replace(/\s+/g, '');
+  const collection = match?.[1].replace(/\s*\.\s*/g, '.');
   summary = { operation, collection, spanName: operation === undefined ? undefined : collection === undefined ? operation : `${operation} ${collection}` };
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(sql, summary);

@@ -238,8 +238,8 @@ export class DbManager {
    *
    * const pgm = new PgManager();
    * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', poolSize: 5 });
-   * const { size, inUse, idle, waiting, connects, timeouts } = pgm.poolStats();
-   * console.log({ size, inUse, idle, waiting, connects, timeouts });   //=> { size: 5, inUse: 0, idle: 0, waiting: 0, connects: 0, timeouts: 0 }
+   * const { size, inUse, waiting, timeouts } = pgm.poolStats();
+   * console.log(`${inUse}/${size} in use, ${waiting} waiting, ${timeouts} timeouts`);   // 0/5 in use, 0 waiting, 0 timeouts
    * ```
    * @see {@link PoolStats}
    * @see {@link DbManager.poolStats$}
@@ -266,7 +266,7 @@ export class DbManager {
    * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
    * pgm.poolStats$('default', { intervalMillis: 5000 })
    *   .pipe(take(1))
-   *   .subscribe(({ inUse, size, waiting }) => console.log(`${inUse}/${size} in use, ${waiting} waiting`));   //=> 0/10 in use, 0 waiting
+   *   .subscribe(({ inUse, size, waiting }) => console.log(`${inUse}/${size} in use, ${waiting} waiting`));   // 0/10 in use, 0 waiting
    * ```
    * @see {@link DbManager.poolStats}
    */

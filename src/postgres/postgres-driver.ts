@@ -66,6 +66,7 @@ export class PostgresDriver extends SqlDriver {
   }
 
 
+  /** Hands every session's statements to pg's `Client.query` through `wrap` (see the driver seam's `wrapClientCalls`). */
   wrapClientCalls(wrap: ClientCallWrapper | undefined): void {
     this.#clientCalls.wrap = wrap;
   }

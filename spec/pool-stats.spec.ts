@@ -105,7 +105,13 @@ describe('poolStats', () => {
     await waitFor(() => Date.now() > quietUntil, 'a hundred milliseconds passed');
     assert.equal(seen.length, count, 'nothing emitted while nothing changed');
     subscription.unsubscribe();
-    assert.throws(() => pgm.poolStats$('default', { intervalMillis: 0 }), ConfigurationError);
+    // It completes when its config is destroyed.
+    let completed = false;
+    pgm.poolStats$('default', { intervalMillis: 10 }).subscribe({ complete: () => (completed = true) });
+    assert.equal(completed, false);
+    await pgm.destroyConn('default');
+    await waitFor(() => completed, 'poolStats$ completed after destroyConn()');
+    pgm.createConn({ connectionString: DATABASE_URL });
     assert.throws(() => pgm.poolStats$('default', { every: 5 } as never), ConfigurationError);
     assert.throws(() => pgm.poolStats$('nope'), ConfigurationError);
     await pgm.close();

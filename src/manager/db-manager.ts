@@ -254,8 +254,9 @@ export class DbManager {
    * The figures of the pool of `name` as a cold observable: the current {@link PoolStats} at
    * once, then, sampled every `intervalMillis` (default 1000) on the manager's scheduler, each
    * time any figure differs from the last one emitted. A quiet pool emits nothing after the
-   * first. The interval keeps the process alive while subscribed, as any timer does: end it
-   * with `take`, `takeUntil` or `unsubscribe()`.
+   * first. It completes when the config is destroyed (`destroyConn`). The interval keeps the
+   * process alive while subscribed, as any timer does: end it with `take`, `takeUntil` or
+   * `unsubscribe()`.
    *
    * @example
    * ```ts

@@ -67,6 +67,9 @@ describe('layering of src/', () => {
     assert.equal(violations('src/mysql/x.ts', "import { toRxpgError } from '../postgres/pg-error.js';").length, 1);
     assert.equal(violations('src/testing/x.ts', "import { reasonForSqlState } from '../postgres/sqlstate-reason.js';").length, 1);
     assert.equal(violations('src/manager/x.ts', "import pg from 'pg';").length, 1);
+    assert.equal(violations('src/manager/x.ts', "import { trace } from '@opentelemetry/api';").length, 1);
+    assert.equal(violations('src/index.ts', "import { trace } from '@opentelemetry/api';").length, 1);
+    assert.equal(violations('src/opentelemetry/x.ts', "import { trace } from '@opentelemetry/api';").length, 0);
     assert.equal(violations('src/postgres/listen/x.ts', "import { Session } from '../../pool/session.js';").length, 0);
   });
 

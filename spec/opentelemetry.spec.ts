@@ -101,6 +101,29 @@ describe('rxpg/opentelemetry', () => {
     await pgm.close();
   });
 
+  it('opens sessions outside the caller’s context: a later caller’s callbacks never run in the span that opened the session', async () => {
+    const activeInNext = async (pgm: ReturnType<typeof testManager>['pgm']): Promise<string | undefined> => {
+      // The only session is opened inside one request's span…
+      const opener = sdk.tracerProvider.getTracer('test').startSpan('opens-the-session');
+      await context.with(trace.setSpan(context.active(), opener), () => lastValueFrom(pgm.query('SELECT 1')));
+      opener.end();
+      // …and a later caller, outside it, gets its row in a callback.
+      let seen: string | undefined = 'nothing';
+      await new Promise<void>((resolve, reject) =>
+        pgm.query('SELECT 2 AS two').subscribe({ next: () => (seen = (trace.getActiveSpan() as unknown as { name?: string } | undefined)?.name), error: reject, complete: resolve }),
+      );
+      return seen;
+    };
+    const { pgm, stop } = instrumented({ poolSize: 1 });
+    assert.equal(await activeInNext(pgm), undefined, 'no span active in the later caller’s callback');
+    stop();
+    await pgm.close();
+    // The positive control: without instrumentation the socket keeps the opener's context.
+    const plain = testManager({ poolSize: 1 }).pgm;
+    assert.equal(await activeInNext(plain), 'opens-the-session');
+    await plain.close();
+  });
+
   it('makes a transaction a span whose statements are its children, an error when it rolled back', async () => {
     const { pgm, stop } = instrumented();
     const first = `SELECT 1 AS a /* ${uniqueName('tx')} */`;
@@ -130,7 +153,7 @@ describe('rxpg/opentelemetry', () => {
   });
 
   it('reports a failed statement with its SQLSTATE as db.response.status_code and error.type, and a pool timeout by class', async () => {
-    const { pgm, stop } = instrumented({ poolSize: 1, acquireTimeout: 100 });
+    const { pgm, stop } = instrumented({ poolSize: 1, acquireTimeout: 1000 });
     const sql = `SELECT no_such_column FROM pg_class /* ${uniqueName('err')} */`;
     await lastValueFrom(pgm.query(sql)).catch(() => undefined);
     const span = spanOf(sdk, sql);
@@ -222,7 +245,7 @@ describe('rxpg/opentelemetry', () => {
     // An SDK of its own: the histograms' counts are this test's alone.
     const own = testSdk();
     const pool = uniqueName('metrics');
-    const { pgm, app } = testManager({ name: pool, poolSize: 2, acquireTimeout: 150 });
+    const { pgm, app } = testManager({ name: pool, poolSize: 2, acquireTimeout: 1000 });
     const handle = instrument(pgm, { tracerProvider: own.tracerProvider, meterProvider: own.meterProvider });
     const points = async (name: string) => (await own.collect(name)).filter((point) => point.attributes['db.client.connection.pool.name'] === pool);
     const value = async (name: string, state?: string) =>

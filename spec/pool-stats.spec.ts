@@ -37,7 +37,7 @@ describe('poolStats', () => {
   });
 
   it('counts waiting callers, acquire timeouts and how long granted requests waited', async () => {
-    const { pgm } = testManager({ poolSize: 1, acquireTimeout: 150 });
+    const { pgm } = testManager({ poolSize: 1, acquireTimeout: 1000 });
     let holder: Subscription | undefined = pgm.connection().subscribe();
     await waitFor(() => pgm.poolStats().inUse === 1, 'the only session leased');
     const timedOut = lastValueFrom(pgm.query('SELECT 1')).catch((error: unknown) => error);
@@ -56,7 +56,7 @@ describe('poolStats', () => {
     assert.equal(stats.waiting, 0);
     assert.equal(stats.acquires, 2);
     // The second request waited at least as long as the first one's acquireTimeout (minus the clock's granularity).
-    assert.ok(stats.acquireWaitMillisMax >= 140 && stats.acquireWaitMillisMax < 10_000, `waited ${stats.acquireWaitMillisMax} ms`);
+    assert.ok(stats.acquireWaitMillisMax >= 990 && stats.acquireWaitMillisMax < 20_000, `waited ${stats.acquireWaitMillisMax} ms`);
     await pgm.close();
   });
 

@@ -17,7 +17,7 @@ import { resolveConnConfig, type ConnConfig } from './conn-config.js';
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
 import { checkMillis } from './durations.js';
-import { registerHooksSlot, type HooksSlot, type OperationKind, type OperationTracker } from './manager-hooks.js';
+import { registerHooksSlot, type HooksSlot, type ManagerHooks, type OperationKind, type OperationTracker } from './manager-hooks.js';
 import { poolStatsDiffer, poolStatsOf, type PoolStats } from './pool-stats.js';
 import { Connection, type Cursor } from './connection.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
@@ -117,6 +117,11 @@ export class DbManager {
   /** Instrumentation (rxpg/opentelemetry), usually none: read once per operation. */
   readonly #hooks: HooksSlot;
   #closed = false;
+  /** The hooks' way to open a session, when they have one (see {@link ManagerHooks.openSession}). */
+  readonly #openOutside = (): (<R>(open: () => R) => R) | undefined => {
+    const hooks = this.#hooks.hooks;
+    return hooks?.openSession === undefined ? undefined : (open) => (hooks.openSession as <R>(open: () => R) => R)(open);
+  };
   readonly #emit: EmitEvent = (build) => {
     const hooks = this.#hooks.hooks;
     if (hooks?.event === undefined) {
@@ -775,6 +780,7 @@ export class DbManager {
           closeGraceMillis: this.#closeGraceMillis,
           scheduler: this.#scheduler,
           trackScopes: this.#scopeBypass !== 'off',
+          openOutside: this.#openOutside,
         },
         this.#emit,
         counters,

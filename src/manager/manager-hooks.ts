@@ -63,6 +63,13 @@ export interface ManagerHooks {
    * instrumentation (instrumentation-pg) opens no span that rxpg's statements would never end.
    */
   clientCall?<R>(call: () => R): R;
+  /**
+   * Runs the opening of a pooled session. A session serves every caller of its pool, but its
+   * socket keeps the async context it was opened in, and its rows reach subscribers from there:
+   * the OpenTelemetry instrumentation opens it in the root context, so that no caller's span
+   * becomes the active span of every later caller's callbacks.
+   */
+  openSession?<R>(open: () => R): R;
 }
 
 /** The one mutable slot through which a manager reads its hooks; shared with its pools' statement contexts. */

@@ -1,4 +1,4 @@
-import { context, metrics, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { context, metrics, ROOT_CONTEXT, trace, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import type { DbEvent } from '../events/db-event.js';
 import type { DbManager } from '../manager/db-manager.js';
@@ -82,6 +82,8 @@ export function instrument(manager: DbManager, options: InstrumentOptions = {}):
       else if (event.type === 'connect') instruments.createTime.record(event.durationMillis / 1000, { 'db.client.connection.pool.name': event.conn });
     },
     clientCall: untraced,
+    // A session serves every caller: its socket, and so the callbacks its rows reach, belong to no caller's trace.
+    openSession: (open) => context.with(ROOT_CONTEXT, open),
   };
   const unobserve = observePools(manager, meter);
   slot.hooks = hooks;

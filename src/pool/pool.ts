@@ -26,6 +26,12 @@ export interface PoolOptions {
   readonly scheduler: SchedulerLike;
   /** Follow scopes' code across awaits (see {@link LeaseScope}); the manager's `scopeBypass` is not `'off'`. */
   readonly trackScopes?: boolean;
+  /**
+   * How to open a session outside the context of the caller whose request made the pool grow
+   * (an instrumentation's, read at each open; usually none): a socket keeps the async context it
+   * was made in, and every caller's rows would arrive in that one caller's context.
+   */
+  readonly openOutside?: () => (<R>(open: () => R) => R) | undefined;
 }
 
 type ReleaseReason = ReleaseEvent['reason'];
@@ -230,7 +236,9 @@ export class Pool implements LeaseOwner {
       this.#all.size + connector.attempts < this.#options.size
     ) {
       // A session serves every caller of the pool: its socket belongs to no scope's code.
-      if (this.#options.trackScopes) LeaseScope.runIn(undefined, () => connector.open());
+      const outside = this.#options.openOutside?.();
+      if (outside !== undefined) outside(() => (this.#options.trackScopes ? LeaseScope.runIn(undefined, () => connector.open()) : connector.open()));
+      else if (this.#options.trackScopes) LeaseScope.runIn(undefined, () => connector.open());
       else connector.open();
     }
   }

@@ -46,7 +46,9 @@ export interface InstrumentationHandle {
  * `db.client.connection.wait_time`, `db.client.connection.create_time` and
  * `db.client.connection.timeouts`. While it is on, the statements rxpg hands to pg run with
  * tracing suppressed, so `@opentelemetry/instrumentation-pg`, when registered too, opens no
- * span of its own for them (it would never end one). One instrumentation per manager at a time.
+ * span of its own for them (it would never end one), and pooled sessions are opened in the root
+ * context, so that the span of the request that opened one is not active in later callers'
+ * callbacks. One instrumentation per manager at a time.
  *
  * @example
  * ```ts

@@ -16,12 +16,13 @@ const RANK: Readonly<Record<string, number>> = {
   manager: 4,
   postgres: 5, mysql: 5, testing: 5,
   cli: 6,
+  opentelemetry: 5,
 };
 const BACKENDS = new Set(['postgres', 'mysql', 'testing']);
 /** Programs on top of the library: they pick a backend at run time, so they may import each. */
 const APPLICATIONS = new Set(['cli']);
 /** Which folders may load each backend client library. */
-const PACKAGE_OWNERS: Readonly<Record<string, string>> = { pg: 'postgres', mysql2: 'mysql' };
+const PACKAGE_OWNERS: Readonly<Record<string, string>> = { pg: 'postgres', mysql2: 'mysql', '@opentelemetry/api': 'opentelemetry' };
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -69,6 +70,9 @@ describe('layering of src/', () => {
     assert.equal(violations('src/mysql/x.ts', "import { toRxpgError } from '../postgres/pg-error.js';").length, 1);
     assert.equal(violations('src/testing/x.ts', "import { reasonForSqlState } from '../postgres/sqlstate-reason.js';").length, 1);
     assert.equal(violations('src/manager/x.ts', "import pg from 'pg';").length, 1);
+    assert.equal(violations('src/manager/x.ts', "import { trace } from '@opentelemetry/api';").length, 1);
+    assert.equal(violations('src/index.ts', "import { trace } from '@opentelemetry/api';").length, 1);
+    assert.equal(violations('src/opentelemetry/x.ts', "import { trace } from '@opentelemetry/api';").length, 0);
     assert.equal(violations('src/postgres/listen/x.ts', "import { Session } from '../../pool/session.js';").length, 0);
   });
 

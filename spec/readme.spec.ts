@@ -145,7 +145,7 @@ function runnableCode(code: string, workDir: string, servers: { pgUrl: string; p
   let text = code
     .replaceAll(README_PG_URL, servers.pgUrl)
     .replaceAll(README_PG_DBNAME, `dbname: '${servers.pgDatabase}'`)
-    .replace(/(from\s+|import\()'(rxpg(?:\/mysql|\/testing)?)'/g, (_whole, before: string, specifier: string) => `${before}'${entry(specifier)}'`);
+    .replace(/(from\s+|import\()'(rxpg(?:\/mysql|\/testing|\/opentelemetry)?)'/g, (_whole, before: string, specifier: string) => `${before}'${entry(specifier)}'`);
   if (servers.mysqlUrl !== undefined) text = text.replaceAll(README_MYSQL_URL, servers.mysqlUrl);
   return text;
 }

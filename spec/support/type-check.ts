@@ -1,5 +1,5 @@
 // Type-checks TypeScript files as a user's project would: strict, ESM, `nodenext`, with
-// 'rxpg', 'rxpg/mysql' and 'rxpg/testing' resolved to this checkout's entry points in src/ (the
+// 'rxpg', 'rxpg/mysql', 'rxpg/testing' and 'rxpg/opentelemetry' resolved to this checkout's entry points in src/ (the
 // same modules `npm run build` compiles into dist/), so it needs no build and is never stale.
 import { readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -14,6 +14,7 @@ export const ENTRY_POINTS: Readonly<Record<string, string>> = {
   rxpg: join(ROOT, 'src/index.ts'),
   'rxpg/mysql': join(ROOT, 'src/mysql.ts'),
   'rxpg/testing': join(ROOT, 'src/testing.ts'),
+  'rxpg/opentelemetry': join(ROOT, 'src/opentelemetry.ts'),
 };
 
 /** What a user's tsconfig would say: strict ESM on Node, nothing lenient. */
@@ -26,7 +27,7 @@ const USER_OPTIONS: ts.CompilerOptions = {
   strict: true,
   skipLibCheck: true,
   noEmit: true,
-  // Only these three specifiers: a deep import such as 'rxpg/src/…' does not resolve, as for a user.
+  // Only these specifiers: a deep import such as 'rxpg/src/…' does not resolve, as for a user.
   paths: Object.fromEntries(Object.entries(ENTRY_POINTS).map(([specifier, file]) => [specifier, [file]])),
 };
 

@@ -2,7 +2,9 @@
 // each line fails to compile when the type it checks is wrong. A `@ts-expect-error` line fails
 // when its error goes away. Nothing here runs.
 import { TimeoutError, type Observable } from 'rxjs';
-import { PgManager, StatementTimeoutError, type ColumnInfo, type Connection, type OrderedRow, type Row } from '../../src/index.js';
+import { PgManager, StatementTimeoutError, type ColumnInfo, type Connection, type OrderedRow, type PoolState, type PoolStats, type Row } from '../../src/index.js';
+import { MyManager } from '../../src/mysql.js';
+import { instrument, type InstrumentationHandle, type InstrumentOptions } from '../../src/opentelemetry.js';
 
 /** Compiles only when `A` and `B` are the same type. */
 type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends <V>() => V extends B ? 1 : 2 ? true : false;
@@ -64,4 +66,19 @@ expectType<Equal<typeof named, Observable<Row>>>();
 declare const error: unknown;
 const which = error instanceof StatementTimeoutError ? error.limit : error instanceof TimeoutError ? error.info : undefined;
 
-export { asOrderedRow, filmLength, firstOnly, lease, notTheColumn, oddGet, oddKeys, which };
+// poolStats(): the pool's state plus its counts, on both managers; poolStats$() emits them.
+declare const mym: MyManager;
+expectType<Equal<ReturnType<typeof pgm.poolStats>, PoolStats>>();
+expectType<Equal<ReturnType<typeof mym.poolStats>, PoolStats>>();
+expectType<Equal<ReturnType<typeof pgm.poolStats$>, Observable<PoolStats>>>();
+const asState: PoolState = pgm.poolStats();
+// @ts-expect-error the figures are read-only
+pgm.poolStats().timeouts = 0;
+
+// rxpg/opentelemetry: instrument() takes either manager and gives back a handle to stop.
+const handle: InstrumentationHandle = instrument(pgm);
+instrument(mym, { queryText: false } satisfies InstrumentOptions).stop();
+// @ts-expect-error an unknown option is a type error (and a ConfigurationError at run time)
+instrument(pgm, { queryTxt: false });
+
+export { asOrderedRow, asState, handle, filmLength, firstOnly, lease, notTheColumn, oddGet, oddKeys, which };

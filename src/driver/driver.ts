@@ -108,4 +108,20 @@ export interface Driver {
    * destroyed, and a session that opens late is closed, never leaked. Never throws.
    */
   connect(params: ConnectionParams, hooks: ConnectionHooks): Observable<DriverConnection>;
+  /**
+   * Sets (undefined: clears) how this driver's sessions make the call into their client library
+   * that starts a statement: from then on, they make it as `wrap(call)`. rxpg/opentelemetry
+   * sets it while a manager is instrumented, to suppress the library's own instrumentation
+   * (instrumentation-pg opens a span in `pg.Client.prototype.query` that only a promise or a
+   * callback would end, and rxpg uses neither). Optional: a driver whose library has no such
+   * instrumentation leaves it out.
+   */
+  wrapClientCalls?(wrap: ClientCallWrapper | undefined): void;
 }
+
+/**
+ * Runs a call into a client library and returns its result (see {@link Driver.wrapClientCalls}).
+ *
+ * @category Driver seam
+ */
+export type ClientCallWrapper = <R>(call: () => R) => R;

@@ -6,6 +6,7 @@ import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
+import type { OperationTracker } from './manager-hooks.js';
 import { summaryTo, type CommandResult } from './command-result.js';
 import { copyFromFeeder } from './copy-from-feeder.js';
 import { stageOf, type CopyToOptions } from './copy-options.js';
@@ -41,6 +42,8 @@ export class Connection {
   /** @internal */
   protected readonly context: StatementContext;
   #ended = false;
+  /** @internal The transaction operation an instrumentation follows, parent of this handle's statements. */
+  operation: OperationTracker | undefined;
 
   /** @internal */
   constructor(session: Session, scope: LeaseScope, context: StatementContext) {
@@ -67,7 +70,7 @@ export class Connection {
     checkStatement(sql, params);
     checkOptionKeys(options, ['timeout'], 'query');
     const timeoutMillis = timeoutOf(options, 'query');
-    return this.#statement<T, Row<T>>(sql, params, captureCallSite(this.query, this.context.callSites), { timeoutMillis }, rowsTo);
+    return this.#statement<T, Row<T>>('query', sql, params, captureCallSite(this.query, this.context.callSites), { timeoutMillis }, rowsTo);
   }
 
   /**
@@ -96,7 +99,7 @@ export class Connection {
     checkStatement(sql, params);
     checkOptionKeys(options, ['timeout'], 'command');
     const timeoutMillis = timeoutOf(options, 'command');
-    return this.#statement<Record<string, unknown>, CommandResult>(sql, params, captureCallSite(this.command, this.context.callSites), { timeoutMillis }, summaryTo);
+    return this.#statement<Record<string, unknown>, CommandResult>('command', sql, params, captureCallSite(this.command, this.context.callSites), { timeoutMillis }, summaryTo);
   }
 
   /**
@@ -113,7 +116,7 @@ export class Connection {
     checkOptionKeys(options, ['batchSize', 'timeout'], 'stream');
     const batchSize = batchSizeOf(options, 'stream');
     const timeoutMillis = timeoutOf(options, 'stream');
-    return this.#statement<T, Row<T>>(sql, params, captureCallSite(this.stream, this.context.callSites), { batchSize, timeoutMillis }, rowsTo);
+    return this.#statement<T, Row<T>>('stream', sql, params, captureCallSite(this.stream, this.context.callSites), { batchSize, timeoutMillis }, rowsTo);
   }
 
   /**
@@ -178,6 +181,7 @@ export class Connection {
 
   /** One statement on this session, cancelled (or its cursor closed) on unsubscribe. */
   #statement<T extends object, R>(
+    method: string,
     sql: string,
     params: readonly unknown[],
     site: CallSite,
@@ -189,6 +193,13 @@ export class Connection {
         subscriber.error(leaseEnded(this.context.conn));
         return;
       }
+      const tracker = this.context.hooks.hooks?.start({
+        kind: options.batchSize === undefined ? 'statement' : 'stream',
+        method,
+        target: this.context.target,
+        sql,
+        parent: this.operation,
+      });
       const handle = runStatement<T>(
         this.session,
         sql,
@@ -202,6 +213,7 @@ export class Connection {
           batchSize: options.batchSize,
           timeoutMillis: options.timeoutMillis,
           defaultTimeoutMillis: this.context.statementTimeoutMillis,
+          tracker,
         },
       );
       return () => handle.abandon();

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { asyncScheduler, defer, Observable, Subject, type ObservableInput, type SchedulerLike, type Subscriber } from 'rxjs';
+import { asyncScheduler, defer, Observable, Subject, tap, timer, type ObservableInput, type SchedulerLike, type Subscriber } from 'rxjs';
 import type { Driver } from '../driver/driver.js';
 import { captureCallSite, withCallSite, type CallSite } from '../errors/call-site.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
@@ -9,6 +9,7 @@ import { describeScopeBypass, type DbEvent, type EmitEvent, type ScopeBypassEven
 import { holdLease } from '../pool/hold-lease.js';
 import { LeaseScope, type ScopeKind } from '../pool/lease-scope.js';
 import { Pool } from '../pool/pool.js';
+import { PoolCounters } from '../pool/pool-counters.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
 import { summaryTo, type CommandResult } from './command-result.js';
@@ -16,6 +17,8 @@ import { resolveConnConfig, type ConnConfig } from './conn-config.js';
 import type { ConnOptions } from './conn-options.js';
 import { ConnRegistry } from './conn-registry.js';
 import { checkMillis } from './durations.js';
+import { registerHooksSlot, type HooksSlot, type ManagerHooks, type OperationKind, type OperationTracker } from './manager-hooks.js';
+import { poolStatsDiffer, poolStatsOf, type PoolStats } from './pool-stats.js';
 import { Connection, type Cursor } from './connection.js';
 import { copyFromFeeder } from './copy-from-feeder.js';
 import { stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
@@ -114,9 +117,25 @@ export class DbManager {
   readonly #clientTimeoutGraceMillis: number;
   readonly #callSites: boolean;
   readonly #scopeBypass: 'warn' | 'error' | 'off';
+  /** What each config's pools counted so far; outlives a pool that closeConn() replaced. */
+  readonly #counters = new Map<string, PoolCounters>();
+  /** Instrumentation (rxpg/opentelemetry), usually none: read once per operation. */
+  readonly #hooks: HooksSlot;
   #closed = false;
+  /** The hooks' way to open a session, when they have one (see {@link ManagerHooks.openSession}). */
+  readonly #openOutside = (): (<R>(open: () => R) => R) | undefined => {
+    const hooks = this.#hooks.hooks;
+    return hooks?.openSession === undefined ? undefined : (open) => (hooks.openSession as <R>(open: () => R) => R)(open);
+  };
   readonly #emit: EmitEvent = (build) => {
-    if (this.#events.observed) this.#events.next(build());
+    const hooks = this.#hooks.hooks;
+    if (hooks?.event === undefined) {
+      if (this.#events.observed) this.#events.next(build());
+      return;
+    }
+    const event = build();
+    hooks.event(event);
+    if (this.#events.observed) this.#events.next(event);
   };
 
   /** @internal */
@@ -138,6 +157,15 @@ export class DbManager {
     }
     this.#scopeBypass = options.scopeBypass ?? 'warn';
     this.events$ = this.#events.asObservable();
+    const slot: HooksSlot = {
+      hooks: undefined,
+      changed: () => {
+        const clientCall = slot.hooks?.clientCall?.bind(slot.hooks);
+        driver.wrapClientCalls?.(clientCall);
+      },
+    };
+    this.#hooks = slot;
+    registerHooksSlot(this, slot);
   }
 
   /**
@@ -209,6 +237,69 @@ export class DbManager {
   }
 
   /**
+   * The figures of the pool of `name`, for a health endpoint: what {@link DbManager.poolState}
+   * says (sessions open, idle, in use, lease requests waiting) and what happened so far
+   * (sessions opened, failed connects, acquire timeouts, acquire waits). No query is run; an
+   * unknown name throws a {@link ConfigurationError}.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   *
+   * const pgm = new PgManager();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', poolSize: 5 });
+   * const { size, inUse, waiting, timeouts } = pgm.poolStats();
+   * console.log(`${inUse}/${size} in use, ${waiting} waiting, ${timeouts} timeouts`);   // 0/5 in use, 0 waiting, 0 timeouts
+   * ```
+   * @see {@link PoolStats}
+   * @see {@link DbManager.poolStats$}
+   */
+  poolStats(name = 'default'): PoolStats {
+    const state = this.poolState(name);
+    const pool = this.#pools.get(name)?.pool;
+    return poolStatsOf(name, state, pool?.connecting ?? 0, this.#counters.get(name));
+  }
+
+  /**
+   * The figures of the pool of `name` as a cold observable: the current {@link PoolStats} at
+   * once, then, sampled every `intervalMillis` (default 1000) on the manager's scheduler, each
+   * time any figure differs from the last one emitted. A quiet pool emits nothing after the
+   * first. It completes when the config is destroyed (`destroyConn`). The interval keeps the
+   * process alive while subscribed, as any timer does: end it with `take`, `takeUntil` or
+   * `unsubscribe()`.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   * import { take } from 'rxjs';
+   *
+   * const pgm = new PgManager();
+   * pgm.createConn({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+   * pgm.poolStats$('default', { intervalMillis: 5000 })
+   *   .pipe(take(1))
+   *   .subscribe(({ inUse, size, waiting }) => console.log(`${inUse}/${size} in use, ${waiting} waiting`));   // 0/10 in use, 0 waiting
+   * ```
+   * @see {@link DbManager.poolStats}
+   */
+  poolStats$(name = 'default', options: { intervalMillis?: number } = {}): Observable<PoolStats> {
+    checkOptionKeys(options, ['intervalMillis'], 'poolStats$');
+    const intervalMillis = checkMillis(options.intervalMillis ?? 1000, 'intervalMillis', 'poolStats$: ', { min: 1 });
+    this.#registry.get(name);
+    return new Observable<PoolStats>((subscriber) => {
+      let last = this.poolStats(name);
+      subscriber.next(last);
+      return timer(intervalMillis, intervalMillis, this.#scheduler).subscribe(() => {
+        // A config destroyed since: its stats end with it.
+        if (!this.#registry.has(name)) return subscriber.complete();
+        const now = this.poolStats(name);
+        if (!poolStatsDiffer(now, last)) return;
+        last = now;
+        subscriber.next(now);
+      });
+    });
+  }
+
+  /**
    * Closes the pool of `name`: waiting lease requests fail, idle sessions close, leased ones
    * close when returned (or are destroyed after the close grace). The config stays registered
    * and the manager stays usable: a later query opens a new pool. This is the way to close
@@ -233,6 +324,7 @@ export class DbManager {
   destroyConn(name = 'default'): Promise<void> {
     const closed = this.closeConn(name);
     this.#registry.delete(name);
+    this.#counters.delete(name);
     return closed;
   }
 
@@ -566,6 +658,7 @@ export class DbManager {
     options: { site: CallSite; batchSize?: number; timeoutMillis?: number },
     target: (subscriber: Subscriber<R>) => StatementTarget<T>,
   ): Observable<R> {
+    const kind: OperationKind = options.batchSize === undefined ? 'statement' : 'stream';
     return new Observable<R>((subscriber) => {
       if (this.#closed) {
         try {
@@ -581,7 +674,8 @@ export class DbManager {
         subscriber.error(withCallSite(refused, options.site));
         return;
       }
-      return holdLease(
+      const tracker = this.#hooks.hooks?.start({ kind, method, target: context.target, sql, parent: undefined });
+      const release = holdLease(
         pool,
         (session, lease) => {
           // Spelled out rather than spread: this runs once per query.
@@ -591,11 +685,22 @@ export class DbManager {
             timeoutMillis: options.timeoutMillis,
             defaultTimeoutMillis: context.statementTimeoutMillis,
             beforeEnd: () => lease.unsubscribe(),
+            tracker,
           });
           return () => handle.abandon();
         },
-        (error) => subscriber.error(withCallSite(error as Error, options.site)),
+        (error) => {
+          const reported = withCallSite(error as Error, options.site);
+          tracker?.failed(reported, 0);
+          subscriber.error(reported);
+        },
       );
+      if (tracker === undefined) return release;
+      return () => {
+        release();
+        // Still waiting for a session (a granted statement has told its tracker already).
+        tracker.cancelled(0);
+      };
     });
   }
 
@@ -727,15 +832,22 @@ export class DbManager {
       const { pool, context } = this.#pool(conn);
       const refused = this.#bypass(pool, conn, method, undefined);
       if (refused) throw refused;
+      const tracker = this.#hooks.hooks?.start({ kind: 'transaction', method, target: context.target, sql: undefined, parent: undefined });
       let tx: Transaction | undefined;
-      return scopedLease(
+      const scoped = scopedLease(
         pool,
         (session, scope) => {
           scope.kind = method;
-          return transactionBody(session, scope, context, begin, fn, (created) => (tx = created));
+          const body = transactionBody(session, scope, context, begin, fn, (created) => {
+            tx = created;
+            created.operation = tracker;
+          });
+          // Ended at COMMIT, before the held-back values flow (a consumer may leave after one).
+          return tracker === undefined ? body : body.pipe(tap({ complete: () => tracker.succeeded(0), error: (error: unknown) => tracker.failed(error, 0) }));
         },
         { buffered: true, onEnd: () => tx?.end() },
       );
+      return tracker === undefined ? scoped : trackedScope(scoped, tracker);
     });
   }
 
@@ -777,6 +889,11 @@ export class DbManager {
     let entry = this.#pools.get(name);
     if (entry === undefined) {
       const config: ConnConfig = this.#registry.get(name);
+      let counters = this.#counters.get(name);
+      if (counters === undefined) {
+        counters = new PoolCounters();
+        this.#counters.set(name, counters);
+      }
       const pool = new Pool(
         this.#driver,
         config.params,
@@ -793,8 +910,10 @@ export class DbManager {
           closeGraceMillis: this.#closeGraceMillis,
           scheduler: this.#scheduler,
           trackScopes: this.#scopeBypass !== 'off',
+          openOutside: this.#openOutside,
         },
         this.#emit,
+        counters,
       );
       const context: StatementContext = {
         conn: name,
@@ -804,6 +923,8 @@ export class DbManager {
         statementTimeoutMillis: config.params.statementTimeoutMillis,
         clientTimeoutGraceMillis: this.#clientTimeoutGraceMillis,
         callSites: this.#callSites,
+        hooks: this.#hooks,
+        target: { conn: name, dialect: this.#driver.dialect, host: config.params.host, port: config.params.port, database: config.params.database },
       };
       entry = { pool, context };
       this.#pools.set(name, entry);
@@ -824,4 +945,28 @@ export class DbManager {
   toJSON(): { conns: string[] } {
     return { conns: this.#registry.names() };
   }
+}
+
+/**
+ * A scope (a transaction) whose tracker hears how it ended: completed, failed, or unsubscribed
+ * before either (then rolled back).
+ */
+function trackedScope<R>(scope: Observable<R>, tracker: OperationTracker): Observable<R> {
+  return new Observable<R>((subscriber) => {
+    const subscription = scope.subscribe({
+      next: (value) => subscriber.next(value),
+      error: (error: unknown) => {
+        tracker.failed(error, 0);
+        subscriber.error(error);
+      },
+      complete: () => {
+        tracker.succeeded(0);
+        subscriber.complete();
+      },
+    });
+    return () => {
+      subscription.unsubscribe();
+      tracker.cancelled(0);
+    };
+  });
 }

@@ -7,6 +7,7 @@ import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session, StatementHandle } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { MAX_MILLIS } from './durations.js';
+import type { OperationTracker } from './manager-hooks.js';
 import type { StatementContext } from './statement-context.js';
 
 /** Where a statement's rows and end go: a Subscriber, or an internal command's callbacks. */
@@ -41,6 +42,8 @@ export interface RunStatementOptions {
   readonly timeoutMillis?: number;
   /** The config's own statement_timeout, already the session's default: client timer only. */
   readonly defaultTimeoutMillis?: number;
+  /** An instrumentation's tracker of this statement: told of its end before the target is. */
+  readonly tracker?: OperationTracker;
 }
 
 /** Runs one statement on `session`, reporting to `target` and emitting a query or error event. */
@@ -53,11 +56,12 @@ export function runStatement<T extends object>(
   options: RunStatementOptions = {},
 ): StatementHandle {
   const { conn, emit, scheduler } = context;
-  const { site, scope, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis } = options;
+  const { site, scope, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis, tracker } = options;
   const limit = timeoutMillis ?? (defaultTimeoutMillis && defaultTimeoutMillis > 0 ? defaultTimeoutMillis : undefined);
   const startedAt = scheduler.now();
   let clock: Subscription | undefined;
   let ended = false;
+  let rows = 0;
   const wrap = scope ? <R>(fn: () => R): R => scope.inside(fn) : <R>(fn: () => R): R => fn();
   const fail = (error: Error): void => {
     ended = true;
@@ -67,6 +71,7 @@ export function runStatement<T extends object>(
       Object.defineProperty(reported, 'conn', { value: conn, enumerable: true });
       emit(() => ({ type: 'error', conn, sql, error: reported }));
     }
+    tracker?.failed(reported, rows);
     beforeEnd?.();
     wrap(() => target.error(reported));
   };
@@ -88,9 +93,13 @@ export function runStatement<T extends object>(
       row: scope
         ? (shape, values) => {
             const row = shape.row<T>(values);
+            rows++;
             scope.inside(() => target.next(row));
           }
-        : (shape, values) => target.next(shape.row<T>(values)),
+        : (shape, values) => {
+            rows++;
+            target.next(shape.row<T>(values));
+          },
       suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
       complete: (summary) => {
         ended = true;
@@ -105,6 +114,7 @@ export function runStatement<T extends object>(
           rowCount: summary.rowCount,
           ...(summary.prelude && { prelude: summary.prelude }),
         }));
+        tracker?.succeeded(rows);
         beforeEnd?.();
         wrap(() => target.complete(summary));
       },
@@ -120,7 +130,13 @@ export function runStatement<T extends object>(
     { batchSize, timeoutMillis },
   );
   startClock();
-  return handle;
+  if (tracker === undefined) return handle;
+  return {
+    abandon: () => {
+      handle.abandon();
+      if (!ended) tracker.cancelled(rows);
+    },
+  };
 }
 
 /**

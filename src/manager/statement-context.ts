@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import type { Driver } from '../driver/driver.js';
 import type { EmitEvent } from '../events/db-event.js';
+import type { HooksSlot, OperationTarget } from './manager-hooks.js';
 
 /** What running a statement needs to know besides the statement. */
 export interface StatementContext {
@@ -15,4 +16,8 @@ export interface StatementContext {
   readonly clientTimeoutGraceMillis: number;
   /** Whether statements capture their caller's stack for their errors (the `callSites` option). */
   readonly callSites: boolean;
+  /** The manager's instrumentation hooks, read when an operation starts (usually none). */
+  readonly hooks: HooksSlot;
+  /** Where the config points, for instrumentation. */
+  readonly target: OperationTarget;
 }

@@ -8,6 +8,7 @@ import { backgroundTimer } from './background-timer.js';
 import { Connector } from './connector.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { LeaseScope } from './lease-scope.js';
+import { PoolCounters } from './pool-counters.js';
 import type { Session } from './session.js';
 
 /** How a pool behaves; built from a connection config. */
@@ -25,6 +26,12 @@ export interface PoolOptions {
   readonly scheduler: SchedulerLike;
   /** Follow scopes' code across awaits (see {@link LeaseScope}); the manager's `scopeBypass` is not `'off'`. */
   readonly trackScopes?: boolean;
+  /**
+   * How to open a session outside the context of the caller whose request made the pool grow
+   * (an instrumentation's, read at each open; usually none): a socket keeps the async context it
+   * was made in, and every caller's rows would arrive in that one caller's context.
+   */
+  readonly openOutside?: () => (<R>(open: () => R) => R) | undefined;
 }
 
 type ReleaseReason = ReleaseEvent['reason'];
@@ -48,19 +55,26 @@ export class Pool implements LeaseOwner {
   /** Granted sessions and the leases that hold them. */
   readonly #leased = new Map<Session, Lease>();
   readonly #waiting: Lease[] = [];
+  /** What happened so far (the manager's, for the config: it outlives this pool). */
+  readonly counters: PoolCounters;
   #closing: Promise<void> | undefined;
   #closed: (() => void) | undefined;
 
-  constructor(driver: Driver, params: ConnectionParams, options: PoolOptions, emit: EmitEvent) {
+  constructor(driver: Driver, params: ConnectionParams, options: PoolOptions, emit: EmitEvent, counters = new PoolCounters()) {
     this.#driver = driver;
     this.#options = options;
     this.#emit = emit;
+    this.counters = counters;
     this.#connector = new Connector(driver, params, options, emit, {
       opened: (session) => {
+        this.counters.connects++;
         this.#all.add(session);
         this.#offer(session);
       },
-      failed: (error) => this.#failHead(error),
+      failed: (error) => {
+        this.counters.connectFailures++;
+        this.#failHead(error);
+      },
       ready: () => this.#grow(),
       lost: (session) => this.#lost(session),
     });
@@ -75,6 +89,11 @@ export class Pool implements LeaseOwner {
       idle: this.#idle.length,
       waiting: this.#waiting.length,
     };
+  }
+
+  /** Attempts to open a session under way (counted in `state.total`). */
+  get connecting(): number {
+    return this.#connector.attempts;
   }
 
   get isClosing(): boolean {
@@ -161,6 +180,7 @@ export class Pool implements LeaseOwner {
     lease.timeout?.unsubscribe();
     this.#leased.set(session, lease);
     const waitMillis = this.#options.scheduler.now() - lease.requestedAt;
+    this.counters.granted(waitMillis);
     this.#emit(() => ({ type: 'acquire', conn: this.#options.conn, processId: session.processId, waitMillis }));
     // A leased session has work in hand: it keeps the process alive until it is idle again.
     session.driver.keepProcessAlive?.(true);
@@ -193,6 +213,7 @@ export class Pool implements LeaseOwner {
     // The state as this request saw it: itself still counted as waiting.
     const state = this.state;
     this.#waiting.splice(index, 1);
+    this.counters.timeouts++;
     const { conn, acquireTimeoutMillis } = this.#options;
     lease.fail(
       new PoolError(
@@ -216,7 +237,9 @@ export class Pool implements LeaseOwner {
       this.#all.size + connector.attempts < this.#options.size
     ) {
       // A session serves every caller of the pool: its socket belongs to no scope's code.
-      if (this.#options.trackScopes) LeaseScope.runIn(undefined, () => connector.open());
+      const outside = this.#options.openOutside?.();
+      if (outside !== undefined) outside(() => (this.#options.trackScopes ? LeaseScope.runIn(undefined, () => connector.open()) : connector.open()));
+      else if (this.#options.trackScopes) LeaseScope.runIn(undefined, () => connector.open());
       else connector.open();
     }
   }

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { EMPTY, Observable } from 'rxjs';
-import type { ConnectionHooks } from '../driver/driver.js';
+import type { ClientCallWrapper, ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
@@ -130,6 +130,9 @@ export class PgConnection implements DriverConnection {
   /** A server that does not report its role refused a write (25006) under a config that wants writes. */
   #refusedWrite = false;
 
+  /** How statements are handed to pg (see the driver's `wrapClientCalls`); set by the driver. */
+  clientCalls: { readonly wrap: ClientCallWrapper | undefined } | undefined;
+
   /** What the server reported about itself at startup (ParameterStatus), by name. */
   readonly serverParameters: ReadonlyMap<string, string>;
   /** The Postgres-wire engine behind the session, told from its startup and host name (see `engine.ts`). */
@@ -177,7 +180,7 @@ export class PgConnection implements DriverConnection {
           this.#rerunnable = false;
           const again = statement.unnamed();
           this.#current = again;
-          this.#client.query(again as unknown as pg.QueryConfig);
+          this.#submit(again);
           return;
         }
         statement.finish((error) => staleNameError(toRxpgError(error, { statement: statement.errorText })));
@@ -312,7 +315,14 @@ export class PgConnection implements DriverConnection {
     const statement = new PgStatement(sql, values, sink, this.#shapes, batchSize, timeout, cache, prelude, this.#onCommand, options.copy);
     this.#rerunnable = this.transactionStatus === 'idle' && !prelude?.length;
     this.#current = statement;
-    this.#client.query(statement as unknown as pg.QueryConfig);
+    this.#submit(statement);
+  }
+
+  /** Hands a statement to pg, through the driver's wrapper when one is set. */
+  #submit(statement: PgStatement): void {
+    const wrap = this.clientCalls?.wrap;
+    if (wrap === undefined) this.#client.query(statement as unknown as pg.QueryConfig);
+    else wrap(() => this.#client.query(statement as unknown as pg.QueryConfig));
   }
 
   /**

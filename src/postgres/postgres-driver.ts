@@ -3,7 +3,7 @@ import type { PeerCertificate } from 'node:tls';
 import pg from 'pg';
 import { asyncScheduler, Observable } from 'rxjs';
 import { describeTarget, type ConnectionParams, type ConnectionSource, type ResolvedConnection, type SessionSettings } from '../driver/connection-params.js';
-import type { ConnectionHooks, TransactionSettings } from '../driver/driver.js';
+import type { ClientCallWrapper, ConnectionHooks, TransactionSettings } from '../driver/driver.js';
 import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import type { StatementSummary } from '../driver/statement-sink.js';
@@ -49,6 +49,8 @@ export class PostgresDriver extends SqlDriver {
   readonly #messageTap: boolean;
   /** What recent connects learned about each host, for every config of this driver (see `hostRecheck`). */
   readonly #hostStatus = new HostStatus();
+  /** Shared with every session of this driver, so that a change reaches the open ones too. */
+  readonly #clientCalls: { wrap: ClientCallWrapper | undefined } = { wrap: undefined };
 
   constructor(options: PostgresDriverOptions = {}) {
     super();
@@ -67,6 +69,11 @@ export class PostgresDriver extends SqlDriver {
     return [sql];
   }
 
+
+  /** Hands every session's statements to pg's `Client.query` through `wrap` (see the driver seam's `wrapClientCalls`). */
+  wrapClientCalls(wrap: ClientCallWrapper | undefined): void {
+    this.#clientCalls.wrap = wrap;
+  }
 
   /** COMMIT of a transaction in which a statement failed completes with the tag ROLLBACK. */
   override committed(summary: StatementSummary): boolean {
@@ -202,6 +209,7 @@ export class PostgresDriver extends SqlDriver {
               const internals = pgInternalsOf(client);
               if ('missing' in internals) throw new Error(`this version of pg lacks ${internals.missing.join(', ')}`);
               connection = new PgConnection(client, internals, tap(), params, hooks, reported, host.host);
+              connection.clientCalls = this.#clientCalls;
             } catch (error) {
               client.end().catch(swallow);
               subscriber.error(

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { concat, firstValueFrom, lastValueFrom, map, take, toArray } from 'rxjs';
+import { concat, firstValueFrom, lastValueFrom, map, Subject, take, toArray } from 'rxjs';
 import { ConfigurationError, PoolError, type DbManager } from '../src/index.js';
 import { instrument } from '../src/opentelemetry.js';
 import { summarizeStatement } from '../src/opentelemetry/statement-summary.js';
@@ -212,6 +212,55 @@ describe('rxpg/opentelemetry', () => {
     assert.equal(sdk.openSpans.names('rxpg').length, 0, `no rxpg span left open: ${sdk.openSpans.names('rxpg')}`);
     stop();
     await pgm.close();
+  });
+
+  it('gives each COPY a span with the server’s row count, as a child of its transaction, and ends an unsubscribed one as cancelled', async () => {
+    const { pgm, stop } = instrumented();
+    const table = uniqueName('otel_copy');
+    await admin.query(`CREATE TABLE ${table} (n int)`);
+    try {
+      const load = `COPY ${table} FROM STDIN /* ${uniqueName('from')} */`;
+      assert.equal(await lastValueFrom(pgm.copyFrom(load, [[1], [2], [3]])), 3);
+      const loaded = spanOf(sdk, load);
+      assert.equal(loaded.kind, SpanKind.CLIENT);
+      assert.equal(loaded.name, `COPY ${table}`);
+      assert.equal(loaded.attributes['db.operation.name'], 'COPY');
+      assert.equal(loaded.attributes['rxpg.method'], 'copyFrom');
+      assert.equal(loaded.attributes['db.response.returned_rows'], 3);
+      assert.equal(loaded.status.code, SpanStatusCode.UNSET);
+
+      const dump = `COPY ${table} TO STDOUT /* ${uniqueName('to')} */`;
+      const bytes = await lastValueFrom(pgm.copyTo(dump).pipe(map((chunk) => chunk.length), toArray()));
+      assert.ok(bytes.length > 0);
+      assert.equal(spanOf(sdk, dump).attributes['db.response.returned_rows'], 3);
+
+      const inTransaction = `COPY ${table} FROM STDIN /* ${uniqueName('tx')} */`;
+      await lastValueFrom(pgm.transaction((tx) => tx.copyFrom(inTransaction, [[4]])));
+      const child = spanOf(sdk, inTransaction);
+      const transaction = rxpgSpans(sdk).find((span) => span.spanContext().spanId === child.parentSpanContext?.spanId);
+      assert.ok(transaction, 'the COPY is a child of its transaction’s span');
+      assert.equal(transaction.attributes['rxpg.method'], 'transaction');
+
+      const bad = `COPY ${table} FROM STDIN /* ${uniqueName('bad')} */`;
+      await assert.rejects(lastValueFrom(pgm.copyFrom(bad, ['x\n'])));
+      const failed = spanOf(sdk, bad);
+      assert.equal(failed.status.code, SpanStatusCode.ERROR);
+      assert.equal(failed.attributes['db.response.status_code'], '22P02');
+
+      // A source that never ends, unsubscribed: CopyFail, and the span ends as cancelled.
+      const endless = `COPY ${table} FROM STDIN /* ${uniqueName('cut')} */`;
+      const subscription = pgm.copyFrom(endless, new Subject<string>()).subscribe({ error: () => {} });
+      await waitFor(() => sdk.openSpans.names('rxpg').length > 0, 'the COPY’s span is open while it runs');
+      subscription.unsubscribe();
+      const cut = spanOf(sdk, endless);
+      assert.equal(cut.attributes['rxpg.cancelled'], true);
+      assert.equal(cut.attributes['error.type'], 'cancelled');
+      assert.equal(sdk.openSpans.names('rxpg').length, 0, `no rxpg span left open: ${sdk.openSpans.names('rxpg')}`);
+    } finally {
+      stop();
+      await pgm.close();
+      await admin.query(`DROP TABLE ${table}`);
+    }
   });
 
   it('counts the rows a whole stream returned', async () => {

@@ -24,7 +24,7 @@ import { copyFromFeeder } from './copy-from-feeder.js';
 import { stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
 import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
-import { runCopy, type CopyDirection } from './run-copy.js';
+import { runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
@@ -624,23 +624,27 @@ export class DbManager {
         subscriber.error(withCallSite(refused, site));
         return;
       }
-      return holdLease(
-        pool,
-        (session, lease) =>
-          runCopy(session, sql, params, direction(subscriber), {
-            complete: (rowCount) => {
-              if (method === 'copyFrom') subscriber.next(rowCount as R);
-              subscriber.complete();
-            },
-            error: (error) => subscriber.error(error),
-          }, context, {
-            method,
-            site,
-            timeoutMillis,
-            defaultTimeoutMillis: context.statementTimeoutMillis,
-            beforeEnd: () => lease.unsubscribe(),
-          }),
-        (error) => subscriber.error(withCallSite(error as Error, site)),
+      const tracked = trackedCopy(this.#hooks.hooks?.start({ kind: 'copy', method, target: context.target, sql, parent: undefined }), {
+        complete: (rowCount) => {
+          if (method === 'copyFrom') subscriber.next(rowCount as R);
+          subscriber.complete();
+        },
+        error: (error) => subscriber.error(error),
+      });
+      return tracked.cancelled(
+        holdLease(
+          pool,
+          (session, lease) =>
+            runCopy(session, sql, params, direction(subscriber), tracked.target, context, {
+              method,
+              site,
+              timeoutMillis,
+              defaultTimeoutMillis: context.statementTimeoutMillis,
+              beforeEnd: () => lease.unsubscribe(),
+            }),
+          // No session: the tracker hears of it as of any failure.
+          (error) => tracked.target.error(withCallSite(error as Error, site)),
+        ),
       );
     });
   }

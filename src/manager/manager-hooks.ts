@@ -17,15 +17,15 @@ export interface OperationTarget {
 /**
  * What kind of operation started. `statement`: `query()` and `command()` (on the manager or a
  * scope's handle); `stream`: `stream()` and `streamBatches()` (a server-side cursor);
- * `transaction`: `transaction()` and a `cursor()` scope outside autocommit. New kinds (COPY,
- * batches) start the same way.
+ * `transaction`: `transaction()` and a `cursor()` scope outside autocommit; `copy`: `copyTo()` and
+ * `copyFrom()` (rows: the server's count). New kinds (batches) start the same way.
  */
-export type OperationKind = 'statement' | 'stream' | 'transaction';
+export type OperationKind = 'statement' | 'stream' | 'transaction' | 'copy';
 
 /** An operation that was just subscribed. */
 export interface OperationStart {
   readonly kind: OperationKind;
-  /** The method that made it: `query`, `command`, `stream`, `streamBatches`, `transaction`, `cursor`. */
+  /** The method that made it: `query`, `command`, `stream`, `streamBatches`, `copyTo`, `copyFrom`, `transaction`, `cursor`. */
   readonly method: string;
   readonly target: OperationTarget;
   /** The statement's text (never its values); undefined for a transaction. */

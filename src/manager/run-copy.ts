@@ -8,7 +8,39 @@ import { StatementTimeoutError } from '../errors/statement-timeout-error.js';
 import type { LeaseScope } from '../pool/lease-scope.js';
 import type { Session } from '../pool/session.js';
 import { MAX_MILLIS } from './durations.js';
+import type { OperationTracker } from './manager-hooks.js';
 import type { StatementContext } from './statement-context.js';
+
+/** Who hears how a COPY ended: copyFrom's row count is emitted, copyTo's data went out already. */
+export interface CopyTarget {
+  complete(rowCount: number): void;
+  error(error: unknown): void;
+}
+
+/**
+ * `target`, with an instrumentation's tracker told of the end first (rows: the server's count),
+ * and the give-up function that tells it of a cancel. Without a tracker, both unchanged.
+ */
+export function trackedCopy(tracker: OperationTracker | undefined, target: CopyTarget): { target: CopyTarget; cancelled: (giveUp: () => void) => () => void } {
+  if (tracker === undefined) return { target, cancelled: (giveUp) => giveUp };
+  return {
+    target: {
+      complete: (rowCount) => {
+        tracker.succeeded(rowCount);
+        target.complete(rowCount);
+      },
+      error: (error) => {
+        tracker.failed(error, 0);
+        target.error(error);
+      },
+    },
+    // A tracker that heard of the end already ignores this.
+    cancelled: (giveUp) => () => {
+      giveUp();
+      tracker.cancelled(0);
+    },
+  };
+}
 
 /** One direction of COPY (copyTo's consumer, copyFrom's source) as {@link runCopy} drives it. */
 export interface CopyDirection {
@@ -52,7 +84,7 @@ export function runCopy(
   sql: string,
   params: readonly unknown[],
   direction: CopyDirection,
-  target: { complete(rowCount: number): void; error(error: unknown): void },
+  target: CopyTarget,
   context: StatementContext,
   options: RunCopyOptions,
 ): () => void {

@@ -38,8 +38,8 @@ export interface InstrumentationHandle {
 
 /**
  * Traces and measures a manager with OpenTelemetry, following the stable database semantic
- * conventions. Each statement (`query`, `command`), stream (`stream`, `streamBatches`) and
- * transaction gets a CLIENT span, started when its observable is subscribed and parented on the
+ * conventions. Each statement (`query`, `command`), stream (`stream`, `streamBatches`), COPY
+ * (`copyTo`, `copyFrom`) and transaction gets a CLIENT span, started when its observable is subscribed and parented on the
  * context active there; a transaction's statements are children of its span. Metrics:
  * `db.client.operation.duration`, `db.client.connection.count` (`idle`, `used`),
  * `db.client.connection.max`, `db.client.connection.pending_requests`,

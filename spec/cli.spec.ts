@@ -109,6 +109,23 @@ describe('the rxpg command', () => {
     assert.match(ran.stderr, /^Exported 50000 rows in \d+\.\d s \(\d+ rows\/s\)\n$/);
   });
 
+  it('export: CSV of a query without parameters is the server’s own, through COPY; --no-copy and statements COPY cannot wrap format rows here', async () => {
+    const sql = "SELECT n, n % 2 = 0 AS even, 'a,b' AS text FROM generate_series(1, 20000) AS n";
+    const byCopy = join(folder, 'by-copy.csv');
+    const copied = await rxpg(['export', DATABASE_URL, sql, '-f', 'csv', '-o', byCopy]);
+    assert.equal(copied.code, 0, copied.stderr);
+    assert.match(copied.stderr, /^Exported 20000 rows with COPY in \d+\.\d s \(\d+ rows\/s\)\n$/);
+    const server = (await admin.query<{ csv: string }>(`SELECT 'n,even,text' || E'\n' || string_agg(n || ',' || (CASE WHEN n % 2 = 0 THEN 't' ELSE 'f' END) || ',"a,b"', E'\n' ORDER BY n) || E'\n' AS csv FROM generate_series(1, 20000) AS n`)).rows[0].csv;
+    assert.equal(readFileSync(byCopy, 'utf8'), server, 'the server’s CSV, byte for byte');
+    const byRows = join(folder, 'by-rows.csv');
+    const formatted = await rxpg(['export', DATABASE_URL, sql, '-f', 'csv', '-o', byRows, '--no-copy']);
+    assert.match(formatted.stderr, /^Exported 20000 rows in /, 'positive control: the rows path says so');
+    assert.equal(readFileSync(byRows, 'utf8').split('\n')[1], '1,false,"a,b"', 'rows formatted here: booleans as JSON has them');
+    const show = await rxpg(['export', DATABASE_URL, 'SHOW server_encoding', '-f', 'csv']);
+    assert.equal(show.code, 0, show.stderr);
+    assert.equal(show.stdout, 'server_encoding\nUTF8\n', 'SHOW cannot be a COPY’s query: the rows path ran it');
+  });
+
   it('import: loads a CSV file or stdin with COPY and says how many rows; a bad row loads nothing and says where', async () => {
     const table = uniqueName('cli_import');
     await admin.query(`CREATE TABLE ${table} (n int, label text)`);

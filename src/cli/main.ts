@@ -93,9 +93,12 @@ program
   .addOption(formatOption('ndjson', ['ndjson', 'csv', 'tsv', 'json']))
   .option('-o, --output <file>', 'write to this file instead of stdout')
   .option('--batch-size <rows>', 'rows fetched per round trip', positiveInteger, 2000)
-  .action(async (first: string, second: string | undefined, more: string[], options: { format: RowFormat; output?: string; batchSize: number }) => {
+  .option('--no-copy', "CSV without parameters on PostgreSQL goes through COPY (the server's own CSV, faster); this formats rows here instead")
+  .action(async (first: string, second: string | undefined, more: string[], options: { format: RowFormat; output?: string; batchSize: number; copy: boolean }) => {
     const { conn, rest } = operands([first, second, ...more]);
-    await run(conn, (context) => exportCommand(context, required(rest[0], 'SQL'), rest.slice(1), { format: options.format, output: options.output, batchSize: options.batchSize }));
+    await run(conn, (context) =>
+      exportCommand(context, required(rest[0], 'SQL'), rest.slice(1), { format: options.format, output: options.output, batchSize: options.batchSize, copy: options.copy }),
+    );
   });
 
 program

@@ -83,6 +83,20 @@ describe('the rxpg command', () => {
     assert.deepEqual(JSON.parse(byUrl.stdout), { echo: 'hi' });
   });
 
+  it('a mysql:// connection goes to MyManager: query with ? parameters; Postgres-only commands say so', async (t) => {
+    const mysqlUrl = process.env.MYSQL_URL;
+    if (!mysqlUrl) {
+      t.skip('no MySQL/MariaDB server: MYSQL_URL is unset (npm test sets it when 127.0.0.1:3306 answers)');
+      return;
+    }
+    const ran = await rxpg(['query', mysqlUrl, 'SELECT ? + 1 AS n, DATABASE() IS NOT NULL AS has_db', '41']);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.deepEqual(JSON.parse(ran.stdout), { n: 42, has_db: 1 });
+    const refused = await rxpg(['activity', mysqlUrl]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^rxpg: RXPG_CONFIGURATION configuration: rxpg activity is for PostgreSQL; the URL given is a MySQL\/MariaDB connection\.\n$/);
+  });
+
   it('prints one line with the code and reason for an error, exits 1, and never prints a password', async () => {
     const failed = await rxpg(['query', DATABASE_URL, 'SELEC 1']);
     assert.equal(failed.code, 1);

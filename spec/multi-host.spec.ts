@@ -14,20 +14,11 @@ import type { PgConnection } from '../src/postgres/pg-connection.js';
 import { startLocalCluster, type LocalCluster } from '../scripts/local-cluster.js';
 import { freePort } from '../scripts/local-postgres.js';
 import { waitFor } from './support/database.js';
+import { plainSessionSettings } from './support/driver-connection.js';
 import { testPassword } from './support/secrets.js';
 
 const driver = new PostgresDriver();
-const settings = {
-  applicationName: undefined,
-  fallbackApplicationName: 'rxpg_multi_host',
-  keepAlive: true,
-  keepAliveInitialDelayMillis: 10_000,
-  statementTimeoutMillis: 0,
-  defaultIsolation: undefined,
-  typeParsers: undefined,
-  prepare: true,
-  pooler: 'none',
-} as const;
+const settings = plainSessionSettings('rxpg_multi_host');
 
 describe('several hosts and target_session_attrs (a primary and a standby of the test’s own)', () => {
   let cluster: LocalCluster;

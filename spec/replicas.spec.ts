@@ -12,6 +12,7 @@ import { postgresParams, type PostgresHost } from '../src/postgres/postgres-conn
 import { startLocalCluster, type LocalCluster } from '../scripts/local-cluster.js';
 import { freePort } from '../scripts/local-postgres.js';
 import { waitFor } from './support/database.js';
+import { plainSessionSettings } from './support/driver-connection.js';
 import { testPassword } from './support/secrets.js';
 
 const password = testPassword('replicas');
@@ -135,17 +136,7 @@ describe('read replicas: routing, host memory and role changes (a primary and tw
     beforeEach(() => {
       driver = new PostgresDriver();
     });
-    const settings = {
-      applicationName: undefined,
-      fallbackApplicationName: 'rxpg_replicas',
-      keepAlive: true,
-      keepAliveInitialDelayMillis: 10_000,
-      statementTimeoutMillis: 0,
-      defaultIsolation: undefined,
-      typeParsers: undefined,
-      prepare: true,
-      pooler: 'none',
-    } as const;
+    const settings = plainSessionSettings('rxpg_replicas');
     const host = (port: number): PostgresHost => ({ host: '127.0.0.1', hostaddr: undefined, port });
     const params = (ports: number[], hostRecheckMillis: number): ConnectionParams => {
       const base = postgresParams(driver.resolveConnection({ connectionString: cluster.primary.url }, settings, 'recheck').params);

@@ -1,5 +1,20 @@
 import { firstValueFrom } from 'rxjs';
-import type { ConnectionHooks, ConnectionParams, Driver, DriverConnection } from '../../src/index.js';
+import type { ConnectionHooks, ConnectionParams, Driver, DriverConnection, SessionSettings } from '../../src/index.js';
+
+/** A config's session settings with every default and nothing of its own, reported as `application`. */
+export function plainSessionSettings(application: string): SessionSettings {
+  return {
+    applicationName: undefined,
+    fallbackApplicationName: application,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    statementTimeoutMillis: 0,
+    defaultIsolation: undefined,
+    typeParsers: undefined,
+    prepare: true,
+    pooler: 'none',
+  };
+}
 
 /**
  * One session opened straight through the driver seam (no manager, no pool): `connectionString`
@@ -14,7 +29,7 @@ export async function openDriverConnection(
 ): Promise<{ connection: DriverConnection; params: ConnectionParams }> {
   const { params } = driver.resolveConnection(
     { connectionString },
-    { applicationName: undefined, fallbackApplicationName: application, keepAlive: true, keepAliveInitialDelayMillis: 10_000, statementTimeoutMillis: 0, defaultIsolation: undefined, typeParsers: undefined, prepare: true, pooler: 'none' },
+    plainSessionSettings(application),
     application,
   );
   const connection = await firstValueFrom(driver.connect(params, { onNotice: () => {}, onLost: () => {}, ...hooks }));

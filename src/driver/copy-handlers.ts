@@ -53,3 +53,22 @@ export interface CopyHandlers {
   /** The server waits for COPY data: send it through `writer`. Without this handler the driver refuses the COPY. */
   copyIn?(writer: CopyInWriter): void;
 }
+
+/**
+ * Why a value cannot travel in a COPY row, after "row N ": undefined, a symbol or a function
+ * (no SQL value), or an invalid Date. Undefined for any other value. Shared by every backend's
+ * COPY encoder, so that one mistake reads the same on each.
+ *
+ * @category Driver seam
+ */
+export function unsendableCopyValue(value: unknown, column: number): string | undefined {
+  switch (typeof value) {
+    case 'undefined':
+      return `has undefined in column ${column}: pass null for SQL NULL (undefined is usually a missing property)`;
+    case 'symbol':
+    case 'function':
+      return `has a ${typeof value} in column ${column}, which has no SQL value`;
+    default:
+      return value instanceof Date && Number.isNaN(value.getTime()) ? `has an invalid Date (its time is NaN) in column ${column}` : undefined;
+  }
+}

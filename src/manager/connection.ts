@@ -12,7 +12,7 @@ import { copyFromFeeder } from './copy-from-feeder.js';
 import { stageOf, type CopyToOptions } from './copy-options.js';
 import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
-import { runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
+import { copySubscriber, runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
@@ -169,13 +169,7 @@ export class Connection {
         subscriber.error(leaseEnded(this.context.conn));
         return;
       }
-      const tracked = trackedCopy(this.context.hooks.hooks?.start({ kind: 'copy', method, target: this.context.target, sql, parent: this.operation }), {
-        complete: (rowCount) => {
-          if (method === 'copyFrom') subscriber.next(rowCount as R);
-          subscriber.complete();
-        },
-        error: (error) => subscriber.error(error),
-      });
+      const tracked = trackedCopy(this.context.hooks.hooks?.start({ kind: 'copy', method, target: this.context.target, sql, parent: this.operation }), copySubscriber(method, subscriber));
       return tracked.cancelled(
         runCopy(this.session, sql, params, direction(subscriber), tracked.target, this.context, {
           method,

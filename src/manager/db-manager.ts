@@ -24,7 +24,7 @@ import { copyFromFeeder } from './copy-from-feeder.js';
 import { stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
 import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
-import { runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
+import { copySubscriber, runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
@@ -624,13 +624,7 @@ export class DbManager {
         subscriber.error(withCallSite(refused, site));
         return;
       }
-      const tracked = trackedCopy(this.#hooks.hooks?.start({ kind: 'copy', method, target: context.target, sql, parent: undefined }), {
-        complete: (rowCount) => {
-          if (method === 'copyFrom') subscriber.next(rowCount as R);
-          subscriber.complete();
-        },
-        error: (error) => subscriber.error(error),
-      });
+      const tracked = trackedCopy(this.#hooks.hooks?.start({ kind: 'copy', method, target: context.target, sql, parent: undefined }), copySubscriber(method, subscriber));
       return tracked.cancelled(
         holdLease(
           pool,

@@ -1,4 +1,4 @@
-import { timer, type Subscription } from 'rxjs';
+import { timer, type Subscriber, type Subscription } from 'rxjs';
 import type { CopyHandlers } from '../driver/copy-handlers.js';
 import type { StatementSink } from '../driver/statement-sink.js';
 import { withCallSite, type CallSite } from '../errors/call-site.js';
@@ -15,6 +15,17 @@ import type { StatementContext } from './statement-context.js';
 export interface CopyTarget {
   complete(rowCount: number): void;
   error(error: unknown): void;
+}
+
+/** The caller of a COPY as its target: copyFrom's subscriber gets the row count, copyTo's only the end. */
+export function copySubscriber<R>(method: 'copyTo' | 'copyFrom', subscriber: Subscriber<R>): CopyTarget {
+  return {
+    complete: (rowCount) => {
+      if (method === 'copyFrom') subscriber.next(rowCount as R);
+      subscriber.complete();
+    },
+    error: (error) => subscriber.error(error),
+  };
 }
 
 /**

@@ -249,6 +249,8 @@ export class PgConnection implements DriverConnection {
     if (this.#refusedWrite) {
       return `its server refused a write (SQLSTATE 25006) and does not report whether it is a standby: it may have become one (target_session_attrs=${this.#target})`;
     }
+    // Asked at every release: a config that takes any server reads no reports.
+    if (this.#target === 'any') return undefined;
     return roleChange(this.#target, this.#roleAtOpen, reportedRole(this.serverParameters));
   }
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { CopyInValue, CopyInWriter } from '../../driver/copy-handlers.js';
+import { unsendableCopyValue, type CopyInValue, type CopyInWriter } from '../../driver/copy-handlers.js';
 import { QueryError } from '../../errors/query-error.js';
 
 /** Bytes of rows per chunk handed to mysql2. */
@@ -126,16 +126,15 @@ export class LoadDataWriter implements CopyInWriter {
       case 'boolean':
         return value ? '1' : '0';
       case 'undefined':
-        throw this.#badRow(`has undefined in column ${index + 1}: pass null for SQL NULL (undefined is usually a missing property)`);
       case 'symbol':
       case 'function':
-        throw this.#badRow(`has a ${typeof value} in column ${index + 1}, which has no SQL value`);
+        throw this.#badRow(unsendableCopyValue(value, index + 1) as string);
       default:
         break;
     }
     if (value === null) return '\\N';
     if (value instanceof Date) {
-      if (Number.isNaN(value.getTime())) throw this.#badRow(`has an invalid Date (its time is NaN) in column ${index + 1}`);
+      if (Number.isNaN(value.getTime())) throw this.#badRow(unsendableCopyValue(value, index + 1) as string);
       return `${pad(value.getFullYear(), 4)}-${pad(value.getMonth() + 1)}-${pad(value.getDate())} ${pad(value.getHours())}:${pad(value.getMinutes())}:${pad(value.getSeconds())}.${pad(value.getMilliseconds(), 3)}`;
     }
     if (value instanceof Uint8Array) {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import pgUtils from 'pg/lib/utils.js';
+import { unsendableCopyValue } from '../../driver/copy-handlers.js';
 import { QueryError } from '../../errors/query-error.js';
 
 const { prepareValue } = pgUtils;
@@ -184,15 +185,14 @@ export class CopyTextEncoder {
       case 'boolean':
         return this.#ascii(value ? 'true' : 'false');
       case 'undefined':
-        throw this.#badRow(`has undefined in column ${index + 1}: pass null for SQL NULL (undefined is usually a missing property)`);
       case 'symbol':
       case 'function':
-        throw this.#badRow(`has a ${typeof value} in column ${index + 1}, which has no SQL value`);
+        throw this.#badRow(unsendableCopyValue(value, index + 1) as string);
       default:
         break;
     }
     if (value instanceof Date) {
-      if (Number.isNaN(value.getTime())) throw this.#badRow(`has an invalid Date (its time is NaN) in column ${index + 1}`);
+      if (Number.isNaN(value.getTime())) throw this.#badRow(unsendableCopyValue(value, index + 1) as string);
       if (this.#date(value)) return;
     }
     let prepared: unknown;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, Subject, takeUntil, tap, throwError, toArray } from 'rxjs';
-import { BatchError, ConfigurationError, ConnectionError, PgManager, QueryError, StatementTimeoutError, type BatchResult } from '../src/index.js';
+import { BatchError, ConfigurationError, ConnectionError, PgManager, QueryError, retryTransaction, StatementTimeoutError, type BatchResult } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { PgMessageCounter } from './support/pg-message-counter.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
@@ -167,6 +167,32 @@ describe('batch()', () => {
     await waitFor(() => pgm.poolState().idle === 1, 'the session was rolled back and pooled');
     await pgm.close();
     await proxy.stop();
+  });
+
+  it('is retried whole by retryTransaction() after a serialization failure, and emits only the attempt that committed', async () => {
+    const { pgm } = testManager({ poolSize: 1 });
+    const attempts = uniqueName('attempts');
+    await admin.query(`CREATE SEQUENCE ${attempts}`);
+    try {
+      // The first attempt's second statement fails as a serialization failure would; nextval() outlives the rollback.
+      const flaky = `DO $$ BEGIN IF nextval('${attempts}') = 1 THEN RAISE EXCEPTION 'could not serialize access' USING ERRCODE = 'serialization_failure'; END IF; END $$`;
+      const results = await lastValueFrom(
+        pgm
+          .batch([[`INSERT INTO ${table} VALUES ($1, $2) RETURNING id`, [81, 1]], [flaky], ['SELECT nextval($1)::int AS attempt', [attempts]]])
+          .pipe(retryTransaction({ maxAttempts: 3, baseDelayMillis: 1 }), toArray()),
+      );
+      assert.deepEqual(results.map((result) => result.index), [0, 1, 2], 'one result per statement, from one attempt');
+      assert.equal(results[2].rows[0].attempt, 3, 'the second attempt committed (its DO took value 2)');
+      assert.deepEqual(await ids(81, 81), [81], 'committed once');
+      const fresh = uniqueName('fresh_attempts');
+      await admin.query(`CREATE SEQUENCE ${fresh}`);
+      const failing = await lastValueFrom(pgm.batch([[flaky.replace(attempts, fresh)]])).catch((caught: unknown) => caught);
+      await admin.query(`DROP SEQUENCE ${fresh}`);
+      assert.ok(failing instanceof BatchError && failing.reason === 'serialization' && failing.isRetryable, `retryable: ${String(failing)}`);
+    } finally {
+      await admin.query(`DROP SEQUENCE ${attempts}`);
+      await pgm.close();
+    }
   });
 
   it('cancels on unsubscribe while it runs: the server stops, nothing is committed, the session is reused clean', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
+import { afterEach, describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, Subject, takeUntil, tap, throwError, toArray } from 'rxjs';
 import { BatchError, ConfigurationError, ConnectionError, PgManager, QueryError, retryTransaction, StatementTimeoutError, type BatchResult } from '../src/index.js';
 import { sessionsOf, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
@@ -32,13 +33,22 @@ describe('batch()', () => {
     const sessions = await sessionsOf(admin, app);
     return sessions.length > 0 && sessions.every((session) => session.state === 'idle');
   };
+  // What a test opened, closed after it even when an assertion failed (an open socket would hold the file's process).
+  const opened: { close(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    for (const resource of opened.splice(0).reverse()) await resource.close().catch(() => {});
+  });
+  const closing = <R extends PgManager | TcpProxy>(resource: R): R => {
+    opened.push(resource instanceof TcpProxy ? { close: () => resource.stop() } : resource);
+    return resource;
+  };
   /** A manager on one session through a proxy that counts the server's ReadyForQuery messages (one per round trip). */
   const counted = async (options: { prepare?: boolean } = {}): Promise<{ pgm: PgManager; roundTrips: () => number; proxy: TcpProxy }> => {
-    const proxy = await TcpProxy.start(databaseTarget());
+    const proxy = closing(await TcpProxy.start(databaseTarget()));
     const messages = new PgMessageCounter();
     proxy.onServerChunk = (chunk, connection) => messages.feed(chunk, connection);
-    const pgm = new PgManager();
-    pgm.createConn({ ...throughProxy(proxy), poolSize: 1, ...options });
+    const pgm = closing(new PgManager());
+    pgm.createConn({ ...throughProxy(proxy), poolSize: 1, applicationName: uniqueName('rxpg_batch'), ...options });
     await firstValueFrom(pgm.query('SELECT 1'));
     const before = messages.count('Z');
     return { pgm, proxy, roundTrips: () => messages.count('Z') - before };
@@ -260,10 +270,10 @@ describe('batch()', () => {
   });
 
   it('is outcome_unknown when the session is lost before the server confirmed the end, and retryable inside transaction()', async () => {
-    const proxy = await TcpProxy.start(databaseTarget());
-    const pgm = new PgManager();
-    pgm.createConn({ ...throughProxy(proxy), poolSize: 1 });
-    const app = (await firstValueFrom(pgm.query<{ app: string }>("SELECT current_setting('application_name') AS app"))).app;
+    const proxy = closing(await TcpProxy.start(databaseTarget()));
+    const pgm = closing(new PgManager());
+    const app = uniqueName('rxpg_batch_cut');
+    pgm.createConn({ ...throughProxy(proxy), poolSize: 1, applicationName: app });
     const cut = async (): Promise<void> => {
       await waitFor(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active' AND application_name = $1", [app])).rowCount === 1, 'the batch sleeps');
       proxy.cut();
@@ -279,7 +289,7 @@ describe('batch()', () => {
     );
     await cut();
     const lost = await inTransaction;
-    assert.ok(lost instanceof ConnectionError && lost.reason === 'connection' && lost.isRetryable, `COMMIT was never sent: retryable, got ${String(lost)}`);
+    assert.ok(lost instanceof ConnectionError && lost.reason === 'connection' && lost.isRetryable, `COMMIT was never sent: retryable, got ${inspect(lost)}`);
     await waitFor(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND application_name = $1", [app])).rowCount === 0, 'the server ended the cut sessions', 10_000);
     assert.deepEqual(await ids(71, 72), []);
     await pgm.close();

@@ -8,21 +8,13 @@ import type { ProtocolWriter } from './pg-statement.js';
 import { readCommandTag, sendPlainStatement, sendStatementTimeout } from './pipeline-parts.js';
 import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
-import type { ResultShapes } from './result-shapes.js';
+import type { FieldDescription, ResultShapes } from './result-shapes.js';
 import { explainStatementError } from './statement-hints.js';
 
 /** One statement of the batch as it is sent: its text, its serialised values and its prepared statement. */
 export interface PgBatchEntry {
   readonly text: string;
   readonly values: (string | Buffer | null)[];
-}
-
-interface FieldDescription {
-  readonly name: string;
-  readonly tableID: number;
-  readonly columnID: number;
-  readonly dataTypeID: number;
-  readonly format: string;
 }
 
 /**

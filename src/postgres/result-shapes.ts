@@ -16,7 +16,8 @@ interface CachedShape extends ResultShape {
   readonly registered: readonly (Parser | undefined)[];
 }
 
-interface FieldDescription {
+/** A column of a RowDescription, as pg-protocol parses it. */
+export interface FieldDescription {
   readonly name: string;
   readonly tableID: number;
   readonly columnID: number;

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { BatchEntry, BatchRunOptions, BatchSink } from './batch-sink.js';
 import type { RunOptions, StatementSink } from './statement-sink.js';
 
 /**
@@ -50,6 +51,14 @@ export interface DriverConnection {
    * each (see {@link StatementSink.suspended}).
    */
   run(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): void;
+  /**
+   * Sends several statements at once and reports each one's rows and end to `sink`, in order
+   * (Postgres: one pipeline, one Sync). Outside a transaction the batch must commit as a whole
+   * or not at all (see {@link BatchRunOptions.transaction}); after a statement fails the rest do
+   * not run. Optional: without it the manager runs the statements one after another with
+   * {@link runBatchInTurn}, inside a transaction of their own.
+   */
+  runBatch?(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): void;
   /**
    * Asks the server to stop the statement now running (a Postgres CancelRequest, a MySQL
    * `KILL QUERY`). Completes when the server has received the request (never errors); the

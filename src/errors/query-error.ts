@@ -36,7 +36,7 @@ export interface ServerErrorFields {
  * @see {@link RxpgError}
  */
 export class QueryError extends RxpgError implements ServerErrorFields {
-  override readonly name = 'QueryError';
+  override readonly name: string = 'QueryError';
   readonly sqlState: string | undefined;
   readonly severity: string | undefined;
   readonly detail: string | undefined;

@@ -15,6 +15,8 @@ export interface QueryEvent {
    * can pipeline them: a transaction's BEGIN travels with its first statement.
    */
   readonly prelude?: readonly string[];
+  /** The statement ran in a batch (`batch()`): its place, from 0, and the batch's size. */
+  readonly batch?: { readonly index: number; readonly size: number };
 }
 
 /** A statement, connect or lease failed. */

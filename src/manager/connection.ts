@@ -7,6 +7,7 @@ import type { Session } from '../pool/session.js';
 import type { Row } from '../rows/ordered-row.js';
 import { checkStatement } from './check-statement.js';
 import type { OperationTracker } from './manager-hooks.js';
+import { batchEntriesOf, type BatchResult, type BatchStatement } from './batch-statements.js';
 import { summaryTo, type CommandResult } from './command-result.js';
 import { copyFromFeeder } from './copy-from-feeder.js';
 import { stageOf, type CopyToOptions } from './copy-options.js';
@@ -14,6 +15,7 @@ import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
 import { copySubscriber, runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf } from './query-options.js';
+import { batchTransaction, runBatch } from './run-batch.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import type { StatementContext } from './statement-context.js';
 
@@ -153,6 +155,61 @@ export class Connection {
     checkOptionKeys(options, ['timeout'], 'copyFrom');
     const timeoutMillis = timeoutOf(options, 'copyFrom');
     return this.#copy<number>('copyFrom', sql, [], captureCallSite(this.copyFrom, this.context.callSites), timeoutMillis, () => copyFromFeeder(source));
+  }
+
+  /**
+   * Runs several statements on this session in one round trip where the backend can pipeline
+   * them, as {@link DbManager.batch} does, and emits one {@link BatchResult} per statement once
+   * the batch has ended. Outside a transaction the batch is one (every statement or none); in a
+   * transaction (`tx.batch`) it is part of it, and its `BEGIN` travels in the same round trip.
+   *
+   * @example
+   * ```ts
+   * import { PgManager } from 'rxpg';
+   *
+   * PgManager.getInstance()
+   *   .transaction((tx) =>
+   *     tx.batch([
+   *       ['UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 1]],
+   *       ['UPDATE accounts SET balance = balance + $1 WHERE id = $2', [10, 2]],
+   *       ['SELECT id, balance FROM accounts WHERE id IN (1, 2) ORDER BY id'],
+   *     ]),
+   *   )
+   *   .subscribe((result) => console.log(result.index, result.rows));
+   * ```
+   */
+  batch<T extends object = Record<string, unknown>>(statements: readonly BatchStatement[], options: { timeout?: number } = {}): Observable<BatchResult<T>> {
+    const entries = batchEntriesOf(statements, 'batch');
+    checkOptionKeys(options, ['timeout'], 'batch');
+    const timeoutMillis = timeoutOf(options, 'batch');
+    const site = captureCallSite(this.batch, this.context.callSites);
+    return new Observable<BatchResult<T>>((subscriber) => {
+      if (this.#ended) {
+        subscriber.error(leaseEnded(this.context.conn));
+        return;
+      }
+      if (entries.length === 0) {
+        subscriber.complete();
+        return;
+      }
+      const tracker = this.context.hooks.hooks?.start({
+        kind: 'batch',
+        method: 'batch',
+        target: this.context.target,
+        sql: undefined,
+        batch: entries.map((entry) => entry.sql),
+        parent: this.operation,
+      });
+      const handle = runBatch<T>(this.session, entries, subscriber, this.context, {
+        site,
+        scope: this.scope,
+        timeoutMillis,
+        defaultTimeoutMillis: this.context.statementTimeoutMillis,
+        tracker,
+        transaction: batchTransaction(this.context),
+      });
+      return () => handle.abandon();
+    });
   }
 
   /** One COPY on this session: given up (CopyFail or cancel) on unsubscribe. */

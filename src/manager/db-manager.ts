@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { asyncScheduler, defer, Observable, Subject, tap, timer, type ObservableInput, type SchedulerLike, type Subscriber } from 'rxjs';
-import type { Driver } from '../driver/driver.js';
+import type { Driver, TransactionSettings } from '../driver/driver.js';
 import { captureCallSite, withCallSite, type CallSite } from '../errors/call-site.js';
 import { ConfigurationError } from '../errors/configuration-error.js';
 import { PoolError, type PoolState } from '../errors/pool-error.js';
@@ -11,6 +11,7 @@ import { LeaseScope, type ScopeKind } from '../pool/lease-scope.js';
 import { Pool } from '../pool/pool.js';
 import { PoolCounters } from '../pool/pool-counters.js';
 import type { Row } from '../rows/ordered-row.js';
+import { batchEntriesOf, type BatchOptions, type BatchResult, type BatchStatement } from './batch-statements.js';
 import { checkStatement } from './check-statement.js';
 import { summaryTo, type CommandResult } from './command-result.js';
 import { resolveConnConfig, type ConnConfig } from './conn-config.js';
@@ -26,6 +27,7 @@ import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
 import { copySubscriber, runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
 import { batchSizeOf, checkOptionKeys, timeoutOf, type QueryOptions, type StreamOptions } from './query-options.js';
+import { batchTransaction, runBatch } from './run-batch.js';
 import { runStatement, type StatementTarget } from './run-statement.js';
 import { scopedLease } from './scoped-lease.js';
 import type { StatementContext } from './statement-context.js';
@@ -83,6 +85,7 @@ function rowsTo<T extends object>(subscriber: Subscriber<Row<T>>): StatementTarg
 
 const TRANSACTION_OPTION_KEYS = ['conn', 'isolationLevel', 'readOnly', 'deferrable'];
 const TRANSACTION_LEVELS = ['read_committed', 'repeatable_read', 'serializable'];
+const BATCH_OPTION_KEYS = ['conn', 'timeout', 'isolationLevel', 'readOnly', 'deferrable'];
 
 /**
  * What PgManager and MyManager share: named configs, one pool per config, cold queries, lease,
@@ -813,18 +816,7 @@ export class DbManager {
     if (typeof fn !== 'function') throw new ConfigurationError('transaction(fn, options?): fn must be a function (tx) => Observable.');
     checkOptionKeys(options, TRANSACTION_OPTION_KEYS, 'transaction');
     const conn = options.conn ?? 'default';
-    const config = this.#registry.get(conn);
-    if (options.isolationLevel !== undefined && !TRANSACTION_LEVELS.includes(options.isolationLevel)) {
-      throw new ConfigurationError(
-        `transaction: isolationLevel '${String(options.isolationLevel)}' is not one of ${TRANSACTION_LEVELS.join(', ')}.`,
-        { conn },
-      );
-    }
-    const begin = this.#driver.beginTransaction({
-      isolationLevel: options.isolationLevel ?? (config.isolationLevel === 'autocommit' ? undefined : config.isolationLevel),
-      readOnly: options.readOnly,
-      deferrable: options.deferrable,
-    });
+    const begin = this.#driver.beginTransaction(this.#transactionSettings(options, conn, 'transaction'));
     return defer(() => {
       this.checkOpen(method, conn);
       const { pool, context } = this.#pool(conn);
@@ -846,6 +838,107 @@ export class DbManager {
         { buffered: true, onEnd: () => tx?.end() },
       );
       return tracker === undefined ? scoped : trackedScope(scoped, tracker);
+    });
+  }
+
+  /** A transaction's settings from its options, checked, with the config's isolation level as the default. */
+  #transactionSettings(options: TransactionOptions, conn: string, method: string): TransactionSettings {
+    const config = this.#registry.get(conn);
+    if (options.isolationLevel !== undefined && !TRANSACTION_LEVELS.includes(options.isolationLevel)) {
+      throw new ConfigurationError(`${method}: isolationLevel '${String(options.isolationLevel)}' is not one of ${TRANSACTION_LEVELS.join(', ')}.`, { conn });
+    }
+    return {
+      isolationLevel: options.isolationLevel ?? (config.isolationLevel === 'autocommit' ? undefined : config.isolationLevel),
+      readOnly: options.readOnly,
+      deferrable: options.deferrable,
+    };
+  }
+
+  /**
+   * Runs several statements as one unit, in one round trip where the backend can pipeline them
+   * (Postgres: one Parse/Bind/Execute per statement and one Sync; MySQL, which cannot, sends them
+   * one after another on one session): a cold `Observable<BatchResult>` that emits one result
+   * per statement, in order, once the batch has committed, and completes.
+   *
+   * The batch is one transaction: every statement or none. Without transaction options it is
+   * the protocol's implicit transaction (no BEGIN or COMMIT is sent); with `isolationLevel`,
+   * `readOnly` or `deferrable` its own `BEGIN` and `COMMIT` travel in the same round trip. A
+   * failing statement fails the batch with a {@link BatchError} that names it (`index`, the
+   * SQL); the statements after it do not run and nothing is committed. A session lost before
+   * the server confirmed the end is `ConnectionError` `outcome_unknown`, as for a COMMIT.
+   * Unsubscribing while it runs cancels it on the server (nothing is committed). Each
+   * statement is one statement (no `;`-separated texts); a COPY … FROM STDIN or TO STDOUT cannot
+   * be in a batch.
+   *
+   * @example
+   * ```ts
+   * import { PgManager, retryTransaction } from 'rxpg';
+   * import { toArray } from 'rxjs';
+   *
+   * PgManager.getInstance()
+   *   .batch([
+   *     ['UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 1]],
+   *     ['UPDATE accounts SET balance = balance + $1 WHERE id = $2', [10, 2]],
+   *     ['INSERT INTO transfers (from_id, to_id, amount) VALUES ($1, $2, $3) RETURNING id', [1, 2, 10]],
+   *   ])
+   *   .pipe(retryTransaction(), toArray())
+   *   .subscribe((results) => console.log(results[2].rows[0].id));
+   * ```
+   * @see {@link Connection.batch} for a batch in a scope (`tx.batch` is part of the transaction)
+   */
+  batch<T extends object = Record<string, unknown>>(statements: readonly BatchStatement[], options: BatchOptions = {}): Observable<BatchResult<T>> {
+    const entries = batchEntriesOf(statements, 'batch');
+    checkOptionKeys(options, BATCH_OPTION_KEYS, 'batch');
+    const timeoutMillis = timeoutOf(options, 'batch');
+    const conn = options.conn ?? 'default';
+    const asked = options.isolationLevel !== undefined || options.readOnly !== undefined || options.deferrable !== undefined;
+    this.#registry.get(conn);
+    const settings = asked ? this.#transactionSettings(options, conn, 'batch') : {};
+    const site = captureCallSite(this.batch, this.#callSites);
+    return new Observable<BatchResult<T>>((subscriber) => {
+      if (this.#closed) {
+        try {
+          this.checkOpen('batch', conn);
+        } catch (error) {
+          subscriber.error(withCallSite(error as Error, site));
+          return;
+        }
+      }
+      if (entries.length === 0) {
+        subscriber.complete();
+        return;
+      }
+      const { pool, context } = this.#pool(conn);
+      const refused = this.#bypass(pool, conn, 'batch', entries[0].sql);
+      if (refused) {
+        subscriber.error(withCallSite(refused, site));
+        return;
+      }
+      const tracker = this.#hooks.hooks?.start({ kind: 'batch', method: 'batch', target: context.target, sql: undefined, batch: entries.map((entry) => entry.sql), parent: undefined });
+      const release = holdLease(
+        pool,
+        (session, lease) => {
+          const handle = runBatch<T>(session, entries, subscriber, context, {
+            site,
+            timeoutMillis,
+            defaultTimeoutMillis: context.statementTimeoutMillis,
+            beforeEnd: () => lease.unsubscribe(),
+            tracker,
+            transaction: batchTransaction(context, settings),
+          });
+          return () => handle.abandon();
+        },
+        (error) => {
+          const reported = withCallSite(error as Error, site);
+          tracker?.failed(reported, 0);
+          subscriber.error(reported);
+        },
+      );
+      if (tracker === undefined) return release;
+      return () => {
+        release();
+        tracker.cancelled(0);
+      };
     });
   }
 

@@ -18,9 +18,9 @@ export interface OperationTarget {
  * What kind of operation started. `statement`: `query()` and `command()` (on the manager or a
  * scope's handle); `stream`: `stream()` and `streamBatches()` (a server-side cursor);
  * `transaction`: `transaction()` and a `cursor()` scope outside autocommit; `copy`: `copyTo()` and
- * `copyFrom()` (rows: the server's count). New kinds (batches) start the same way.
+ * `copyFrom()` (rows: the server's count); `batch`: `batch()` (rows: every statement's returned rows).
  */
-export type OperationKind = 'statement' | 'stream' | 'transaction' | 'copy';
+export type OperationKind = 'statement' | 'stream' | 'transaction' | 'copy' | 'batch';
 
 /** An operation that was just subscribed. */
 export interface OperationStart {
@@ -28,8 +28,10 @@ export interface OperationStart {
   /** The method that made it: `query`, `command`, `stream`, `streamBatches`, `copyTo`, `copyFrom`, `transaction`, `cursor`. */
   readonly method: string;
   readonly target: OperationTarget;
-  /** The statement's text (never its values); undefined for a transaction. */
+  /** The statement's text (never its values); undefined for a transaction and a batch. */
   readonly sql: string | undefined;
+  /** A batch's statements' texts, in order (never their values). */
+  readonly batch?: readonly string[];
   /** The transaction this statement runs in, when it runs in one. */
   readonly parent: OperationTracker | undefined;
 }

@@ -147,6 +147,6 @@ export function runStatement<T extends object>(
  * limit's. The client's clock starts before the server's, so its elapsed time is never shorter;
  * 1 ms allows for the clock's granularity.
  */
-function isServerTimeout(error: RxpgError, limitMillis: number, elapsedMillis: number): boolean {
+export function isServerTimeout(error: RxpgError, limitMillis: number, elapsedMillis: number): boolean {
   return error.reason === 'statement_timeout' || (error.reason === 'canceled' && elapsedMillis >= limitMillis - 1);
 }

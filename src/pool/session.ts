@@ -1,5 +1,7 @@
 import { asapScheduler, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import type { BatchEntry, BatchRunOptions, BatchSink } from '../driver/batch-sink.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
+import { runBatchInTurn } from '../driver/run-batch-in-turn.js';
 import type { CursorControl, RunOptions, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
 
@@ -13,12 +15,22 @@ interface Job {
   readonly params: readonly unknown[];
   readonly sink: StatementSink;
   readonly options: RunOptions | undefined;
+  /** Set for a batch (sql, params and sink are then unused). */
+  readonly batch: BatchJob | undefined;
   abandoned: boolean;
   /** Set while a cursor statement waits between batches for the consumer. */
   paused: CursorControl | undefined;
   /** The pending BEGIN this statement carries as its prelude, if it took it. */
   begin: readonly string[] | undefined;
 }
+
+interface BatchJob {
+  readonly entries: readonly BatchEntry[];
+  readonly sink: BatchSink;
+  readonly options: BatchRunOptions | undefined;
+}
+
+const NO_SINK: StatementSink = { row: () => {}, complete: () => {}, error: () => {} };
 
 /**
  * One pooled session: a driver connection plus the statement queue that keeps exactly one
@@ -66,7 +78,19 @@ export class Session {
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
   execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, abandoned: false, paused: undefined, begin: undefined };
+    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined };
+    this.#queue.push(job);
+    this.#pump();
+    return { abandon: () => this.#abandon(job) };
+  }
+
+  /**
+   * Queues a batch: its statements go out together where the driver can pipeline them, else one
+   * after another. It runs, is abandoned and holds the session as one statement does.
+   */
+  executeBatch(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): StatementHandle {
+    const batch: BatchJob = { entries, sink, options };
+    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined };
     this.#queue.push(job);
     this.#pump();
     return { abandon: () => this.#abandon(job) };
@@ -172,6 +196,10 @@ export class Session {
       const begin = this.#pendingBegin;
       this.#pendingBegin = undefined;
       job.begin = begin;
+      if (job.batch !== undefined) {
+        this.#runBatch(job, job.batch, begin);
+        continue;
+      }
       this.driver.run(job.sql, job.params, {
         row: (shape: RowShape, values: unknown[]) => {
           if (!job.abandoned) job.sink.row(shape, values);
@@ -205,6 +233,23 @@ export class Session {
         error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
       }, begin === undefined ? job.options : { ...job.options, prelude: begin });
     }
+  }
+
+  #runBatch(job: Job, batch: BatchJob, begin: readonly string[] | undefined): void {
+    const { sink } = batch;
+    const reporting: BatchSink = {
+      row: (index, shape, values) => {
+        if (!job.abandoned) sink.row(index, shape, values);
+      },
+      statement: (index, summary) => {
+        if (!job.abandoned) sink.statement(index, summary);
+      },
+      complete: (summary) => this.#ended(job, () => sink.complete(begin === undefined ? summary : { ...summary, prelude: begin })),
+      error: (error, index) => this.#ended(job, () => sink.error(error, index)),
+    };
+    const options = begin === undefined ? batch.options : { ...batch.options, prelude: begin };
+    if (this.driver.runBatch) this.driver.runBatch(batch.entries, reporting, options);
+    else runBatchInTurn(this.driver, batch.entries, reporting, options);
   }
 
   #ended(job: Job, report: () => void): void {

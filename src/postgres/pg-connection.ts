@@ -4,6 +4,7 @@ import type { ClientCallWrapper, ConnectionHooks } from '../driver/driver.js';
 import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
+import type { BatchEntry, BatchRunOptions, BatchSink } from '../driver/batch-sink.js';
 import type { RunOptions, StatementSink } from '../driver/statement-sink.js';
 import { ConnectionError, sessionClosedError } from '../errors/connection-error.js';
 import { QueryError } from '../errors/query-error.js';
@@ -11,6 +12,7 @@ import type { RxpgError } from '../errors/rxpg-error.js';
 import { sendCancelRequest } from './pg-cancel.js';
 import type { MessageReader } from './message-tap.js';
 import { toRxpgError } from './pg-error.js';
+import { PgBatch, type PgBatchEntry } from './pg-batch.js';
 import { PgStatement, type ProtocolWriter } from './pg-statement.js';
 import { prepareModeFor, type PrepareMode } from './prepare-mode.js';
 import { PreparedStatements } from './prepared-statements.js';
@@ -120,7 +122,8 @@ export class PgConnection implements DriverConnection {
   #rerunnable = false;
   readonly #changes = new SessionChanges(() => this.#prepared.forgetAll());
   readonly #onCommand = (tag: string): void => this.#changes.command(tag);
-  #current: PgStatement | null = null;
+  /** What the server is answering: one statement or a batch. */
+  #current: PgStatement | PgBatch | null = null;
   #broken = false;
   /** ReadyForQuery's transaction status byte, as the server last sent it. */
   #status = 'I';
@@ -320,8 +323,51 @@ export class PgConnection implements DriverConnection {
     this.#submit(statement);
   }
 
-  /** Hands a statement to pg, through the driver's wrapper when one is set. */
-  #submit(statement: PgStatement): void {
+  runBatch(entries: readonly BatchEntry[], sink: BatchSink, options: BatchRunOptions = {}): void {
+    if (this.#broken) {
+      sink.error(sessionClosedError(), undefined);
+      return;
+    }
+    const sent: PgBatchEntry[] = [];
+    for (let index = 0; index < entries.length; index++) {
+      const { sql, params } = entries[index];
+      try {
+        sent.push({ text: sql, values: params.map((param) => prepareValue(param)) });
+      } catch (error) {
+        const message = `a parameter of statement ${index + 1} of the batch could not be sent: ${error instanceof Error ? error.message : String(error)}`;
+        sink.error(new QueryError('data', message, { statement: sql }, { cause: error }), index);
+        return;
+      }
+    }
+    for (const { sql } of entries) this.#changes.statement(sql);
+    const prelude = options.prelude ?? [];
+    const outside = this.transactionStatus === 'idle' && prelude.length === 0;
+    // Outside a transaction the statements before one Sync are the protocol's implicit
+    // transaction; a BEGIN of the batch's own only when it asks for settings.
+    const own = outside && options.transaction?.settings === true ? options.transaction : undefined;
+    const timeout =
+      options.timeoutMillis === undefined
+        ? undefined
+        : {
+            value: `${Math.max(1, Math.ceil(options.timeoutMillis))}ms`,
+            // Its own transaction (implicit or explicit) ends with the batch, and the local setting with it.
+            restore: outside ? undefined : `${this.#params.statementTimeoutMillis}ms`,
+          };
+    const batch = new PgBatch(
+      sent,
+      sink,
+      this.#shapes,
+      { prelude: own ? own.begin : prelude, postlude: own ? [own.commit] : [], timeout, commitsAtEnd: outside },
+      this.#prepareMode.named ? this.#prepared : undefined,
+      this.#onCommand,
+    );
+    this.#rerunnable = outside;
+    this.#current = batch;
+    this.#submit(batch);
+  }
+
+  /** Hands a statement or batch to pg, through the driver's wrapper when one is set. */
+  #submit(statement: PgStatement | PgBatch): void {
     const wrap = this.clientCalls?.wrap;
     if (wrap === undefined) this.#client.query(statement as unknown as pg.QueryConfig);
     else wrap(() => this.#client.query(statement as unknown as pg.QueryConfig));

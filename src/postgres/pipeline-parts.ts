@@ -1,0 +1,25 @@
+import type { ProtocolWriter } from './pg-statement.js';
+
+/**
+ * `set_config('statement_timeout', value, true)` by the extended protocol: local to the
+ * (implicit or explicit) transaction the pipeline runs in, so it lapses at Sync or COMMIT.
+ */
+export function sendStatementTimeout(connection: ProtocolWriter, value: string): void {
+  connection.parse({ text: "SELECT set_config('statement_timeout', $1, true)" });
+  connection.bind({ values: [value] });
+  connection.execute({ rows: 0 });
+}
+
+/** A statement without parameters, unnamed, by the extended protocol (a prelude's BEGIN, a batch's COMMIT). */
+export function sendPlainStatement(connection: ProtocolWriter, text: string): void {
+  connection.parse({ text });
+  connection.bind({ values: [] });
+  connection.execute({ rows: 0 });
+}
+
+/** A command tag's verb and count: `UPDATE 3` → UPDATE, 3; `INSERT 0 5` → INSERT, 5; `CREATE TABLE` → CREATE, null. */
+export function readCommandTag(tag: string): { readonly command: string; readonly rowCount: number | null } {
+  const space = tag.indexOf(' ');
+  const last = tag.slice(tag.lastIndexOf(' ') + 1);
+  return { command: space < 0 ? tag : tag.slice(0, space), rowCount: space >= 0 && /^\d+$/.test(last) ? Number(last) : null };
+}

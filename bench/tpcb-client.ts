@@ -3,8 +3,8 @@
 // Usage: tpcb-client.ts <client> <url> <seconds> <pipelines> <poolSize>
 import pg from 'pg';
 import postgres from 'postgres';
-import { concat, count, lastValueFrom, type Observable } from 'rxjs';
-import { PgManager } from 'rxpg';
+import { concat, count, lastValueFrom } from 'rxjs';
+import { type BatchStatement, PgManager } from 'rxpg';
 import { serverCpuSeconds } from './server-cpu.js';
 
 const [client, url, secondsText, pipelinesText, poolSizeText] = process.argv.slice(2);
@@ -63,12 +63,9 @@ function rxpgClient(form: 'transaction' | 'batch'): Client {
   };
 }
 
-/** The whole transaction in one round trip through rxpg: the five statements as one batch, which is atomic by itself. */
-function oneRoundTrip(pgm: PgManager, statements: readonly (readonly [string, readonly unknown[]])[]): Promise<unknown> {
-  // Until batch() is on main: the build may not have it, and bench/tpcb.ts then reports the row as missing.
-  const { batch } = pgm as unknown as { batch?: (statements: readonly (readonly [string, readonly unknown[]])[]) => Observable<unknown> };
-  if (!batch) throw new Error('this build of rxpg has no batch()');
-  return lastValueFrom(batch.call(pgm, statements).pipe(count()));
+/** The whole transaction in one round trip through rxpg: the five statements as one batch, which is one transaction by itself. */
+function oneRoundTrip(pgm: PgManager, statements: readonly BatchStatement[]): Promise<unknown> {
+  return lastValueFrom(pgm.batch(statements).pipe(count()));
 }
 
 function pgPoolClient(): Client {

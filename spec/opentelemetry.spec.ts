@@ -263,6 +263,44 @@ describe('rxpg/opentelemetry', () => {
     }
   });
 
+  it('gives each batch one span: BATCH and the shared operation, the size, the texts; a child of its transaction; the failed statement’s SQLSTATE', async () => {
+    const { pgm, stop } = instrumented();
+    const table = uniqueName('otel_batch');
+    await admin.query(`CREATE TABLE ${table} (n int PRIMARY KEY)`);
+    try {
+      const insert = `INSERT INTO ${table} VALUES ($1) RETURNING n`;
+      await lastValueFrom(pgm.batch([[insert, [1]], [insert, [2]]]).pipe(toArray()));
+      const batches = rxpgSpans(sdk).filter((span) => span.attributes['rxpg.method'] === 'batch');
+      assert.equal(batches.length, 1, 'one span for the batch, none per statement');
+      const [batch] = batches;
+      assert.equal(batch.kind, SpanKind.CLIENT);
+      assert.equal(batch.name, `BATCH INSERT ${table}`);
+      assert.equal(batch.attributes['db.operation.name'], 'BATCH INSERT');
+      assert.equal(batch.attributes['db.operation.batch.size'], 2);
+      assert.equal(batch.attributes['db.query.text'], `${insert}; ${insert}`);
+      assert.equal(batch.attributes['db.response.returned_rows'], 2);
+
+      const mixed = `SELECT count(*) FROM ${table} /* ${uniqueName('mixed')} */`;
+      await lastValueFrom(pgm.transaction((tx) => tx.batch([[insert, [3]], [mixed]])).pipe(toArray()));
+      const child = spanOf(sdk, `${insert}; ${mixed}`);
+      assert.equal(child.name, `BATCH ${table}`, 'statements of different operations share only their table');
+      assert.equal(child.attributes['db.operation.name'], 'BATCH');
+      const transaction = rxpgSpans(sdk).find((span) => span.spanContext().spanId === child.parentSpanContext?.spanId);
+      assert.equal(transaction?.attributes['rxpg.method'], 'transaction', 'the batch is a child of its transaction’s span');
+
+      const duplicate = `INSERT INTO ${table} VALUES ($1) /* ${uniqueName('dup')} */`;
+      await assert.rejects(lastValueFrom(pgm.batch([[duplicate, [9]], [duplicate, [9]]])));
+      const failed = spanOf(sdk, `${duplicate}; ${duplicate}`);
+      assert.equal(failed.status.code, SpanStatusCode.ERROR);
+      assert.equal(failed.attributes['db.response.status_code'], '23505');
+      assert.equal(sdk.openSpans.names('rxpg').length, 0, `no rxpg span left open: ${sdk.openSpans.names('rxpg')}`);
+    } finally {
+      stop();
+      await pgm.close();
+      await admin.query(`DROP TABLE ${table}`);
+    }
+  });
+
   it('counts the rows a whole stream returned', async () => {
     const { pgm, stop } = instrumented();
     const sql = `SELECT n FROM generate_series(1, 2500) AS n /* ${uniqueName('stream')} */`;

@@ -61,6 +61,7 @@ const POSTGRES_FIXTURES = `
   CREATE TABLE events (id serial PRIMARY KEY, kind text NOT NULL);
   INSERT INTO events (kind) SELECT CASE WHEN n % 2 = 0 THEN 'click' ELSE 'view' END FROM generate_series(1, 2500) AS n;
   CREATE TABLE orders (id integer PRIMARY KEY);
+  CREATE TABLE transfers (id serial PRIMARY KEY, from_id integer NOT NULL, to_id integer NOT NULL, amount integer NOT NULL);
   CREATE TABLE people (id integer PRIMARY KEY, name text NOT NULL, joined date NOT NULL);
 `;
 

@@ -2,7 +2,7 @@
 // each line fails to compile when the type it checks is wrong. A `@ts-expect-error` line fails
 // when its error goes away. Nothing here runs.
 import { TimeoutError, type Observable } from 'rxjs';
-import { PgManager, StatementTimeoutError, type ColumnInfo, type Connection, type OrderedRow, type PoolState, type PoolStats, type Row } from '../../src/index.js';
+import { BatchError, PgManager, QueryError, StatementTimeoutError, type BatchResult, type BatchStatement, type ColumnInfo, type Connection, type OrderedRow, type PoolState, type PoolStats, type Row } from '../../src/index.js';
 import { MyManager } from '../../src/mysql.js';
 import { instrument, type InstrumentationHandle, type InstrumentOptions } from '../../src/opentelemetry.js';
 
@@ -81,4 +81,18 @@ instrument(mym, { queryText: false } satisfies InstrumentOptions).stop();
 // @ts-expect-error an unknown option is a type error (and a ConfigurationError at run time)
 instrument(pgm, { queryTxt: false });
 
-export { asOrderedRow, asState, handle, filmLength, firstOnly, lease, notTheColumn, oddGet, oddKeys, which };
+// batch(): [sql, params?] pairs; one typed result per statement; BatchError is a QueryError.
+const transfer = pgm.batch<{ id: number }>([['UPDATE accounts SET balance = balance - $1 WHERE id = $2', [10, 1]], ['SELECT id FROM accounts']]);
+expectType<Equal<typeof transfer, Observable<BatchResult<{ id: number }>>>>();
+const inScope = pgm.transaction((tx) => tx.batch([['SELECT 1']]));
+expectType<Equal<typeof inScope, Observable<BatchResult>>>();
+const onMysql: Observable<BatchResult> = mym.batch([['SELECT ?', [1]]], { isolationLevel: 'serializable' });
+const statements: BatchStatement[] = [['SELECT 1'], ['SELECT $1', [2]]];
+// @ts-expect-error a statement is an [sql, params?] pair, not a bare string
+pgm.batch(['SELECT 1']);
+// @ts-expect-error an unknown option (isolationLevel is the name)
+pgm.batch([['SELECT 1']], { isolation: 'serializable' });
+const failedAt = error instanceof BatchError ? error.index : undefined;
+const asQueryError: QueryError | undefined = error instanceof BatchError ? error : undefined;
+
+export { asOrderedRow, asQueryError, failedAt, onMysql, statements, transfer, asState, handle, filmLength, firstOnly, lease, notTheColumn, oddGet, oddKeys, which };

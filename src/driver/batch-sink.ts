@@ -29,8 +29,15 @@ export interface BatchSink {
   /**
    * The batch failed: `index` is the statement the server refused (the ones after it did not
    * run), undefined when the failure was not one statement's (the prelude, a lost session).
+   * `ownTransaction`: the batch ran as a transaction of its own, so nothing it did was
+   * committed; false when it ran inside the caller's.
    */
-  error(error: Error, index: number | undefined): void;
+  error(error: Error, index: number | undefined, ownTransaction: boolean): void;
+  /**
+   * True once the caller gave the batch up (it unsubscribed). A driver that runs the statements
+   * one after another sends no more of them, and rolls back a transaction of the batch's own.
+   */
+  readonly abandoned?: () => boolean;
 }
 
 /**

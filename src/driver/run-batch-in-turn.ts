@@ -1,4 +1,5 @@
 import { ConnectionError } from '../errors/connection-error.js';
+import { QueryError } from '../errors/query-error.js';
 import type { BatchEntry, BatchRunOptions, BatchSink } from './batch-sink.js';
 import type { DriverConnection } from './driver-connection.js';
 import type { StatementSink } from './statement-sink.js';
@@ -18,11 +19,12 @@ export function runBatchInTurn(connection: DriverConnection, entries: readonly B
   const ignore = (): void => {};
   const fail = (error: Error, index: number | undefined): void => {
     // Inside the caller's transaction the failure is the caller's to handle; the batch's own is rolled back here.
+    const own = transaction !== undefined;
     if (transaction === undefined || connection.isBroken || connection.transactionStatus === 'idle') {
-      sink.error(error, index);
+      sink.error(error, index, own);
       return;
     }
-    const report = (): void => sink.error(error, index);
+    const report = (): void => sink.error(error, index, own);
     connection.run(transaction.rollback, [], { row: ignore, complete: report, error: report });
   };
   const finish = (): void => {
@@ -42,10 +44,16 @@ export function runBatchInTurn(connection: DriverConnection, entries: readonly B
               )
             : error,
           undefined,
+          true,
         ),
     });
   };
   const runFrom = (index: number): void => {
+    if (sink.abandoned?.() === true) {
+      // Given up between two statements: the rest is not sent, and the batch's own transaction is undone.
+      fail(new QueryError('canceled', 'The batch was given up before it ended; the statements after the last that ran were not sent.', {}), undefined);
+      return;
+    }
     if (index === entries.length) {
       finish();
       return;

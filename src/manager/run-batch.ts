@@ -72,12 +72,12 @@ export function runBatch<T extends object>(
   let clock: Subscription | undefined;
   let ended = false;
   const wrap = scope ? <R>(fn: () => R): R => scope.inside(fn) : <R>(fn: () => R): R => fn();
-  const fail = (error: Error, index: number | undefined): void => {
+  const fail = (error: Error, index: number | undefined, ownTransaction: boolean): void => {
     ended = true;
     clock?.unsubscribe();
     let reported = withCallSite(error, site);
     if (index !== undefined && reported instanceof QueryError && !(reported instanceof BatchError)) {
-      reported = withCallSite(new BatchError(reported, index, size, session.driver.transactionStatus === 'idle'), site);
+      reported = withCallSite(new BatchError(reported, index, size, ownTransaction), site);
     }
     if (reported instanceof RxpgError) {
       Object.defineProperty(reported, 'conn', { value: conn, enumerable: true });
@@ -124,12 +124,12 @@ export function runBatch<T extends object>(
           target.complete();
         });
       },
-      error: (error, index) => {
+      error: (error, index, ownTransaction) => {
         const elapsedMillis = scheduler.now() - startedAt;
         if (limit !== undefined && error instanceof RxpgError && isServerTimeout(error, limit, elapsedMillis)) {
-          fail(new StatementTimeoutError('server', limit, elapsedMillis, { conn, statement: index === undefined ? undefined : entries[index].sql, cause: error }), index);
+          fail(new StatementTimeoutError('server', limit, elapsedMillis, { conn, statement: index === undefined ? undefined : entries[index].sql, cause: error }), index, ownTransaction);
         } else {
-          fail(error, index);
+          fail(error, index, ownTransaction);
         }
       },
     },
@@ -142,7 +142,7 @@ export function runBatch<T extends object>(
     clock = timer(Math.min(limit + context.clientTimeoutGraceMillis, MAX_MILLIS), scheduler).subscribe(() => {
       if (ended) return;
       handle.abandon();
-      fail(new StatementTimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: entries[0].sql }), undefined);
+      fail(new StatementTimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: entries[0].sql }), undefined, false);
     });
   }
   return {

@@ -43,7 +43,30 @@ export class SpanTracker implements OperationTracker {
       'rxpg.method': start.method,
     };
     let name: string;
-    if (sql === undefined) {
+    if (start.batch !== undefined) {
+      // The conventions' batch: `BATCH` and the operation (and table) its statements share, the size, the texts joined.
+      const summaries = start.batch.map(summarizeStatement);
+      const shared = (pick: (summary: (typeof summaries)[number]) => string | undefined): string | undefined => {
+        const first = pick(summaries[0]);
+        return first !== undefined && summaries.every((summary) => pick(summary) === first) ? first : undefined;
+      };
+      const sharedOperation = shared((summary) => summary.operation);
+      const operation = sharedOperation === undefined ? 'BATCH' : `BATCH ${sharedOperation}`;
+      const collection = shared((summary) => summary.collection);
+      attributes['db.operation.name'] = operation;
+      attributes['db.operation.batch.size'] = start.batch.length;
+      if (collection !== undefined) attributes['db.collection.name'] = collection;
+      if (settings.queryText) attributes['db.query.text'] = start.batch.join('; ');
+      name = collection === undefined ? operation : `${operation} ${collection}`;
+      this.#metricAttributes = {
+        'db.system.name': system,
+        'db.namespace': target.database,
+        'server.address': target.host,
+        'server.port': target.port,
+        'db.operation.name': operation,
+        ...(collection !== undefined && { 'db.collection.name': collection }),
+      };
+    } else if (sql === undefined) {
       name = `${kind} ${target.database}`;
       this.#metricAttributes = undefined;
     } else {

@@ -245,7 +245,8 @@ export class Session {
         if (!job.abandoned) sink.statement(index, summary);
       },
       complete: (summary) => this.#ended(job, () => sink.complete(begin === undefined ? summary : { ...summary, prelude: begin })),
-      error: (error, index) => this.#ended(job, () => sink.error(error, index)),
+      error: (error, index, ownTransaction) => this.#ended(job, () => sink.error(error, index, ownTransaction)),
+      abandoned: () => job.abandoned,
     };
     const options = begin === undefined ? batch.options : { ...batch.options, prelude: begin };
     if (this.driver.runBatch) this.driver.runBatch(batch.entries, reporting, options);

@@ -275,7 +275,11 @@ export class PgBatch {
     this.#forget();
     const index = this.#failedIndex;
     const error = toError(this.#error);
-    this.#sink.error(index === undefined ? error : explainStatementError(error, this.#entries[index].text, this.#entries[index].values.length), index);
+    this.#sink.error(
+      index === undefined ? error : explainStatementError(error, this.#entries[index].text, this.#entries[index].values.length),
+      index,
+      this.#framing.commitsAtEnd,
+    );
   }
 
   /**
@@ -292,10 +296,11 @@ export class PgBatch {
           { reason: 'outcome_unknown', cause: error, isRetryable: false },
         ),
         undefined,
+        true,
       );
       return;
     }
-    this.#sink.error(error, this.#failedIndex);
+    this.#sink.error(error, this.#failedIndex, this.#framing.commitsAtEnd);
   }
 
   /**

@@ -325,7 +325,7 @@ export class PgConnection implements DriverConnection {
 
   runBatch(entries: readonly BatchEntry[], sink: BatchSink, options: BatchRunOptions = {}): void {
     if (this.#broken) {
-      sink.error(sessionClosedError(), undefined);
+      sink.error(sessionClosedError(), undefined, false);
       return;
     }
     const sent: PgBatchEntry[] = [];
@@ -335,7 +335,7 @@ export class PgConnection implements DriverConnection {
         sent.push({ text: sql, values: params.map((param) => prepareValue(param)) });
       } catch (error) {
         const message = `a parameter of statement ${index + 1} of the batch could not be sent: ${error instanceof Error ? error.message : String(error)}`;
-        sink.error(new QueryError('data', message, { statement: sql }, { cause: error }), index);
+        sink.error(new QueryError('data', message, { statement: sql }, { cause: error }), index, false);
         return;
       }
     }

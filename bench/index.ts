@@ -17,12 +17,13 @@ const run = (script: string, args: string[]): string => {
 const tables = (output: string): string => output.split('\n').filter((line) => line.startsWith('|') || line.startsWith('###') || line === '').join('\n').trim();
 
 const queries = run('bench/queries.ts', quick ? ['--seconds', '2', '--rounds', '1'] : ['--seconds', '5', '--rounds', '3']);
+const tpcb = run('bench/tpcb.ts', quick ? ['--seconds', '2', '--rounds', '1'] : ['--seconds', '5', '--rounds', '3']);
 const stream = run('bench/stream.ts', quick ? ['--rounds', '1'] : ['--rounds', '3']);
 const notify = run('bench/notify.ts', quick ? ['--rounds', '1', '--burst', '30000', '--trips', '500'] : ['--rounds', '4']);
 const mysqlStream = run('bench/mysql-stream.ts', quick ? ['--rounds', '1'] : ['--rounds', '3']);
 await database.stop();
 
-writeFileSync('bench/chart.svg', renderChart({ queries, stream, notify, mysqlStream }));
+writeFileSync('bench/chart.svg', renderChart({ queries, tpcb, stream, notify, mysqlStream }));
 
 const report = `# Benchmarks
 
@@ -38,6 +39,17 @@ across runs.
 ## Queries
 
 ${tables(queries)}
+
+## TPC-B: statement by statement, and in one round trip
+
+pgbench's tpcb-like transaction at scale 1 (five statements, every transaction updates the one
+branch row). \`transaction()\` sends them one after another as pgbench \`-M prepared\` does;
+\`batch()\` sends all five in one round trip as pgbench's \`\\startpipeline\` script does. Each run is
+a process of its own. The second table runs the same clients through a proxy that holds every
+chunk 1 ms each way (bench/latency-proxy.ts), as a network between application and database
+would; the proxy counts the round trips and Syncs per transaction.
+
+${tables(tpcb)}
 
 ## Streaming 1M rows
 

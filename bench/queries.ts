@@ -1,14 +1,14 @@
-// Query workloads for `npm run bench`: point queries, TPC-B transactions and the RxJS layer's
-// overhead, against pg.Pool, postgres.js, pg-promise and pgbench, in one run. Prints markdown.
+// Query workloads for `npm run bench`: point queries and the RxJS layer's overhead, against
+// pg.Pool, postgres.js, pg-promise and pgbench, in one run. Prints markdown. TPC-B is bench/tpcb.ts.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import pgPromise from 'pg-promise';
 import postgres from 'postgres';
-import { concat, count, firstValueFrom, lastValueFrom } from 'rxjs';
+import { firstValueFrom } from 'rxjs';
 import { PgManager } from 'rxpg';
 import { findOrStartDatabase } from '../scripts/test-database.js';
+import { serverCpuSeconds } from './server-cpu.js';
 
 const argument = (name: string, fallback: number): number => {
   const index = process.argv.indexOf(`--${name}`);
@@ -32,34 +32,7 @@ async function setup(): Promise<void> {
     await admin.query('ALTER TABLE rxpg_bench_point ADD PRIMARY KEY (id)');
     await admin.query('VACUUM ANALYZE rxpg_bench_point');
   }
-  const tpcb = await admin.query("SELECT 1 FROM pg_tables WHERE tablename = 'pgbench_accounts'");
   await admin.end();
-  if (tpcb.rowCount === 0) execFileSync('pgbench', ['-i', '-s', '1', '-q', url], { stdio: 'ignore' });
-}
-
-/**
- * CPU seconds used so far by the server: every process called `postgres`, plus what its reaped
- * children used (pgbench's backends exit before the second reading and would otherwise vanish
- * from the sum). From /proc; NaN where there is none. The clock tick is 100 Hz on Linux.
- */
-function serverCpuSeconds(): number {
-  try {
-    let ticks = 0;
-    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        if (!stat.includes('(postgres)')) continue;
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        // utime, stime, cutime, cstime (fields 14–17 of proc(5)).
-        ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
-      } catch {
-        // the process ended meanwhile
-      }
-    }
-    return ticks / 100;
-  } catch {
-    return NaN;
-  }
 }
 
 /** Where the CPU of a point-query run went, per query: the client's and the server's. */
@@ -93,21 +66,7 @@ async function loops(concurrency: number, op: () => Promise<unknown>, cpuName?: 
 }
 
 const POINT = 'SELECT id, payload FROM rxpg_bench_point WHERE id = $1';
-const TPCB = [
-  'UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2',
-  'SELECT abalance FROM pgbench_accounts WHERE aid = $1',
-  'UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2',
-  'UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2',
-  'INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)',
-];
-const tpcbParams = () => {
-  const aid = 1 + Math.floor(Math.random() * 100_000);
-  const tid = 1 + Math.floor(Math.random() * 10);
-  const delta = Math.floor(Math.random() * 10_001) - 5000;
-  return { aid, tid, bid: 1, delta };
-};
-
-type Peer = { point: () => Promise<unknown>; tpcb: () => Promise<unknown>; close: () => Promise<void> };
+type Peer = { point: () => Promise<unknown>; close: () => Promise<void> };
 
 function rxpgPeer(poolSize: number): Peer {
   const pgm = new PgManager();
@@ -115,22 +74,6 @@ function rxpgPeer(poolSize: number): Peer {
   pgm.createConn({ connectionString: url, poolSize, sslmode: 'disable' });
   return {
     point: () => firstValueFrom(pgm.query(POINT, [randomId()])),
-    tpcb: () => {
-      const { aid, tid, bid, delta } = tpcbParams();
-      return lastValueFrom(
-        pgm
-          .transaction((tx) =>
-            concat(
-              tx.query(TPCB[0], [delta, aid]),
-              tx.query(TPCB[1], [aid]),
-              tx.query(TPCB[2], [delta, tid]),
-              tx.query(TPCB[3], [delta, bid]),
-              tx.query(TPCB[4], [tid, bid, aid, delta]),
-            ),
-          )
-          .pipe(count()),
-      );
-    },
     close: () => pgm.close(),
   };
 }
@@ -139,21 +82,6 @@ function pgPoolPeer(max: number): Peer {
   const pool = new pg.Pool({ connectionString: url, max });
   return {
     point: () => pool.query(POINT, [randomId()]),
-    tpcb: async () => {
-      const { aid, tid, bid, delta } = tpcbParams();
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(TPCB[0], [delta, aid]);
-        await client.query(TPCB[1], [aid]);
-        await client.query(TPCB[2], [delta, tid]);
-        await client.query(TPCB[3], [delta, bid]);
-        await client.query(TPCB[4], [tid, bid, aid, delta]);
-        await client.query('COMMIT');
-      } finally {
-        client.release();
-      }
-    },
     close: () => pool.end(),
   };
 }
@@ -162,16 +90,6 @@ function postgresJsPeer(max: number): Peer {
   const sql = postgres(url, { max });
   return {
     point: () => sql.unsafe(POINT, [randomId()]),
-    tpcb: () => {
-      const { aid, tid, bid, delta } = tpcbParams();
-      return sql.begin(async (tx) => {
-        await tx.unsafe(TPCB[0], [delta, aid]);
-        await tx.unsafe(TPCB[1], [aid]);
-        await tx.unsafe(TPCB[2], [delta, tid]);
-        await tx.unsafe(TPCB[3], [delta, bid]);
-        await tx.unsafe(TPCB[4], [tid, bid, aid, delta]);
-      });
-    },
     close: () => sql.end(),
   };
 }
@@ -181,16 +99,6 @@ function pgPromisePeer(max: number): Peer {
   const db = pgp({ connectionString: url, max });
   return {
     point: () => db.query(POINT, [randomId()]),
-    tpcb: () => {
-      const { aid, tid, bid, delta } = tpcbParams();
-      return db.tx(async (t) => {
-        await t.none(TPCB[0], [delta, aid]);
-        await t.one(TPCB[1], [aid]);
-        await t.none(TPCB[2], [delta, tid]);
-        await t.none(TPCB[3], [delta, bid]);
-        await t.none(TPCB[4], [tid, bid, aid, delta]);
-      });
-    },
     close: async () => pgp.end(),
   };
 }
@@ -219,7 +127,6 @@ function pgbenchPoint(): number {
 
 await setup();
 const point = new Map<string, number[]>();
-const tpcb = new Map<string, number[]>();
 const record = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
 const makers: Record<string, (size: number) => Peer> = {
   rxpg: rxpgPeer,
@@ -233,14 +140,8 @@ for (let round = 0; round < ROUNDS; round++) {
     await peer.point();
     record(point, name, await loops(32, peer.point, name));
     await peer.close();
-    if (name !== 'pg-promise') {
-      const transactional = make(8);
-      record(tpcb, name, await loops(16, transactional.tpcb));
-      await transactional.close();
-    }
   }
   record(point, 'pgbench -M prepared', pgbenchPoint());
-  record(tpcb, 'pgbench -M prepared', pgbench(['-M', 'prepared', '-c', '8', '-j', '2']));
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 
@@ -275,7 +176,6 @@ const table = (title: string, results: Map<string, number[]>, limit: string) => 
   }
 };
 table(`Point query: 32 concurrent callers, pool of 10, ${SECONDS} s per run`, point, 'pgbench -M prepared');
-table(`TPC-B through transaction(): 16 pipelines, pool of 8, ${SECONDS} s per run`, tpcb, 'pgbench -M prepared');
 // On a machine where client and server share the cores, CPU per query bounds throughput:
 // at most cores / (client + server) queries per second, whatever the client's design.
 console.log(`\n### Point query: CPU per query (the client's process, every postgres process), ${cpus().length} cores shared\n`);

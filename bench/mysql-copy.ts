@@ -103,8 +103,8 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const rate = (peer: string): number => ROWS / (median((results.get(peer) ?? []).map((run) => run.millis)) / 1000);
 const cliPeer = [...results.keys()].find((peer) => peer.endsWith('(file)'));
 const against = [...(cliPeer ? [cliPeer] : []), 'mysql2 LOAD DATA', 'rxpg INSERTs'];
-console.log(`\n${ROWS.toLocaleString('en')} rows of (int, text, double, datetime(3)) into an empty InnoDB table, ${version}, median of ${ROUNDS} interleaved rounds`);
-console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}${cli ? '' : '; no mariadb/mysql command-line client here'}\n`);
+console.log(`\nNode ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}${cli ? '' : '; no mariadb/mysql command-line client here'}`);
+console.log(`\n### ${ROWS.toLocaleString('en')} rows of (int, text, double, datetime(3)) into an empty InnoDB table, MariaDB ${version.replace(/-MariaDB.*$/, '')} (median of ${ROUNDS})\n`);
 console.log(`| loader | rows/s | ${against.map((peer) => `vs ${peer}`).join(' | ')} | RSS growth |`);
 console.log(`|---|---|${against.map(() => '---|').join('')}---|`);
 for (const [peer, runs] of results) {

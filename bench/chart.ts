@@ -21,8 +21,13 @@ function rateRatio(output: string, label: string, other: string, section: string
   const rate = (name: string): number => Number((cellsOf(output, name, section)[1] ?? '').replace(/,/g, ''));
   return rate(label) / rate(other);
 }
-export function renderChart(outputs: { queries: string; tpcb: string; stream: string; notify: string; mysqlStream: string }): string {
-  const { queries, tpcb, stream, notify, mysqlStream } = outputs;
+/** The smaller of rxpg's ratios in columns `nths`: its standing against the best of those peers. */
+function worstRatioOf(output: string, label: string, section: string, nths: number[]): number {
+  return Math.min(...nths.map((nth) => ratioOf(output, label, section, nth)));
+}
+
+export function renderChart(outputs: { queries: string; tpcb: string; stream: string; notify: string; mysqlStream: string; copy?: string }): string {
+  const { queries, tpcb, stream, notify, mysqlStream, copy } = outputs;
   const bars: { label: string; value: number; goal: number }[] = [
   { label: 'point query vs postgres.js', value: rateRatio(queries, 'rxpg', 'postgres.js', '### Point query: 32'), goal: 1.1 },
   { label: 'point query vs pgbench', value: ratioOf(queries, 'rxpg', '### Point query: 32', 1), goal: 0.9 },
@@ -39,8 +44,22 @@ export function renderChart(outputs: { queries: string; tpcb: string; stream: st
   { label: 'stream 1M rows vs best peer', value: ratioOf(stream, 'rxpg'), goal: 1.3 },
   { label: 'NOTIFY burst vs best peer', value: ratioOf(notify, 'rxpg'), goal: 1.0 },
   { label: 'MariaDB stream vs mysql2', value: ratioOf(mysqlStream, 'rxpg MyManager'), goal: 1.0 },
+  ...(copy === undefined ? [] : copyBars(copy)),
 ];
   return chart(bars);
+}
+
+/** The COPY goals of bench/copy.ts's tables: against psql, the best Node peer, and psql's speed-up over INSERTs. */
+function copyBars(copy: string): { label: string; value: number; goal: number }[] {
+  const to = '### copyTo';
+  const from = '### copyFrom:';
+  return [
+    { label: 'copyTo vs psql', value: ratioOf(copy, 'rxpg', to, 0), goal: 0.9 },
+    { label: 'copyTo vs best peer', value: worstRatioOf(copy, 'rxpg', to, [1, 2]), goal: 1.0 },
+    { label: 'copyFrom vs psql \\copy', value: ratioOf(copy, 'rxpg', from, 0), goal: 0.8 },
+    { label: 'copyFrom vs best peer', value: worstRatioOf(copy, 'rxpg', from, [1, 2]), goal: 1.0 },
+    { label: "copyFrom speed-up vs psql's", value: ratioOf(copy, 'rxpg', "### copyFrom's speed-up", 1), goal: 0.8 },
+  ];
 }
 
 function chart(bars: { label: string; value: number; goal: number }[]): string {
@@ -80,6 +99,16 @@ function chart(bars: { label: string; value: number; goal: number }[]): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const report = readFileSync('BENCHMARKS.md', 'utf8');
   const section = (title: string): string => report.slice(report.indexOf(title));
-  writeFileSync('bench/chart.svg', renderChart({ queries: section('## Queries'), tpcb: section('## TPC-B'), stream: section('## Streaming'), notify: section('## LISTEN/NOTIFY'), mysqlStream: section('## MariaDB') }));
+  writeFileSync(
+    'bench/chart.svg',
+    renderChart({
+      queries: section('## Queries'),
+      tpcb: section('## TPC-B'),
+      stream: section('## Streaming'),
+      notify: section('## LISTEN/NOTIFY'),
+      mysqlStream: section('## MariaDB'),
+      copy: report.includes('## COPY') ? section('## COPY') : undefined,
+    }),
+  );
   console.log('redrew bench/chart.svg from BENCHMARKS.md');
 }

@@ -99,7 +99,7 @@ rmSync(folder, { recursive: true, force: true });
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const rate = (runs: Result[]): number => ROWS / (median(runs.map((run) => run.millis)) / 1000);
 const table = (title: string, map: Map<string, Result[]>, against: string[]): void => {
-  console.log(`\n${title}\n`);
+  console.log(`\n### ${title}\n`);
   console.log(`| client | rows/s | ${against.map((peer) => `vs ${peer}`).join(' | ')} | RSS growth |`);
   console.log(`|---|---|${against.map(() => '---|').join('')}---|`);
   for (const [peer, runs] of map) {
@@ -108,12 +108,22 @@ const table = (title: string, map: Map<string, Result[]>, against: string[]): vo
     console.log(`| ${peer} | ${(rate(runs) / 1e6).toFixed(2)}M | ${ratios.join(' | ')} | ${Number.isNaN(growth) ? '–' : `${growth.toFixed(0)} MB`} |`);
   }
 };
-console.log(`\n${ROWS.toLocaleString('en')} rows of (int, text, float8, timestamptz), median of ${ROUNDS} interleaved rounds`);
+const rows = `${ROWS.toLocaleString('en')} rows of (int, text, float8, timestamptz)`;
+console.log(`\n${rows}, median of ${ROUNDS} interleaved round${ROUNDS === 1 ? '' : 's'}`);
 console.log(`PostgreSQL ${serverVersion} (${database.origin}), Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}`);
-table('copyTo: COPY … TO STDOUT into a byte-counting sink', to, ['psql', 'pg-copy-streams', 'postgres.js']);
-table('copyFrom: generated rows into an empty table', from, ['psql', 'pg-copy-streams', 'postgres.js', 'rxpg-inserts']);
+table(`copyTo: COPY of ${rows} TO STDOUT into a byte-counting sink (median of ${ROUNDS})`, to, ['psql', 'pg-copy-streams', 'postgres.js']);
+table(`copyFrom: ${rows}, generated in JavaScript, into an empty table (median of ${ROUNDS})`, from, ['psql', 'pg-copy-streams', 'postgres.js', 'rxpg-inserts']);
 if (from.has('rxpg-inserts')) {
+  // The goal is relative to psql's own speed-up: COPY over the INSERTs an application would otherwise send.
   const inserts = rate(from.get('rxpg-inserts') as Result[]);
-  console.log(`\npsql's \\copy over 1,000-row INSERTs: ${(rate(from.get('psql') as Result[]) / inserts).toFixed(2)}x; rxpg's copyFrom over them: ${(rate(from.get('rxpg') as Result[]) / inserts).toFixed(2)}x`);
+  const psqlSpeedUp = rate(from.get('psql') as Result[]) / inserts;
+  console.log(`\n### copyFrom's speed-up over 1,000-row INSERTs through query()\n`);
+  console.log("| loader | over INSERTs | vs psql's speed-up |");
+  console.log('|---|---|---|');
+  for (const peer of ['psql', 'rxpg', 'pg-copy-streams', 'postgres.js']) {
+    if (!from.has(peer)) continue;
+    const speedUp = rate(from.get(peer) as Result[]) / inserts;
+    console.log(`| ${peer} | ${speedUp.toFixed(2)}x | ${(speedUp / psqlSpeedUp).toFixed(2)}x |`);
+  }
 }
 await database.stop();

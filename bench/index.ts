@@ -21,9 +21,14 @@ const tpcb = run('bench/tpcb.ts', quick ? ['--seconds', '2', '--rounds', '1'] : 
 const stream = run('bench/stream.ts', quick ? ['--rounds', '1'] : ['--rounds', '3']);
 const notify = run('bench/notify.ts', quick ? ['--rounds', '1', '--burst', '30000', '--trips', '500'] : ['--rounds', '4']);
 const mysqlStream = run('bench/mysql-stream.ts', quick ? ['--rounds', '1'] : ['--rounds', '3']);
+// COPY at the issue's size: 5M rows each way with every client, about 1.5 minutes a round here
+// (5 minutes for the three rounds, the file for psql included).
+const copyRounds = quick ? 1 : 3;
+const copy = run('bench/copy.ts', quick ? ['--rows', '500000', '--rounds', '1'] : ['--rows', '5000000', '--rounds', String(copyRounds)]);
+const mysqlCopy = run('bench/mysql-copy.ts', quick ? ['--rows', '200000', '--rounds', '1'] : ['--rounds', '3']);
 await database.stop();
 
-writeFileSync('bench/chart.svg', renderChart({ queries, tpcb, stream, notify, mysqlStream }));
+writeFileSync('bench/chart.svg', renderChart({ queries, tpcb, stream, notify, mysqlStream, copy }));
 
 const report = `# Benchmarks
 
@@ -62,6 +67,28 @@ ${tables(notify)}
 ## MariaDB streaming
 
 ${tables(mysqlStream)}
+
+## COPY
+
+\`copyTo()\` and \`copyFrom()\` against psql, pg-copy-streams and postgres.js (\`.readable()\`,
+\`.writable()\`), each client in a process of its own (RSS growth is its own). copyTo reads
+\`COPY … TO STDOUT\` into a sink that counts bytes (psql into \`/dev/null\`). copyFrom loads the
+same generated rows: rxpg encodes them itself, pg-copy-streams and postgres.js get one shared text
+encoder with their streams' backpressure, psql runs \`\\copy … FROM\` a file of those rows, and
+\`rxpg-inserts\` sends 1,000-row INSERTs through \`query()\`. Goals: copyTo at least 0.9x psql and
+ahead of both Node peers, RSS growth under 32 MB; copyFrom at least 1.0x both Node peers and 0.8x
+psql, at least 0.8x psql's own speed-up over the INSERTs, RSS growth under 64 MB.
+
+${tables(copy)}
+
+## MariaDB copyFrom
+
+MyManager's \`copyFrom()\` (\`LOAD DATA LOCAL INFILE\` fed from the generator) against mysql2's own
+\`LOAD DATA LOCAL INFILE\` fed from a stream of the same rows, 1,000-row INSERTs through
+MyManager's \`command()\`, and the command-line client's \`LOAD DATA LOCAL INFILE\` of a file of
+those rows.
+
+${tables(mysqlCopy) || mysqlCopy.trim()}
 
 ## What each optimisation bought
 

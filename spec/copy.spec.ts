@@ -102,6 +102,32 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
       assert.equal(checked, 20_004);
     });
 
+    it('encodes Dates in a row, sorted and not, as pg binds each (the encoder remembers the last day written)', () => {
+      const sent: Buffer[] = [];
+      const encoder = new CopyTextEncoder((message) => sent.push(message.subarray(5)));
+      const dates: Date[] = [];
+      // Sorted timestamps a few minutes apart cross days (and DST changes, in a zone that has them) …
+      for (let time = Date.UTC(2024, 2, 28); time < Date.UTC(2024, 3, 2); time += 7 * 60_000 + 123) dates.push(new Date(time));
+      // … then back and forth between days, and out of the fast path's years and back.
+      for (let index = 0; index < 2000; index++) dates.push(new Date(Date.UTC(2024, 0, 1) + Math.floor(Math.random() * 5 * 86_400_000)));
+      dates.push(new Date(-62_198_755_200_000), new Date(2024, 0, 1, 12), new Date(253_402_300_800_000), new Date(2024, 0, 1, 13));
+      for (const date of dates) encoder.row([date]);
+      encoder.flush();
+      const lines = Buffer.concat(sent).toString('utf8').split('\n');
+      assert.equal(lines.pop(), '');
+      assert.deepEqual(lines, dates.map((date) => prepareValue(date)));
+    });
+
+    it('writes numbers as String() does: integers digit by digit, other numbers through V8', () => {
+      const values = [0, -0, 1, -1, 7, 9, 10, 99, 100, 123_456_789, -2_147_483_648, 4_294_967_296, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 1e300, -1e-7, 0.1, 1 / 7, 5e-324, Infinity, -Infinity, NaN];
+      for (let index = 0; index < 2000; index++) values.push(Math.floor((Math.random() - 0.5) * 2 ** (index % 60)));
+      const sent: Buffer[] = [];
+      const encoder = new CopyTextEncoder((message) => sent.push(message.subarray(5)));
+      for (const value of values) encoder.row([value]);
+      encoder.flush();
+      assert.deepEqual(Buffer.concat(sent).toString('utf8').split('\n').slice(0, -1), values.map(String));
+    });
+
     it('sends Buffer and string chunks as they are: CSV from a file through a Node Readable, and from an array of strings', async () => {
       const name = await table('id int, label text');
       const folder = mkdtempSync(join(tmpdir(), 'rxpg-copy-'));

@@ -2,11 +2,12 @@
 // an abort stops the statement (KILL QUERY before the data ends) so nothing is loaded. copyTo()
 // is refused: MySQL has no COPY … TO STDOUT, and stream() is its export.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
 import { QueryError, type QueryEvent } from '../src/index.js';
 import { MyManager } from '../src/mysql.js';
 import { uniqueName, waitFor } from './support/database.js';
+import { localMariaDbSkip, startLocalMariaDb, type LocalMariaDb } from './support/local-mariadb.js';
 
 const MYSQL_URL = process.env.MYSQL_URL;
 
@@ -114,5 +115,53 @@ describe('MyManager copyFrom() and copyTo()', { skip: MYSQL_URL ? false : 'no My
     }
     await expectCleanSession(mym, pid);
     await drop(mym, table);
+  });
+});
+
+// local_infile is a global setting: turning it off on the shared server would fail the other
+// specs' loads running at the same time, so these run against a private MariaDB of their own.
+// MyManager's config has no way to turn LOCAL INFILE off on the client side: its connections
+// always ask for it (mysql2's LOCAL_FILES flag), so the server is the one that can refuse.
+const privateSkip = localMariaDbSkip();
+if (privateSkip && process.env.RXPG_REQUIRE_MYSQL === '1') throw new Error(`RXPG_REQUIRE_MYSQL=1 but ${privateSkip}`);
+
+describe('MyManager copyFrom() on a server with local_infile off (a private MariaDB)', { skip: privateSkip }, () => {
+  let server: LocalMariaDb | undefined;
+  before(async () => {
+    server = await startLocalMariaDb(['--local-infile=0']);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('is refused with a typed error that names local_infile and how to allow it; loads once the server allows it', async () => {
+    const mym = new MyManager();
+    mym.createConn({ connectionString: (server as LocalMariaDb).url, poolSize: 1 });
+    const table = uniqueName('rxpg_load_refused');
+    await firstValueFrom(mym.command(`CREATE TABLE ${table} (id INT, name TEXT) ENGINE=InnoDB`));
+    assert.equal(Number((await firstValueFrom(mym.query<{ on: number | string }>('SELECT @@GLOBAL.local_infile AS `on`'))).on), 0, 'the private server started with local_infile off');
+    const load = `LOAD DATA LOCAL INFILE 'rows' INTO TABLE ${table}`;
+    let pulled = 0;
+    function* rows(): Generator<unknown[]> {
+      for (let id = 1; id <= 1000; id++) {
+        pulled++;
+        yield [id, `name ${id}`];
+      }
+    }
+    const error = await firstValueFrom(mym.copyFrom(load, rows())).catch((caught: unknown) => caught);
+    assert.ok(error instanceof QueryError, `a QueryError, got ${String(error)}`);
+    assert.equal(error.reason, 'unsupported');
+    assert.match(error.message, /SET GLOBAL local_infile = ON/, 'says how to allow it on the server');
+    assert.match(error.message, /local_infile = 1 under \[mysqld\]/, 'and in its configuration');
+    assert.match(error.message, /errno 4166/, 'with the server’s own refusal');
+    assert.equal(pulled, 0, 'the source was never read: the server refused before asking for the data');
+    // The session survives the refusal and serves the next statement.
+    assert.equal(Number((await firstValueFrom(mym.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))).n), 0);
+    // The positive control: the same load on the same server, once it allows LOCAL INFILE.
+    await firstValueFrom(mym.command('SET GLOBAL local_infile = ON'));
+    assert.equal(await firstValueFrom(mym.copyFrom(load, rows())), 1000);
+    assert.equal(pulled, 1000);
+    assert.equal(Number((await firstValueFrom(mym.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))).n), 1000);
+    await mym.close();
   });
 });

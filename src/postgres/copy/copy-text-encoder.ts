@@ -23,6 +23,10 @@ const CONTROL_LETTERS = [0x62, 0x74, 0x6e, 0x76, 0x66, 0x72];
 /** Below this length a string is copied by a loop; longer ones by Buffer's native UTF-8 writer. */
 const SHORT_TEXT = 64;
 const MILLIS_PER_DAY = 86_400_000;
+/** The two ASCII digits of 0…99, for dates written two digits at a time. */
+const TWO_DIGITS = Uint8Array.from({ length: 200 }, (_, index) => 0x30 + (index % 2 === 0 ? Math.floor(index / 20) : (index >> 1) % 10));
+/** Integers written digit by digit instead of through String(): exact in a double, no string made. */
+const MAX_FAST_INTEGER = 2 ** 53;
 
 /**
  * Encodes rows (arrays of values) in COPY's text format straight into CopyData messages, so
@@ -34,10 +38,13 @@ const MILLIS_PER_DAY = 86_400_000;
  */
 export class CopyTextEncoder {
   readonly #emit: (message: Buffer) => void;
-  #buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  #buffer: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   #at = COPY_DATA_HEADER;
   /** Rows encoded so far, for error messages (1-based line numbers, as the server counts them). */
   #line = 0;
+  /** The local days (since 1970) of the last Date written, and its `YYYY-MM-DD` bytes: sorted timestamps share days. */
+  #lastDays = NaN;
+  readonly #lastDay = Buffer.alloc(10);
 
   /** `emit` gets each whole CopyData message (header included) and owns it from then on. */
   constructor(emit: (message: Buffer) => void) {
@@ -70,6 +77,8 @@ export class CopyTextEncoder {
     const message = this.#buffer.subarray(0, this.#at);
     message[0] = COPY_DATA;
     message.writeInt32BE(this.#at - 1, 1);
+    // A new buffer per message: reusing the ones the socket had written (its write callbacks)
+    // measured no faster and grew RSS from 52 to 166 MB for 2M rows.
     this.#buffer = Buffer.allocUnsafe(CHUNK_BYTES);
     this.#at = COPY_DATA_HEADER;
     this.#emit(message);
@@ -111,9 +120,37 @@ export class CopyTextEncoder {
   }
 
   #number(value: number): void {
-    // V8's number-to-string (cached for small integers) and the short-text loop beat writing
-    // digits by division, measured.
-    this.#text(String(value));
+    if (Number.isInteger(value) && value < MAX_FAST_INTEGER && value > -MAX_FAST_INTEGER) return this.#integer(value);
+    // Other numbers as V8 writes them (the shortest text that reads back as the same double,
+    // Infinity, NaN): ASCII with nothing to escape.
+    const text = String(value);
+    const length = text.length;
+    this.#ensure(length);
+    const buffer = this.#buffer;
+    let at = this.#at;
+    for (let index = 0; index < length; index++) buffer[at++] = text.charCodeAt(index);
+    this.#at = at;
+  }
+
+  /** An integer as String() writes it (-0 as 0), digit by digit straight into the buffer. */
+  #integer(value: number): void {
+    this.#ensure(17);
+    const buffer = this.#buffer;
+    let at = this.#at;
+    let rest = value;
+    if (rest < 0) {
+      buffer[at++] = 0x2d;
+      rest = -rest;
+    }
+    let width = 1;
+    for (let power = 10; power <= rest; power *= 10) width++;
+    at += width;
+    for (let index = at - 1; index >= at - width; index--) {
+      const next = Math.floor(rest / 10);
+      buffer[index] = 0x30 + (rest - next * 10);
+      rest = next;
+    }
+    this.#at = at;
   }
 
   /**
@@ -128,7 +165,44 @@ export class CopyTextEncoder {
     const local = time + offsetMinutes * 60_000;
     const days = Math.floor(local / MILLIS_PER_DAY);
     let millis = local - days * MILLIS_PER_DAY;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    const hours = Math.floor(millis / 3_600_000);
+    millis -= hours * 3_600_000;
+    const minutes = Math.floor(millis / 60_000);
+    millis -= minutes * 60_000;
+    const seconds = Math.floor(millis / 1000);
+    millis -= seconds * 1000;
+    // The local mean time of an old date has an offset with seconds, which getTimezoneOffset()
+    // rounds away and pg's getters keep: such a date goes through pg.
+    if (offsetMinutes !== 0 && seconds !== date.getSeconds()) return false;
+    if (days !== this.#lastDays && !this.#day(days)) return false;
+    this.#ensure(29);
+    const buffer = this.#buffer;
+    let at = this.#at;
+    const day = this.#lastDay;
+    for (let index = 0; index < 10; index++) buffer[at++] = day[index];
+    buffer[at++] = 0x54;
+    at = twoDigits(buffer, at, hours);
+    buffer[at++] = 0x3a;
+    at = twoDigits(buffer, at, minutes);
+    buffer[at++] = 0x3a;
+    at = twoDigits(buffer, at, seconds);
+    buffer[at++] = 0x2e;
+    buffer[at++] = 0x30 + Math.floor(millis / 100);
+    at = twoDigits(buffer, at, millis % 100);
+    buffer[at++] = offsetMinutes < 0 ? 0x2d : 0x2b;
+    const offset = Math.abs(offsetMinutes);
+    at = twoDigits(buffer, at, Math.floor(offset / 60));
+    buffer[at++] = 0x3a;
+    at = twoDigits(buffer, at, offset % 60);
+    this.#at = at;
+    return true;
+  }
+
+  /**
+   * Remembers `YYYY-MM-DD` of the civil date `days` after 1970-01-01 (Howard Hinnant's
+   * algorithm) for the Dates of that day; false for a year outside 1–9999 (pg writes those).
+   */
+  #day(days: number): boolean {
     const z = days + 719_468;
     const era = Math.floor(z / 146_097);
     const dayOfEra = z - era * 146_097;
@@ -139,37 +213,14 @@ export class CopyTextEncoder {
     const month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9;
     const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
     if (year < 1 || year > 9999) return false;
-    const hours = Math.floor(millis / 3_600_000);
-    millis -= hours * 3_600_000;
-    const minutes = Math.floor(millis / 60_000);
-    millis -= minutes * 60_000;
-    const seconds = Math.floor(millis / 1000);
-    millis -= seconds * 1000;
-    // The local mean time of an old date has an offset with seconds, which getTimezoneOffset()
-    // rounds away and pg's getters keep: such a date goes through pg.
-    if (offsetMinutes !== 0 && seconds !== date.getSeconds()) return false;
-    this.#ensure(29);
-    const buffer = this.#buffer;
-    let at = this.#at;
-    at = digits(buffer, at, year, 4);
-    buffer[at++] = 0x2d;
-    at = digits(buffer, at, month, 2);
-    buffer[at++] = 0x2d;
-    at = digits(buffer, at, day, 2);
-    buffer[at++] = 0x54;
-    at = digits(buffer, at, hours, 2);
-    buffer[at++] = 0x3a;
-    at = digits(buffer, at, minutes, 2);
-    buffer[at++] = 0x3a;
-    at = digits(buffer, at, seconds, 2);
-    buffer[at++] = 0x2e;
-    at = digits(buffer, at, millis, 3);
-    buffer[at++] = offsetMinutes < 0 ? 0x2d : 0x2b;
-    const offset = Math.abs(offsetMinutes);
-    at = digits(buffer, at, Math.floor(offset / 60), 2);
-    buffer[at++] = 0x3a;
-    at = digits(buffer, at, offset % 60, 2);
-    this.#at = at;
+    const bytes = this.#lastDay;
+    twoDigits(bytes, 0, Math.floor(year / 100));
+    twoDigits(bytes, 2, year % 100);
+    bytes[4] = 0x2d;
+    twoDigits(bytes, 5, month);
+    bytes[7] = 0x2d;
+    twoDigits(bytes, 8, day);
+    this.#lastDays = days;
     return true;
   }
 
@@ -219,12 +270,9 @@ export class CopyTextEncoder {
   }
 }
 
-/** Writes `value` (a non-negative integer) as exactly `width` decimal digits, zero-padded; returns the end. */
-function digits(buffer: Buffer, at: number, value: number, width: number): number {
-  let rest = value;
-  for (let index = at + width - 1; index >= at; index--) {
-    buffer[index] = 0x30 + (rest % 10);
-    rest = Math.floor(rest / 10);
-  }
-  return at + width;
+/** Writes `value` (an integer 0…99) as two decimal digits; returns the end. */
+function twoDigits(buffer: Buffer, at: number, value: number): number {
+  buffer[at] = TWO_DIGITS[value * 2];
+  buffer[at + 1] = TWO_DIGITS[value * 2 + 1];
+  return at + 2;
 }

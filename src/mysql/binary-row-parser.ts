@@ -1,0 +1,294 @@
+// Reads the binary protocol's rows (every statement with parameters, every stream()) into the
+// values the text protocol gives, where mysql2's own reader differs from its text reader: TIME
+// with the column's fraction digits, dates with their real year and zero dates as Invalid Dates,
+// BIGINT as exact strings. Types it does not change are read by mysql2's own packet methods.
+import { checkTimeZone, mysqlDate } from './mysql-date.js';
+
+/** The column definition fields this reader needs (mysql2's ColumnDefinition). */
+export interface BinaryField {
+  readonly name: string;
+  readonly columnType: number;
+  readonly flags: number;
+  readonly decimals: number;
+  readonly characterSet: number;
+  readonly encoding: string;
+  readonly extendedFormat?: string;
+}
+
+/** The members of mysql2's Packet this reader uses (undocumented: mysql2's row readers use them). */
+export interface MysqlPacket {
+  buffer: Buffer;
+  offset: number;
+  readLengthCodedString(encoding: string): string | null;
+  readLengthCodedBuffer(): Buffer | null;
+  parseJson(encoding: string, supportBigNumbers: boolean): unknown;
+  parseGeometryValue(): unknown;
+  parseVector?(): unknown;
+}
+
+// MySQL's column types (include/mysql_com.h enum_field_types).
+const DECIMAL = 0;
+const TINY = 1;
+const SHORT = 2;
+const LONG = 3;
+const FLOAT = 4;
+const DOUBLE = 5;
+const NULL = 6;
+const TIMESTAMP = 7;
+const LONGLONG = 8;
+const INT24 = 9;
+const DATE = 10;
+const TIME = 11;
+const DATETIME = 12;
+const YEAR = 13;
+const NEWDATE = 14;
+const VECTOR = 242;
+const JSON_TYPE = 245;
+const NEWDECIMAL = 246;
+const GEOMETRY = 255;
+const UNSIGNED_FLAG = 32;
+const BINARY_CHARSET = 63;
+
+/** How one column is read: a kind, and the column's own detail. */
+const enum Kind {
+  Int8,
+  Uint8,
+  Int16,
+  Uint16,
+  Int32,
+  Uint32,
+  Int64,
+  Uint64,
+  Float,
+  Double,
+  Null,
+  Date,
+  Time,
+  Decimal,
+  Json,
+  Geometry,
+  Vector,
+  Bytes,
+  Text,
+}
+
+function kindOf(field: BinaryField): Kind {
+  if (field.extendedFormat === 'json') return Kind.Json;
+  const unsigned = (field.flags & UNSIGNED_FLAG) !== 0;
+  switch (field.columnType) {
+    case TINY:
+      return unsigned ? Kind.Uint8 : Kind.Int8;
+    case SHORT:
+      return unsigned ? Kind.Uint16 : Kind.Int16;
+    case YEAR:
+      return Kind.Uint16;
+    case LONG:
+    case INT24:
+      return unsigned ? Kind.Uint32 : Kind.Int32;
+    case LONGLONG:
+      return unsigned ? Kind.Uint64 : Kind.Int64;
+    case FLOAT:
+      return Kind.Float;
+    case DOUBLE:
+      return Kind.Double;
+    case NULL:
+      return Kind.Null;
+    case DATE:
+    case DATETIME:
+    case TIMESTAMP:
+    case NEWDATE:
+      return Kind.Date;
+    case TIME:
+      return Kind.Time;
+    case DECIMAL:
+    case NEWDECIMAL:
+      return Kind.Decimal;
+    case JSON_TYPE:
+      return Kind.Json;
+    case GEOMETRY:
+      return Kind.Geometry;
+    case VECTOR:
+      return Kind.Vector;
+    default:
+      return field.characterSet === BINARY_CHARSET ? Kind.Bytes : Kind.Text;
+  }
+}
+
+/**
+ * A row reader for one result's columns, in the shape mysql2's Execute command builds its own
+ * (`buildParserFromFields` returns a constructor, `next(packet)` reads one row packet).
+ */
+export class BinaryRowParser {
+  readonly #kinds: Kind[];
+  /** Each column's text encoding (JSON is always UTF-8, as mysql2 reads it). */
+  readonly #encodings: string[];
+  /** Each TIME column's fraction digits (-1: as many as it has, trailing zeros cut). */
+  readonly #fractions: number[];
+  readonly #bitmapBytes: number;
+
+  constructor(fields: readonly BinaryField[]) {
+    this.#kinds = fields.map(kindOf);
+    this.#encodings = fields.map((field) => (field.columnType === JSON_TYPE && field.extendedFormat !== 'json' ? 'utf8' : field.encoding));
+    this.#fractions = fields.map((field) => (field.decimals <= 6 ? field.decimals : -1));
+    this.#bitmapBytes = Math.floor((fields.length + 7 + 2) / 8);
+  }
+
+  /** mysql2's `new (buildParserFromFields(fields))()`: this reader, after a time-zone check. */
+  factory(): () => BinaryRowParser {
+    const parser = this;
+    // A constructor that returns an object makes `new` give that object.
+    return function BinaryRowReader() {
+      checkTimeZone();
+      return parser;
+    } as unknown as () => BinaryRowParser;
+  }
+
+  next(packet: MysqlPacket): unknown[] {
+    const kinds = this.#kinds;
+    const count = kinds.length;
+    const buffer = packet.buffer;
+    // The status byte, then the NULL bitmap, whose first two bits are reserved.
+    const bitmap = packet.offset + 1;
+    let offset = bitmap + this.#bitmapBytes;
+    const row = new Array<unknown>(count);
+    for (let index = 0; index < count; index++) {
+      const bit = index + 2;
+      if ((buffer[bitmap + (bit >> 3)] & (1 << (bit & 7))) !== 0) {
+        row[index] = null;
+        continue;
+      }
+      switch (kinds[index]) {
+        case Kind.Int8:
+          row[index] = buffer.readInt8(offset);
+          offset += 1;
+          break;
+        case Kind.Uint8:
+          row[index] = buffer[offset];
+          offset += 1;
+          break;
+        case Kind.Int16:
+          row[index] = buffer.readInt16LE(offset);
+          offset += 2;
+          break;
+        case Kind.Uint16:
+          row[index] = buffer.readUInt16LE(offset);
+          offset += 2;
+          break;
+        case Kind.Int32:
+          row[index] = buffer.readInt32LE(offset);
+          offset += 4;
+          break;
+        case Kind.Uint32:
+          row[index] = buffer.readUInt32LE(offset);
+          offset += 4;
+          break;
+        case Kind.Int64:
+          row[index] = bigintText(buffer, offset, false);
+          offset += 8;
+          break;
+        case Kind.Uint64:
+          row[index] = bigintText(buffer, offset, true);
+          offset += 8;
+          break;
+        case Kind.Float:
+          row[index] = buffer.readFloatLE(offset);
+          offset += 4;
+          break;
+        case Kind.Double:
+          row[index] = buffer.readDoubleLE(offset);
+          offset += 8;
+          break;
+        case Kind.Null:
+          row[index] = null;
+          break;
+        case Kind.Date:
+          row[index] = dateAt(buffer, offset);
+          offset += 1 + buffer[offset];
+          break;
+        case Kind.Time:
+          row[index] = timeText(buffer, offset, this.#fractions[index]);
+          offset += 1 + buffer[offset];
+          break;
+        default:
+          packet.offset = offset;
+          row[index] = this.#readOther(packet, index);
+          offset = packet.offset;
+      }
+    }
+    packet.offset = offset;
+    return row;
+  }
+
+  /** The types read as mysql2 reads them, through its packet's own methods. */
+  #readOther(packet: MysqlPacket, index: number): unknown {
+    switch (this.#kinds[index]) {
+      case Kind.Decimal:
+        return packet.readLengthCodedString('ascii');
+      case Kind.Json:
+        return packet.parseJson(this.#encodings[index], true);
+      case Kind.Geometry:
+        return packet.parseGeometryValue();
+      case Kind.Vector:
+        return packet.parseVector ? packet.parseVector() : packet.readLengthCodedBuffer();
+      case Kind.Bytes:
+        return packet.readLengthCodedBuffer();
+      default:
+        return packet.readLengthCodedString(this.#encodings[index]);
+    }
+  }
+}
+
+const TWO_TO_32 = 4_294_967_296;
+
+/** A BIGINT as its exact decimal text, as the text protocol gives it. */
+function bigintText(buffer: Buffer, offset: number, unsigned: boolean): string {
+  const low = buffer.readUInt32LE(offset);
+  const high = unsigned ? buffer.readUInt32LE(offset + 4) : buffer.readInt32LE(offset + 4);
+  // |value| below 2^53: a double holds it exactly.
+  if (high < 0x20_0000 && high >= -0x20_0000) return String(high * TWO_TO_32 + low);
+  return (unsigned ? buffer.readBigUInt64LE(offset) : buffer.readBigInt64LE(offset)).toString();
+}
+
+/**
+ * A TIME as the text protocol writes it: `[-]HH:MM:SS`, hours past 24 (and past 99) as they
+ * are, and as many fraction digits as the column has (`00:00:00.000000` for TIME(6)); a column of
+ * unknown precision gets its fraction with trailing zeros cut, as mysql2 gives it.
+ */
+function timeText(buffer: Buffer, offset: number, fraction: number): string {
+  const length = buffer[offset];
+  let negative = false;
+  let hours = 0;
+  let minutes = 0;
+  let seconds = 0;
+  let micros = 0;
+  if (length >= 8) {
+    negative = buffer[offset + 1] === 1;
+    hours = buffer.readUInt32LE(offset + 2) * 24 + buffer[offset + 6];
+    minutes = buffer[offset + 7];
+    seconds = buffer[offset + 8];
+    if (length >= 12) micros = buffer.readUInt32LE(offset + 9);
+  }
+  let text = `${negative ? '-' : ''}${hours < 10 ? '0' : ''}${hours}:${minutes < 10 ? '0' : ''}${minutes}:${seconds < 10 ? '0' : ''}${seconds}`;
+  if (fraction > 0) {
+    text += `.${String(micros).padStart(6, '0').slice(0, fraction)}`;
+  } else if (fraction < 0 && micros !== 0) {
+    text += `.${String(micros).padStart(6, '0').replace(/0+$/, '')}`;
+  }
+  return text;
+}
+
+
+/** A DATE, DATETIME or TIMESTAMP value at `offset` (its length byte: 0, 4, 7 or 11). */
+function dateAt(buffer: Buffer, offset: number): Date {
+  const length = buffer[offset];
+  if (length === 0) return new Date(Number.NaN);
+  return mysqlDate(
+    buffer[offset + 1] | (buffer[offset + 2] << 8),
+    buffer[offset + 3],
+    buffer[offset + 4],
+    length > 4 ? buffer[offset + 5] : 0,
+    length > 4 ? buffer[offset + 6] : 0,
+    length > 4 ? buffer[offset + 7] : 0,
+    length > 7 ? Math.trunc(buffer.readUInt32LE(offset + 8) / 1000) : 0,
+  );
+}

@@ -47,6 +47,12 @@ const JSON_TYPE = 245;
 const NEWDECIMAL = 246;
 const GEOMETRY = 255;
 const UNSIGNED_FLAG = 32;
+/** Buffer's utf8Slice (undocumented; what toString('utf8', …) calls after checking its arguments, as mysql2 uses it). */
+const HAS_UTF8_SLICE = typeof (Buffer.prototype as Partial<SlicingBuffer>).utf8Slice === 'function';
+
+interface SlicingBuffer {
+  utf8Slice(start: number, end: number): string;
+}
 const BINARY_CHARSET = 63;
 
 /** How one column is read: a kind, and the column's own detail. */
@@ -69,6 +75,7 @@ const enum Kind {
   Geometry,
   Vector,
   Bytes,
+  Utf8,
   Text,
 }
 
@@ -110,7 +117,8 @@ function kindOf(field: BinaryField): Kind {
     case VECTOR:
       return Kind.Vector;
     default:
-      return field.characterSet === BINARY_CHARSET ? Kind.Bytes : Kind.Text;
+      if (field.characterSet === BINARY_CHARSET) return Kind.Bytes;
+      return field.encoding === 'utf8' && HAS_UTF8_SLICE ? Kind.Utf8 : Kind.Text;
   }
 }
 
@@ -146,7 +154,7 @@ export class BinaryRowParser {
   next(packet: MysqlPacket): unknown[] {
     const kinds = this.#kinds;
     const count = kinds.length;
-    const buffer = packet.buffer;
+    const buffer = packet.buffer as Buffer & SlicingBuffer;
     // The status byte, then the NULL bitmap, whose first two bits are reserved.
     const bitmap = packet.offset + 1;
     let offset = bitmap + this.#bitmapBytes;
@@ -209,6 +217,19 @@ export class BinaryRowParser {
           row[index] = timeText(buffer, offset, this.#fractions[index]);
           offset += 1 + buffer[offset];
           break;
+        case Kind.Utf8: {
+          // A length below 251 is its own one-byte prefix; longer ones are read by mysql2.
+          const length = buffer[offset];
+          if (length < 251) {
+            row[index] = buffer.utf8Slice(offset + 1, offset + 1 + length);
+            offset += 1 + length;
+            break;
+          }
+          packet.offset = offset;
+          row[index] = packet.readLengthCodedString('utf8');
+          offset = packet.offset;
+          break;
+        }
         default:
           packet.offset = offset;
           row[index] = this.#readOther(packet, index);

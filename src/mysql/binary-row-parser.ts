@@ -127,18 +127,11 @@ function kindOf(field: BinaryField): Kind {
  * (`buildParserFromFields` returns a constructor, `next(packet)` reads one row packet).
  */
 export class BinaryRowParser {
-  readonly #kinds: Kind[];
-  /** Each column's text encoding (JSON is always UTF-8, as mysql2 reads it). */
-  readonly #encodings: string[];
-  /** Each TIME column's fraction digits (-1: as many as it has, trailing zeros cut). */
-  readonly #fractions: number[];
-  readonly #bitmapBytes: number;
+  /** Reads one row packet (compiled for these columns: see compileReader). */
+  readonly next: (packet: MysqlPacket) => unknown[];
 
   constructor(fields: readonly BinaryField[]) {
-    this.#kinds = fields.map(kindOf);
-    this.#encodings = fields.map((field) => (field.columnType === JSON_TYPE && field.extendedFormat !== 'json' ? 'utf8' : field.encoding));
-    this.#fractions = fields.map((field) => (field.decimals <= 6 ? field.decimals : -1));
-    this.#bitmapBytes = Math.floor((fields.length + 7 + 2) / 8);
+    this.next = compileReader(fields);
   }
 
   /** mysql2's `new (buildParserFromFields(fields))()`: this reader, after a time-zone check. */
@@ -150,112 +143,96 @@ export class BinaryRowParser {
       return parser;
     } as unknown as () => BinaryRowParser;
   }
+}
 
-  next(packet: MysqlPacket): unknown[] {
-    const kinds = this.#kinds;
-    const count = kinds.length;
-    const buffer = packet.buffer as Buffer & SlicingBuffer;
-    // The status byte, then the NULL bitmap, whose first two bits are reserved.
-    const bitmap = packet.offset + 1;
-    let offset = bitmap + this.#bitmapBytes;
-    const row = new Array<unknown>(count);
-    for (let index = 0; index < count; index++) {
-      const bit = index + 2;
-      if ((buffer[bitmap + (bit >> 3)] & (1 << (bit & 7))) !== 0) {
-        row[index] = null;
-        continue;
-      }
-      switch (kinds[index]) {
-        case Kind.Int8:
-          row[index] = buffer.readInt8(offset);
-          offset += 1;
-          break;
-        case Kind.Uint8:
-          row[index] = buffer[offset];
-          offset += 1;
-          break;
-        case Kind.Int16:
-          row[index] = buffer.readInt16LE(offset);
-          offset += 2;
-          break;
-        case Kind.Uint16:
-          row[index] = buffer.readUInt16LE(offset);
-          offset += 2;
-          break;
-        case Kind.Int32:
-          row[index] = buffer.readInt32LE(offset);
-          offset += 4;
-          break;
-        case Kind.Uint32:
-          row[index] = buffer.readUInt32LE(offset);
-          offset += 4;
-          break;
-        case Kind.Int64:
-          row[index] = bigintText(buffer, offset, false);
-          offset += 8;
-          break;
-        case Kind.Uint64:
-          row[index] = bigintText(buffer, offset, true);
-          offset += 8;
-          break;
-        case Kind.Float:
-          row[index] = buffer.readFloatLE(offset);
-          offset += 4;
-          break;
-        case Kind.Double:
-          row[index] = buffer.readDoubleLE(offset);
-          offset += 8;
-          break;
-        case Kind.Null:
-          row[index] = null;
-          break;
-        case Kind.Date:
-          row[index] = dateAt(buffer, offset);
-          offset += 1 + buffer[offset];
-          break;
-        case Kind.Time:
-          row[index] = timeText(buffer, offset, this.#fractions[index]);
-          offset += 1 + buffer[offset];
-          break;
-        case Kind.Utf8: {
-          // A length below 251 is its own one-byte prefix; longer ones are read by mysql2.
-          const length = buffer[offset];
-          if (length < 251) {
-            row[index] = buffer.utf8Slice(offset + 1, offset + 1 + length);
-            offset += 1 + length;
-            break;
-          }
-          packet.offset = offset;
-          row[index] = packet.readLengthCodedString('utf8');
-          offset = packet.offset;
-          break;
-        }
-        default:
-          packet.offset = offset;
-          row[index] = this.#readOther(packet, index);
-          offset = packet.offset;
-      }
-    }
-    packet.offset = offset;
-    return row;
-  }
-
-  /** The types read as mysql2 reads them, through its packet's own methods. */
-  #readOther(packet: MysqlPacket, index: number): unknown {
-    switch (this.#kinds[index]) {
-      case Kind.Decimal:
-        return packet.readLengthCodedString('ascii');
-      case Kind.Json:
-        return packet.parseJson(this.#encodings[index], true);
-      case Kind.Geometry:
-        return packet.parseGeometryValue();
-      case Kind.Vector:
-        return packet.parseVector ? packet.parseVector() : packet.readLengthCodedBuffer();
-      case Kind.Bytes:
-        return packet.readLengthCodedBuffer();
+/**
+ * One result's row reader as straight-line code, as mysql2 compiles its own: each column's read
+ * inlined with its NULL bit and width known, and the row an array literal (packed elements, which
+ * every later read of the row is faster for). The source is made from the columns' kinds and
+ * numbers only, never from names or data. Reading the bench's 1M rows through rxpg took about a
+ * quarter less CPU than with one loop over the columns.
+ */
+function compileReader(fields: readonly BinaryField[]): (packet: MysqlPacket) => unknown[] {
+  // The status byte, then the NULL bitmap, whose first two bits are reserved.
+  const lines = ['const buffer = packet.buffer;', 'const bitmap = packet.offset + 1;', `let offset = bitmap + ${Math.floor((fields.length + 7 + 2) / 8)};`];
+  const encodings: string[] = [];
+  fields.forEach((field, index) => {
+    const bit = index + 2;
+    const value = `v${index}`;
+    lines.push(`let ${value} = null;`, `if ((buffer[bitmap + ${bit >> 3}] & ${1 << (bit & 7)}) === 0) {`);
+    const kind = kindOf(field);
+    switch (kind) {
+      case Kind.Int8:
+        lines.push(`${value} = buffer.readInt8(offset); offset += 1;`);
+        break;
+      case Kind.Uint8:
+        lines.push(`${value} = buffer[offset]; offset += 1;`);
+        break;
+      case Kind.Int16:
+        lines.push(`${value} = buffer.readInt16LE(offset); offset += 2;`);
+        break;
+      case Kind.Uint16:
+        lines.push(`${value} = buffer.readUInt16LE(offset); offset += 2;`);
+        break;
+      case Kind.Int32:
+        lines.push(`${value} = buffer.readInt32LE(offset); offset += 4;`);
+        break;
+      case Kind.Uint32:
+        lines.push(`${value} = buffer.readUInt32LE(offset); offset += 4;`);
+        break;
+      case Kind.Int64:
+      case Kind.Uint64:
+        lines.push(`${value} = bigintText(buffer, offset, ${kind === Kind.Uint64}); offset += 8;`);
+        break;
+      case Kind.Float:
+        lines.push(`${value} = buffer.readFloatLE(offset); offset += 4;`);
+        break;
+      case Kind.Double:
+        lines.push(`${value} = buffer.readDoubleLE(offset); offset += 8;`);
+        break;
+      case Kind.Null:
+        break;
+      case Kind.Date:
+        lines.push(`${value} = dateAt(buffer, offset); offset += 1 + buffer[offset];`);
+        break;
+      case Kind.Time:
+        lines.push(`${value} = timeText(buffer, offset, ${field.decimals <= 6 ? field.decimals : -1}); offset += 1 + buffer[offset];`);
+        break;
+      case Kind.Utf8:
+        // A length below 251 is its own one-byte prefix; longer ones are read by mysql2.
+        lines.push(
+          'if (buffer[offset] < 251) {',
+          `${value} = buffer.utf8Slice(offset + 1, offset + 1 + buffer[offset]); offset += 1 + buffer[offset];`,
+          `} else { packet.offset = offset; ${value} = packet.readLengthCodedString('utf8'); offset = packet.offset; }`,
+        );
+        break;
       default:
-        return packet.readLengthCodedString(this.#encodings[index]);
+        // JSON is always UTF-8 (mysql2 reads it so); MariaDB's JSON is text with its own encoding.
+        encodings[index] = field.columnType === JSON_TYPE && field.extendedFormat !== 'json' ? 'utf8' : field.encoding;
+        lines.push(`packet.offset = offset; ${value} = readWithPacket(packet, ${kind}, encodings[${index}]); offset = packet.offset;`);
     }
+    lines.push('}');
+  });
+  lines.push('packet.offset = offset;', `return [${fields.map((_, index) => `v${index}`).join(', ')}];`);
+  const build = new Function('bigintText', 'dateAt', 'timeText', 'readWithPacket', 'encodings', `return function next(packet) {\n${lines.join('\n')}\n};`);
+  return build(bigintText, dateAt, timeText, readWithPacket, encodings) as (packet: MysqlPacket) => unknown[];
+}
+
+/** The types read as mysql2 reads them, through its packet's own methods. */
+function readWithPacket(packet: MysqlPacket, kind: Kind, encoding: string): unknown {
+  switch (kind) {
+    case Kind.Decimal:
+      return packet.readLengthCodedString('ascii');
+    case Kind.Json:
+      return packet.parseJson(encoding, true);
+    case Kind.Geometry:
+      return packet.parseGeometryValue();
+    case Kind.Vector:
+      return packet.parseVector ? packet.parseVector() : packet.readLengthCodedBuffer();
+    case Kind.Bytes:
+      return packet.readLengthCodedBuffer();
+    default:
+      return packet.readLengthCodedString(encoding);
   }
 }
 

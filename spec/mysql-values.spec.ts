@@ -67,10 +67,10 @@ const CASES: { insert: string; expected: Row }[] = [
     // A zero month or day is no date either; the DST gap and the repeated hour are the
     // Date constructor's answers; year 0 is a year.
     insert: `4, '-00:00:01', '00:00:00', '-838:59:59.000000', '2020-00-00', '2020-01-00 10:00:00', '2021-03-28 02:30:00.5', '2021-10-31 02:30:00',
-      2155, '0.0000', -1, 0, 0, 0, 0, 0, 0, 0, -0.5, -1e-300, b'1', 'null', NULL, NULL, NULL, NULL, NULL`,
+      2155, '0.0000', -1, 3000000000, 0, 0, 0, 0, 0, 0, -0.5, -1e-300, b'1', 'null', NULL, NULL, NULL, NULL, NULL`,
     expected: {
       id: 4, t0: '-00:00:01', t3: '00:00:00.000', t6: '-838:59:59.000000', d: INVALID, dt: INVALID, dt6: local(2021, 3, 28, 2, 30, 0, 500), ts: local(2021, 10, 31, 2, 30),
-      y: 2155, dec4: '0.0000', bi: '-1', bu: '0', i: 0, iu: 0, ti: 0, tu: 0, si: 0, mi: 0,
+      y: 2155, dec4: '0.0000', bi: '-1', bu: '3000000000', i: 0, iu: 0, ti: 0, tu: 0, si: 0, mi: 0,
       f: -0.5, db: -1e-300, b: Buffer.from([0, 1]), j: null, bl: null, tx: null, vb: null, e: null, st: null,
     },
   },

@@ -240,10 +240,15 @@ const TWO_TO_32 = 4_294_967_296;
 
 /** A BIGINT as its exact decimal text, as the text protocol gives it. */
 function bigintText(buffer: Buffer, offset: number, unsigned: boolean): string {
-  const low = buffer.readUInt32LE(offset);
   const high = unsigned ? buffer.readUInt32LE(offset + 4) : buffer.readInt32LE(offset + 4);
+  if (high === 0) {
+    // Below 2^31 the low word read signed is a small integer, whose text V8 makes fastest (about
+    // a quarter faster than through a double).
+    const small = buffer.readInt32LE(offset);
+    if (small >= 0) return String(small);
+  }
   // |value| below 2^53: a double holds it exactly.
-  if (high < 0x20_0000 && high >= -0x20_0000) return String(high * TWO_TO_32 + low);
+  if (high < 0x20_0000 && high >= -0x20_0000) return String(high * TWO_TO_32 + buffer.readUInt32LE(offset));
   return (unsigned ? buffer.readBigUInt64LE(offset) : buffer.readBigInt64LE(offset)).toString();
 }
 

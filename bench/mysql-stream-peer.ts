@@ -1,4 +1,4 @@
-// One MariaDB reader in a process of its own; prints { peer, rows, millis, maxRssMB, rssGrowthMB, checksum }.
+// One MariaDB reader in a process of its own; prints { peer, rows, millis, cpuMillis, maxRssMB, rssGrowthMB, checksum }.
 import mysql from 'mysql2';
 import { lastValueFrom, map } from 'rxjs';
 import { MyManager } from 'rxpg/mysql';
@@ -14,6 +14,7 @@ function touch(id: number | string, label: string, score: number, createdAt: Dat
 }
 const rssAtStartMB = process.memoryUsage().rss / 1048576;
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 if (peer === 'rxpg MyManager') {
   const mym = new MyManager();
   mym.createConn({ connectionString: url, poolSize: 1 });
@@ -40,5 +41,8 @@ if (peer === 'rxpg MyManager') {
   connection.end();
 }
 const millis = performance.now() - started;
+// This process's own CPU (user + system): what the reader costs, less moved by other load than wall time.
+const cpu = process.cpuUsage(cpuAtStart);
+const cpuMillis = (cpu.user + cpu.system) / 1000;
 const maxRssMB = process.resourceUsage().maxRSS / 1024;
-console.log(JSON.stringify({ peer, rows, millis, maxRssMB, rssGrowthMB: maxRssMB - rssAtStartMB, checksum }));
+console.log(JSON.stringify({ peer, rows, millis, cpuMillis, maxRssMB, rssGrowthMB: maxRssMB - rssAtStartMB, checksum }));

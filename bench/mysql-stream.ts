@@ -27,8 +27,12 @@ if ((existing as unknown[]).length === 0) {
 const [[{ version }]] = (await admin.query('SELECT VERSION() AS version')) as unknown as [[{ version: string }]];
 await admin.end();
 
-const PEERS = ['rxpg MyManager', 'mysql2 stream', 'mysql2 execute stream', 'mysql2 buffered'];
-const results = new Map<string, { millis: number; maxRssMB: number; rssGrowthMB: number; checksum: number }[]>();
+const ALL_PEERS = ['rxpg MyManager', 'mysql2 stream', 'mysql2 execute stream', 'mysql2 buffered'];
+// `--peers 'rxpg MyManager,mysql2 execute stream'` runs only those (the ratio column needs mysql2 stream).
+const peersArgument = process.argv.indexOf('--peers');
+const PEERS = peersArgument < 0 ? ALL_PEERS : (process.argv[peersArgument + 1] ?? '').split(',').filter((peer) => ALL_PEERS.includes(peer));
+if (PEERS.length === 0) throw new Error(`--peers takes a comma-separated list of: ${ALL_PEERS.join(', ')}`);
+const results = new Map<string, { millis: number; cpuMillis: number; maxRssMB: number; rssGrowthMB: number; checksum: number }[]>();
 for (let round = 0; round < ROUNDS; round++) {
   for (const peer of PEERS) {
     const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/mysql-stream-peer.ts', peer, url, table], { encoding: 'utf8' });
@@ -42,9 +46,20 @@ if (new Set([...results.values()].flat().map((result) => result.checksum)).size 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const rate = (peer: string): number => ROWS / (median((results.get(peer) ?? []).map((r) => r.millis)) / 1000);
 console.log(`\n${ROWS.toLocaleString('en')} rows from ${version}, median of ${ROUNDS} interleaved rounds; Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}\n`);
-console.log('| reader | rows/s | vs mysql2 stream | peak RSS | RSS growth |');
-console.log('|---|---|---|---|---|');
+const base = PEERS.includes('mysql2 stream') ? 'mysql2 stream' : PEERS[PEERS.length - 1];
+console.log(`| reader | rows/s | vs ${base} | CPU per 1M rows | peak RSS | RSS growth |`);
+console.log('|---|---|---|---|---|---|');
 for (const peer of PEERS) {
   const runs = results.get(peer) ?? [];
-  console.log(`| ${peer} | ${(rate(peer) / 1e6).toFixed(2)}M | ${(rate(peer) / rate('mysql2 stream')).toFixed(2)}x | ${Math.max(...runs.map((r) => r.maxRssMB)).toFixed(0)} MB | ${Math.max(...runs.map((r) => r.rssGrowthMB)).toFixed(0)} MB |`);
+  console.log(`| ${peer} | ${(rate(peer) / 1e6).toFixed(2)}M | ${(rate(peer) / rate(base)).toFixed(2)}x | ${((median(runs.map((r) => r.cpuMillis)) * 1e6) / ROWS).toFixed(0)} ms | ${Math.max(...runs.map((r) => r.maxRssMB)).toFixed(0)} MB | ${Math.max(...runs.map((r) => r.rssGrowthMB)).toFixed(0)} MB |`);
+}
+if (PEERS.includes('rxpg MyManager') && PEERS.includes('mysql2 execute stream')) {
+  // Round by round, since the machine's load moves between rounds more than within one.
+  const ours = results.get('rxpg MyManager') ?? [];
+  const theirs = results.get('mysql2 execute stream') ?? [];
+  const ratios = ours.map((run, round) => (theirs[round]?.millis ?? Number.NaN) / run.millis);
+  const cpuRatios = ours.map((run, round) => (theirs[round]?.cpuMillis ?? Number.NaN) / run.cpuMillis);
+  const list = (values: number[]): string => `${values.map((ratio) => `${ratio.toFixed(2)}x`).join(' ')}; median ${median(values).toFixed(2)}x`;
+  console.log(`\nrxpg MyManager vs mysql2 execute stream, speed per round: ${list(ratios)}`);
+  console.log(`rxpg MyManager vs mysql2 execute stream, CPU per round (theirs / ours): ${list(cpuRatios)}`);
 }

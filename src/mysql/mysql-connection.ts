@@ -12,11 +12,13 @@ import { placeholderHint, toRxpgMysqlError, valueCountMessage } from './mysql-er
 import { countPlaceholders } from './placeholders.js';
 import { SessionChanges } from './session-changes.js';
 import { LoadDataWriter } from './copy/load-data-writer.js';
+import { BinaryRowParser, type BinaryField } from './binary-row-parser.js';
+import { checkTimeZone, dateFromMysqlText } from './mysql-date.js';
 
 const SERVER_STATUS_IN_TRANS = 1;
 const MAX_SHAPES = 256;
-/** MySQL's BIGINT column type. */
-const LONGLONG = 8;
+/** MySQL's DATE, DATETIME, TIMESTAMP and NEWDATE column types. */
+const DATE_TYPES: ReadonlySet<number> = new Set([10, 12, 7, 14]);
 /** ER_UNSUPPORTED_PS: the statement cannot be prepared, so it cannot go by the binary protocol. */
 const ER_UNSUPPORTED_PS = 1295;
 
@@ -30,16 +32,16 @@ interface Running {
   load?: LoadDataWriter;
 }
 
-/** A result's shape and the columns whose safe integers become strings. */
+/** A result's shape, the columns whose text the text protocol's rows turn into Dates, and its binary rows' reader. */
 interface ResultLayout {
   readonly shape: RowShape;
-  readonly bigints: readonly number[];
+  readonly dates: readonly number[];
+  binary?: BinaryRowParser;
 }
 
-interface FieldPacket {
-  readonly name: string;
-  readonly columnType?: number;
-  readonly type?: number;
+/** mysql2's Execute command, whose row reader rxpg replaces (an undocumented member, checked before use). */
+interface ExecuteCommand {
+  buildParserFromFields?: (fields: BinaryField[]) => unknown;
 }
 
 /** The options a side connection (for KILL QUERY) needs: the session's own. */
@@ -155,9 +157,11 @@ export class MysqlConnection implements DriverConnection {
     let affected: number | null = null;
     let command: ReturnType<mysql.Connection['query']>;
     try {
+      // The text protocol's BIGINTs come as exact strings and its dates as text, which
+      // dateFromMysqlText reads as the binary rows' reader reads their fields.
       command = binary
         ? this.#connection.execute({ sql: text, values: params as unknown[], rowsAsArray: true })
-        : this.#connection.query({ sql: text, rowsAsArray: true, ...(infile && { infileStreamFactory: infile }) });
+        : this.#connection.query({ sql: text, rowsAsArray: true, bigNumberStrings: true, dateStrings: true, ...(infile && { infileStreamFactory: infile }) });
     } catch (error) {
       // mysql2 throws some refusals (a value it cannot bind) instead of reporting them: they are
       // this statement's error, never the caller's stack's.
@@ -166,11 +170,34 @@ export class MysqlConnection implements DriverConnection {
       );
       return;
     }
+    if (binary) {
+      const execute = command as unknown as ExecuteCommand;
+      if (typeof execute.buildParserFromFields !== 'function') {
+        // Reported, not thrown: mysql2 already has the command queued; it runs, unheard.
+        command.on('error', () => {});
+        this.#finish(current, () =>
+          sink.error(
+            new ConnectionError(
+              "this mysql2 has no Execute.buildParserFromFields, through which rxpg reads the binary protocol's rows: install mysql2 3.9 or later (npm install mysql2@3)",
+            ),
+          ),
+        );
+        return;
+      }
+      // mysql2 builds the reader right after 'fields': this result's reader, cached with its layout.
+      execute.buildParserFromFields = (fields) => {
+        const reader = (layout ?? this.#layoutFor(fields)).binary ?? new BinaryRowParser(fields);
+        if (layout) layout.binary = reader;
+        return reader.factory();
+      };
+    }
     // Set when this command failed to prepare and a text-protocol command took over.
     let superseded = false;
-    command.on('fields', (fields: FieldPacket[] | undefined) => {
+    command.on('fields', (fields: BinaryField[] | undefined) => {
       if (superseded) return;
       layout = fields ? this.#layoutFor(fields) : undefined;
+      // Dates are local time: a process.env.TZ changed since the last result counts from this one.
+      if (!binary && layout && layout.dates.length > 0) checkTimeZone();
     });
     command.on('result', (row: unknown) => {
       // Closed early: what the server still sends is read and dropped, never paused for.
@@ -178,12 +205,12 @@ export class MysqlConnection implements DriverConnection {
       if (Array.isArray(row)) {
         rows++;
         if (layout) {
-          // BIGINT comes exact and always as a string, as int8 does from pg: mysql2 gives safe
-          // ones as numbers (cheaper than its own 64-bit-to-string) and the rest as strings.
-          const bigints = layout.bigints;
-          for (let index = 0; index < bigints.length; index++) {
-            const value = row[bigints[index]];
-            if (typeof value === 'number') row[bigints[index]] = String(value);
+          if (!binary) {
+            const dates = layout.dates;
+            for (let index = 0; index < dates.length; index++) {
+              const value = row[dates[index]];
+              if (typeof value === 'string') row[dates[index]] = dateFromMysqlText(value);
+            }
           }
           sink.row(layout.shape, row);
         }
@@ -279,16 +306,17 @@ export class MysqlConnection implements DriverConnection {
     });
   }
 
-  #layoutFor(fields: readonly FieldPacket[]): ResultLayout {
+  #layoutFor(fields: readonly BinaryField[]): ResultLayout {
     let key = '';
-    for (const field of fields) key += `${field.name}\u0000${field.columnType ?? field.type ?? 0}\u0001`;
+    for (const field of fields) {
+      key += `${field.name}\u0000${field.columnType},${field.flags},${field.decimals},${field.characterSet},${field.extendedFormat ?? ''}\u0001`;
+    }
     let layout = this.#layouts.get(key);
     if (layout === undefined) {
       if (this.#layouts.size >= MAX_SHAPES) this.#layouts.clear();
-      const types = fields.map((field) => field.columnType ?? field.type ?? 0);
       layout = {
-        shape: new RowShape(fields.map((field, index) => ({ name: field.name, typeOid: types[index], tableOid: 0, columnNumber: 0 }))),
-        bigints: types.flatMap((type, index) => (type === LONGLONG ? [index] : [])),
+        shape: new RowShape(fields.map((field) => ({ name: field.name, typeOid: field.columnType, tableOid: 0, columnNumber: 0 }))),
+        dates: fields.flatMap((field, index) => (DATE_TYPES.has(field.columnType) ? [index] : [])),
       };
       this.#layouts.set(key, layout);
     }

@@ -143,6 +143,8 @@ export class PgConnection implements DriverConnection {
   #copyFromWarned = false;
   /** Set while a stream runs that passed the CockroachDB portal check (see {@link streamRefusal}). */
   #portalsChecked = false;
+  /** What keepProcessAlive last told the socket (a new socket keeps the process alive). */
+  #keptAlive: boolean | undefined;
 
   constructor(
     client: pg.Client,
@@ -397,6 +399,9 @@ export class PgConnection implements DriverConnection {
   }
 
   keepProcessAlive(keep: boolean): void {
+    // Asked at every grant: the socket is told only of a change.
+    if (this.#keptAlive === keep) return;
+    this.#keptAlive = keep;
     // pg's own Client.ref()/unref() (pg.Pool's allowExitOnIdle uses them): they reach the socket.
     const client = this.#client as unknown as { ref?: () => void; unref?: () => void };
     if (keep) client.ref?.();

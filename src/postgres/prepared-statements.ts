@@ -31,18 +31,25 @@ export class PreparedStatements {
   readonly #byText = new Map<string, string>();
   #toClose: string[] = [];
   #next = 1;
+  /** The most recently used text, already last in `#byText`, and its answer with nothing to close. */
+  #last: { readonly text: string; readonly use: PreparedUse } | undefined;
 
   /** The prepared statement for `text`, creating its name on first use. */
   use(text: string): PreparedUse {
     const closeFirst = this.#toClose;
-    this.#toClose = [];
+    if (closeFirst.length > 0) this.#toClose = [];
     const known = this.#byText.get(text);
     if (known !== undefined) {
+      if (closeFirst.length === 0 && this.#last?.text === text) return this.#last.use;
       // Most recently used last: eviction takes the oldest.
       this.#byText.delete(text);
       this.#byText.set(text, known);
-      return { name: known, parsed: true, closeFirst };
+      const use = { name: known, parsed: true, closeFirst };
+      // The same text again (a point query's loop) reuses this answer and skips the reordering.
+      if (closeFirst.length === 0) this.#last = { text, use };
+      return use;
     }
+    this.#last = undefined;
     const name = `${this.#prefix}${(this.#next++).toString(36)}`;
     this.#byText.set(text, name);
     if (this.#byText.size > MAX_PREPARED) {
@@ -58,6 +65,7 @@ export class PreparedStatements {
    * names are Closed before the next statement, which is no error for names already gone.
    */
   forgetAll(): void {
+    this.#last = undefined;
     for (const name of this.#byText.values()) this.#toClose.push(name);
     this.#byText.clear();
   }
@@ -66,6 +74,7 @@ export class PreparedStatements {
   forget(text: string): void {
     const name = this.#byText.get(text);
     if (name === undefined) return;
+    this.#last = undefined;
     this.#byText.delete(text);
     this.#toClose.push(name);
   }

@@ -111,7 +111,7 @@ export class PgConnection implements DriverConnection {
   readonly #params: ConnectionParams;
   readonly #hooks: ConnectionHooks;
   readonly #shapes: ResultShapes;
-  readonly #prepared = new PreparedStatements();
+  readonly #prepared: PreparedStatements;
   /** Named or unnamed statements: the config's setting, shared by its sessions. */
   readonly #prepareMode: PrepareMode;
   /** Behind a transaction pooler nothing outlives a transaction: no session state to reset. */
@@ -158,6 +158,7 @@ export class PgConnection implements DriverConnection {
     this.serverParameters = serverParameters;
     this.host = host;
     this.engine = detectEngine(serverParameters, host);
+    this.#prepared = new PreparedStatements(this.engine.kind !== 'cockroachdb');
     this.#client = client;
     this.#internals = internals;
     this.#params = params;

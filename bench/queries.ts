@@ -16,6 +16,10 @@ const argument = (name: string, fallback: number): number => {
 };
 const SECONDS = argument('seconds', 5);
 const ROUNDS = argument('rounds', 3);
+// `--only point`: the point-query workloads alone (throughput and CPU per query), for a short A/B run.
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'point') throw new Error(`--only takes 'point', not ${JSON.stringify(ONLY)}`);
+const TPCB_RUNS = ONLY === undefined;
 const database = await findOrStartDatabase((line) => process.stderr.write(`${line}\n`));
 const url = database.url;
 const ROWS = 1_000_000;
@@ -233,14 +237,14 @@ for (let round = 0; round < ROUNDS; round++) {
     await peer.point();
     record(point, name, await loops(32, peer.point, name));
     await peer.close();
-    if (name !== 'pg-promise') {
+    if (TPCB_RUNS && name !== 'pg-promise') {
       const transactional = make(8);
       record(tpcb, name, await loops(16, transactional.tpcb));
       await transactional.close();
     }
   }
   record(point, 'pgbench -M prepared', pgbenchPoint());
-  record(tpcb, 'pgbench -M prepared', pgbench(['-M', 'prepared', '-c', '8', '-j', '2']));
+  if (TPCB_RUNS) record(tpcb, 'pgbench -M prepared', pgbench(['-M', 'prepared', '-c', '8', '-j', '2']));
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 
@@ -252,7 +256,7 @@ const one = new PgManager();
 one.createConn({ connectionString: url, poolSize: 1, sslmode: 'disable' });
 await firstValueFrom(one.query('SELECT 1'));
 const overhead: { raw: number[]; rxpg: number[] } = { raw: [], rxpg: [] };
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; round < (TPCB_RUNS ? ROUNDS : 0); round++) {
   let started = performance.now();
   for (let i = 0; i < 3000; i++) await raw.query(POINT, [randomId()]);
   overhead.raw.push((performance.now() - started) / 3000);
@@ -275,7 +279,7 @@ const table = (title: string, results: Map<string, number[]>, limit: string) => 
   }
 };
 table(`Point query: 32 concurrent callers, pool of 10, ${SECONDS} s per run`, point, 'pgbench -M prepared');
-table(`TPC-B through transaction(): 16 pipelines, pool of 8, ${SECONDS} s per run`, tpcb, 'pgbench -M prepared');
+if (TPCB_RUNS) table(`TPC-B through transaction(): 16 pipelines, pool of 8, ${SECONDS} s per run`, tpcb, 'pgbench -M prepared');
 // On a machine where client and server share the cores, CPU per query bounds throughput:
 // at most cores / (client + server) queries per second, whatever the client's design.
 console.log(`\n### Point query: CPU per query (the client's process, every postgres process), ${cpus().length} cores shared\n`);
@@ -287,11 +291,13 @@ for (const [name, entry] of cpuPerQuery) {
   const bound = (cpus().length * 1e6) / (client + server);
   console.log(`| ${name} | ${client.toFixed(1)} µs | ${Number.isNaN(server) ? 'n/a' : `${server.toFixed(1)} µs`} | ${Number.isNaN(bound) ? 'n/a' : Math.round(bound).toLocaleString('en')}/s |`);
 }
-const rawMillis = median(overhead.raw);
-const rxpgMillis = median(overhead.rxpg);
-console.log('\n### RxJS layer overhead: sequential point queries on one session\n');
-console.log('| client | per query | vs raw pg |');
-console.log('|---|---|---|');
-console.log(`| raw pg Client | ${(rawMillis * 1000).toFixed(1)} µs | 1.00x |`);
-console.log(`| rxpg query() | ${(rxpgMillis * 1000).toFixed(1)} µs | ${(rxpgMillis / rawMillis).toFixed(2)}x |`);
+if (TPCB_RUNS) {
+  const rawMillis = median(overhead.raw);
+  const rxpgMillis = median(overhead.rxpg);
+  console.log('\n### RxJS layer overhead: sequential point queries on one session\n');
+  console.log('| client | per query | vs raw pg |');
+  console.log('|---|---|---|');
+  console.log(`| raw pg Client | ${(rawMillis * 1000).toFixed(1)} µs | 1.00x |`);
+  console.log(`| rxpg query() | ${(rxpgMillis * 1000).toFixed(1)} µs | ${(rxpgMillis / rawMillis).toFixed(2)}x |`);
+}
 await database.stop();

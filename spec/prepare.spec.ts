@@ -111,6 +111,36 @@ describe('prepare and pooler', () => {
     }
   });
 
+  it('keeps 128 statements per session and closes each one it evicts exactly once', async () => {
+    const proxy = await TcpProxy.start(databaseTarget());
+    const messages = new PgMessageCounter();
+    proxy.onServerChunk = (chunk, connection) => messages.feed(chunk, connection);
+    const pgm = new PgManager();
+    pgm.createConn({ ...throughProxy(proxy), poolSize: 1 });
+    try {
+      const counted = await lastValueFrom(
+        pgm
+          .connection('default', (conn) =>
+            concat(
+              // 130 texts: the 129th evicts the first, the 130th the second; the same text again evicts nothing.
+              ...Array.from({ length: 130 }, (_, index) => conn.query(`SELECT $1::int + ${index} AS n`, [1])),
+              conn.query('SELECT $1::int + 129 AS n', [1]),
+              conn.query('SELECT count(*)::int AS prepared FROM pg_prepared_statements'),
+            ),
+          )
+          .pipe(toArray()),
+      );
+      assert.equal(counted.length, 132);
+      assert.equal(counted[130].n, 130);
+      assert.equal(counted[131].prepared, 128);
+      // CloseComplete ('3'): one per evicted statement, never a second Close of the same name.
+      assert.equal(messages.count('3'), 2);
+    } finally {
+      await pgm.close();
+      await proxy.stop();
+    }
+  });
+
   it('validates the options and says how to fix them', () => {
     const pgm = new PgManager();
     assert.throws(() => pgm.createConn({ connectionString: DATABASE_URL, prepare: 'no' as never }), /prepare must be true or false, got "no"/);

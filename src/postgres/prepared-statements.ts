@@ -67,16 +67,16 @@ export class PreparedStatements {
 
   /** The prepared statement for `text`, creating its name on first use. */
   use(text: string): PreparedUse {
-    const closeFirst = this.#toClose;
-    if (closeFirst.length > 0) this.#toClose = [];
     const known = this.#byText.get(text);
+    // The same text again (a point query's loop): the answer of last time, without reordering.
+    if (known !== undefined && this.#toClose.length === 0 && this.#last?.text === text) return this.#last.use;
+    const closeFirst = this.#toClose;
+    this.#toClose = [];
     if (known !== undefined) {
-      if (closeFirst.length === 0 && this.#last?.text === text) return this.#last.use;
       // Most recently used last: eviction takes the oldest.
       this.#byText.delete(text);
       this.#byText.set(text, known);
       const use = { name: known.name, statement: known, parsed: true, closeFirst };
-      // The same text again (a point query's loop) reuses this answer and skips the reordering.
       if (closeFirst.length === 0) this.#last = { text, use };
       return use;
     }

@@ -16,6 +16,10 @@ const argument = (name: string, fallback: number): number => {
 };
 const SECONDS = argument('seconds', 5);
 const ROUNDS = argument('rounds', 3);
+// `--only point`: the point-query workloads alone (throughput and CPU per query), for a short A/B run.
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'point') throw new Error(`--only takes 'point', not ${JSON.stringify(ONLY)}`);
+const EVERY_WORKLOAD = ONLY === undefined;
 const database = await findOrStartDatabase((line) => process.stderr.write(`${line}\n`));
 const url = database.url;
 const ROWS = 1_000_000;
@@ -89,7 +93,8 @@ function pgPoolPeer(max: number): Peer {
 function postgresJsPeer(max: number): Peer {
   const sql = postgres(url, { max });
   return {
-    point: () => sql.unsafe(POINT, [randomId()]),
+    // Prepared as its tagged templates are: unsafe() alone describes each statement first, a second round trip.
+    point: () => sql.unsafe(POINT, [randomId()], { prepare: true }),
     close: () => sql.end(),
   };
 }
@@ -153,7 +158,7 @@ const one = new PgManager();
 one.createConn({ connectionString: url, poolSize: 1, sslmode: 'disable' });
 await firstValueFrom(one.query('SELECT 1'));
 const overhead: { raw: number[]; rxpg: number[] } = { raw: [], rxpg: [] };
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; round < (EVERY_WORKLOAD ? ROUNDS : 0); round++) {
   let started = performance.now();
   for (let i = 0; i < 3000; i++) await raw.query(POINT, [randomId()]);
   overhead.raw.push((performance.now() - started) / 3000);
@@ -187,11 +192,13 @@ for (const [name, entry] of cpuPerQuery) {
   const bound = (cpus().length * 1e6) / (client + server);
   console.log(`| ${name} | ${client.toFixed(1)} µs | ${Number.isNaN(server) ? 'n/a' : `${server.toFixed(1)} µs`} | ${Number.isNaN(bound) ? 'n/a' : Math.round(bound).toLocaleString('en')}/s |`);
 }
-const rawMillis = median(overhead.raw);
-const rxpgMillis = median(overhead.rxpg);
-console.log('\n### RxJS layer overhead: sequential point queries on one session\n');
-console.log('| client | per query | vs raw pg |');
-console.log('|---|---|---|');
-console.log(`| raw pg Client | ${(rawMillis * 1000).toFixed(1)} µs | 1.00x |`);
-console.log(`| rxpg query() | ${(rxpgMillis * 1000).toFixed(1)} µs | ${(rxpgMillis / rawMillis).toFixed(2)}x |`);
+if (EVERY_WORKLOAD) {
+  const rawMillis = median(overhead.raw);
+  const rxpgMillis = median(overhead.rxpg);
+  console.log('\n### RxJS layer overhead: sequential point queries on one session\n');
+  console.log('| client | per query | vs raw pg |');
+  console.log('|---|---|---|');
+  console.log(`| raw pg Client | ${(rawMillis * 1000).toFixed(1)} µs | 1.00x |`);
+  console.log(`| rxpg query() | ${(rxpgMillis * 1000).toFixed(1)} µs | ${(rxpgMillis / rawMillis).toFixed(2)}x |`);
+}
 await database.stop();

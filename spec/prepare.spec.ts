@@ -5,9 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { concat, lastValueFrom, toArray } from 'rxjs';
-import { ConfigurationError, PgManager, type ConnOptions, type DbEvent } from '../src/index.js';
+import { ConfigurationError, PgManager, QueryError, type ConnOptions, type DbEvent } from '../src/index.js';
 import { MyManager } from '../src/mysql.js';
 import { DATABASE_URL, uniqueName } from './support/database.js';
+import { PgMessageCounter } from './support/pg-message-counter.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 /** What one lease prepared: runs a parameterised statement twice, then counts the session's prepared statements. */
 async function preparedBy(options: Omit<ConnOptions, 'connectionString'>): Promise<number> {
@@ -61,6 +63,81 @@ describe('prepare and pooler', () => {
       } finally {
         await pgm.close();
       }
+    }
+  });
+
+  it('describes a named statement once: later runs read its rows without a RowDescription; one whose result changes fails and is parsed again', async () => {
+    const table = uniqueName('rxpg_described');
+    const admin = new PgManager();
+    admin.createConn({ connectionString: DATABASE_URL, poolSize: 1 });
+    await lastValueFrom(admin.command(`CREATE TABLE ${table} (id int PRIMARY KEY, label text, at date)`));
+    await lastValueFrom(admin.command(`INSERT INTO ${table} VALUES (1, 'one', '2026-11-27'), (2, 'two', NULL)`));
+    const proxy = await TcpProxy.start(databaseTarget());
+    const messages = new PgMessageCounter();
+    proxy.onServerChunk = (chunk, connection) => messages.feed(chunk, connection);
+    const sql = `SELECT * FROM ${table} WHERE id = $1`;
+    try {
+      for (const prepare of [false, true]) {
+        const pgm = new PgManager();
+        pgm.createConn({ ...throughProxy(proxy), poolSize: 1, prepare });
+        const described = messages.count('T');
+        const rows = [];
+        for (const id of [1, 2, 1]) rows.push(...(await lastValueFrom(pgm.query(sql, [id]).pipe(toArray()))));
+        // Values parsed with the described shape: int, text, date (and NULL) on every run.
+        assert.deepEqual(
+          rows.map((row) => row.toObject()),
+          [
+            { id: 1, label: 'one', at: new Date(2026, 10, 27) },
+            { id: 2, label: 'two', at: null },
+            { id: 1, label: 'one', at: new Date(2026, 10, 27) },
+          ],
+        );
+        assert.deepEqual(rows[2].keys(), ['id', 'label', 'at']);
+        // Unnamed statements (the control) are described on every run.
+        assert.equal(messages.count('T') - described, prepare ? 1 : 3, `RowDescriptions with prepare: ${prepare}`);
+        if (prepare) {
+          await lastValueFrom(admin.command(`ALTER TABLE ${table} ADD COLUMN extra int DEFAULT 7`));
+          // The server refuses a prepared statement whose result would change: never rows read with the old shape.
+          await assert.rejects(lastValueFrom(pgm.query(sql, [1])), (error: unknown) => error instanceof QueryError && error.sqlState === '0A000');
+          const again = await lastValueFrom(pgm.query(sql, [1]));
+          assert.deepEqual(again.toObject(), { id: 1, label: 'one', at: new Date(2026, 10, 27), extra: 7 });
+        }
+        await pgm.close();
+      }
+    } finally {
+      await proxy.stop();
+      await lastValueFrom(admin.command(`DROP TABLE ${table}`));
+      await admin.close();
+    }
+  });
+
+  it('keeps 128 statements per session and closes each one it evicts exactly once', async () => {
+    const proxy = await TcpProxy.start(databaseTarget());
+    const messages = new PgMessageCounter();
+    proxy.onServerChunk = (chunk, connection) => messages.feed(chunk, connection);
+    const pgm = new PgManager();
+    pgm.createConn({ ...throughProxy(proxy), poolSize: 1 });
+    try {
+      const counted = await lastValueFrom(
+        pgm
+          .connection('default', (conn) =>
+            concat(
+              // 130 texts: the 129th evicts the first, the 130th the second; the same text again evicts nothing.
+              ...Array.from({ length: 130 }, (_, index) => conn.query(`SELECT $1::int + ${index} AS n`, [1])),
+              conn.query('SELECT $1::int + 129 AS n', [1]),
+              conn.query('SELECT count(*)::int AS prepared FROM pg_prepared_statements'),
+            ),
+          )
+          .pipe(toArray()),
+      );
+      assert.equal(counted.length, 132);
+      assert.equal(counted[130].n, 130);
+      assert.equal(counted[131].prepared, 128);
+      // CloseComplete ('3'): one per evicted statement, never a second Close of the same name.
+      assert.equal(messages.count('3'), 2);
+    } finally {
+      await pgm.close();
+      await proxy.stop();
     }
   });
 

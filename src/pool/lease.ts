@@ -25,8 +25,6 @@ export class Lease implements Unsubscribable {
   /** The scope whose code requested this lease, when scopes are tracked across awaits. */
   readonly parent: LeaseScope | undefined;
   readonly #tracked: boolean;
-  /** Pool-private bookkeeping: the acquire timer. */
-  timeout: Unsubscribable | undefined;
 
   constructor(owner: LeaseOwner, requestedAt: number, tracked = false) {
     this.#owner = owner;

@@ -113,7 +113,7 @@ export class PgConnection implements DriverConnection {
   readonly #params: ConnectionParams;
   readonly #hooks: ConnectionHooks;
   readonly #shapes: ResultShapes;
-  readonly #prepared = new PreparedStatements();
+  readonly #prepared: PreparedStatements;
   /** Named or unnamed statements: the config's setting, shared by its sessions. */
   readonly #prepareMode: PrepareMode;
   /** Behind a transaction pooler nothing outlives a transaction: no session state to reset. */
@@ -146,6 +146,8 @@ export class PgConnection implements DriverConnection {
   #copyFromWarned = false;
   /** Set while a stream runs that passed the CockroachDB portal check (see {@link streamRefusal}). */
   #portalsChecked = false;
+  /** What keepProcessAlive last told the socket (a new socket keeps the process alive). */
+  #keptAlive: boolean | undefined;
 
   constructor(
     client: pg.Client,
@@ -159,6 +161,7 @@ export class PgConnection implements DriverConnection {
     this.serverParameters = serverParameters;
     this.host = host;
     this.engine = detectEngine(serverParameters, host);
+    this.#prepared = new PreparedStatements(this.engine.kind !== 'cockroachdb');
     this.#client = client;
     this.#internals = internals;
     this.#params = params;
@@ -443,6 +446,9 @@ export class PgConnection implements DriverConnection {
   }
 
   keepProcessAlive(keep: boolean): void {
+    // Asked at every grant: the socket is told only of a change.
+    if (this.#keptAlive === keep) return;
+    this.#keptAlive = keep;
     // pg's own Client.ref()/unref() (pg.Pool's allowExitOnIdle uses them): they reach the socket.
     const client = this.#client as unknown as { ref?: () => void; unref?: () => void };
     if (keep) client.ref?.();

@@ -96,6 +96,8 @@ export class PgStatement {
   #error: unknown;
   /** The first error was the stale-name mark (see {@link PgStatement.staleName}). */
   #staleName = false;
+  /** Whether to ask for the result's RowDescription (Describe Portal). */
+  #describe = true;
 
   constructor(
     text: string,
@@ -130,6 +132,15 @@ export class PgStatement {
     // Statements sent with the extended protocol are prepared once per session and then bound.
     this.#cache = cache;
     this.#prepared = cache && PgStatement.extended(values !== undefined, batchSize, timeout !== undefined) ? cache.use(text) : undefined;
+    // A prepared statement's result was described on its first run: its rows are read with that
+    // shape and the server sends no RowDescription (pgbench -M prepared and postgres.js do the same).
+    const columns = this.#prepared?.parsed ? this.#prepared.statement.columns : undefined;
+    if (columns !== undefined && batchSize === 0 && copy === undefined) {
+      const { shape, parsers } = shapes.for(columns);
+      this.#shape = shape;
+      this.#parsers = parsers;
+      this.#describe = false;
+    }
   }
 
   /** Whether this statement goes through the extended protocol (and so may be prepared). */
@@ -190,7 +201,7 @@ export class PgStatement {
       if (this.#timeout) setStatementTimeout(connection, this.#timeout.value);
       if (!prepared?.parsed) connection.parse({ text: this.text, name: prepared?.name });
       connection.bind({ statement: prepared?.name, values: this.#values ?? [] });
-      connection.describe({ type: 'P' });
+      if (this.#describe) connection.describe({ type: 'P' });
       if (this.#batchSize > 0) {
         // A cursor: the unnamed portal yields batchSize rows per Execute; Flush (not Sync) keeps
         // it open until the consumer asks for more.
@@ -211,6 +222,8 @@ export class PgStatement {
   }
 
   handleRowDescription(message: { fields: FieldDescription[] }): void {
+    // Only the statement itself is described (not the prelude or a timeout's set_config).
+    if (this.#prepared !== undefined && this.#cache?.keepsColumns === true) this.#prepared.statement.columns ??= message.fields;
     const { shape, parsers } = this.#shapes.for(message.fields);
     this.#shape = shape;
     this.#parsers = parsers;

@@ -1,9 +1,30 @@
 import { randomBytes } from 'node:crypto';
 
+/** The columns a prepared statement's result has, as its first RowDescription gave them. */
+export interface PreparedColumn {
+  readonly name: string;
+  readonly tableID: number;
+  readonly columnID: number;
+  readonly dataTypeID: number;
+}
+
+/** One server-side prepared statement of a session. */
+export interface PreparedStatement {
+  /** The server-side name. */
+  readonly name: string;
+  /**
+   * Its result's columns once a run described them: later runs need no Describe. The server
+   * keeps them: a named statement whose result would change type fails ("cached plan must not
+   * change result type", 0A000) and is then forgotten and parsed again.
+   */
+  columns: readonly PreparedColumn[] | undefined;
+}
+
 /** What a statement needs to know to use (or create) its server-side prepared statement. */
 export interface PreparedUse {
   /** The server-side name. */
   readonly name: string;
+  readonly statement: PreparedStatement;
   /** False the first time: Parse it under `name` now. */
   readonly parsed: boolean;
   /** Statements to Close first (evicted from the cache, or failed). */
@@ -27,30 +48,47 @@ let sessions = 0;
  * numbered alike.
  */
 export class PreparedStatements {
+  /**
+   * Whether a statement's columns are kept after its first run, so later runs skip Describe:
+   * on servers that refuse a named statement whose result type changed (PostgreSQL and its
+   * forks that share its plan cache), not on CockroachDB, which is not known to.
+   */
+  readonly keepsColumns: boolean;
   readonly #prefix = `rxpg_${PROCESS}_${(++sessions).toString(36)}_`;
-  readonly #byText = new Map<string, string>();
+  readonly #byText = new Map<string, PreparedStatement>();
   #toClose: string[] = [];
   #next = 1;
+  /** The most recently used text, already last in `#byText`, and its answer with nothing to close. */
+  #last: { readonly text: string; readonly use: PreparedUse } | undefined;
+
+  constructor(keepsColumns = true) {
+    this.keepsColumns = keepsColumns;
+  }
 
   /** The prepared statement for `text`, creating its name on first use. */
   use(text: string): PreparedUse {
+    const known = this.#byText.get(text);
+    // The same text again (a point query's loop): the answer of last time, without reordering.
+    if (known !== undefined && this.#toClose.length === 0 && this.#last?.text === text) return this.#last.use;
     const closeFirst = this.#toClose;
     this.#toClose = [];
-    const known = this.#byText.get(text);
     if (known !== undefined) {
       // Most recently used last: eviction takes the oldest.
       this.#byText.delete(text);
       this.#byText.set(text, known);
-      return { name: known, parsed: true, closeFirst };
+      const use = { name: known.name, statement: known, parsed: true, closeFirst };
+      if (closeFirst.length === 0) this.#last = { text, use };
+      return use;
     }
-    const name = `${this.#prefix}${(this.#next++).toString(36)}`;
-    this.#byText.set(text, name);
+    this.#last = undefined;
+    const statement: PreparedStatement = { name: `${this.#prefix}${(this.#next++).toString(36)}`, columns: undefined };
+    this.#byText.set(text, statement);
     if (this.#byText.size > MAX_PREPARED) {
-      const [oldestText, oldestName] = this.#byText.entries().next().value as [string, string];
+      const [oldestText, oldest] = this.#byText.entries().next().value as [string, PreparedStatement];
       this.#byText.delete(oldestText);
-      closeFirst.push(oldestName);
+      closeFirst.push(oldest.name);
     }
-    return { name, parsed: false, closeFirst };
+    return { name: statement.name, statement, parsed: false, closeFirst };
   }
 
   /**
@@ -58,15 +96,17 @@ export class PreparedStatements {
    * names are Closed before the next statement, which is no error for names already gone.
    */
   forgetAll(): void {
-    for (const name of this.#byText.values()) this.#toClose.push(name);
+    this.#last = undefined;
+    for (const { name } of this.#byText.values()) this.#toClose.push(name);
     this.#byText.clear();
   }
 
   /** The statement failed: forget it (its plan may be stale, or its Parse may have failed). */
   forget(text: string): void {
-    const name = this.#byText.get(text);
-    if (name === undefined) return;
+    const statement = this.#byText.get(text);
+    if (statement === undefined) return;
+    this.#last = undefined;
     this.#byText.delete(text);
-    this.#toClose.push(name);
+    this.#toClose.push(statement.name);
   }
 }

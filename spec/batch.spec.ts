@@ -43,7 +43,7 @@ describe('batch()', () => {
     return resource;
   };
   /** A manager on one session through a proxy that counts the server's ReadyForQuery messages (one per round trip). */
-  const counted = async (options: { prepare?: boolean } = {}): Promise<{ pgm: PgManager; roundTrips: () => number; proxy: TcpProxy }> => {
+  const counted = async (options: { prepare?: boolean } = {}): Promise<{ pgm: PgManager; roundTrips: () => number; proxy: TcpProxy; messages: PgMessageCounter }> => {
     const proxy = closing(await TcpProxy.start(databaseTarget()));
     const messages = new PgMessageCounter();
     proxy.onServerChunk = (chunk, connection) => messages.feed(chunk, connection);
@@ -51,7 +51,7 @@ describe('batch()', () => {
     pgm.createConn({ ...throughProxy(proxy), poolSize: 1, applicationName: uniqueName('rxpg_batch'), ...options });
     await firstValueFrom(pgm.query('SELECT 1'));
     const before = messages.count('Z');
-    return { pgm, proxy, roundTrips: () => messages.count('Z') - before };
+    return { pgm, proxy, roundTrips: () => messages.count('Z') - before, messages };
   };
 
   it('runs every statement in one round trip and emits each one’s result in order, after the batch ended', async () => {
@@ -252,6 +252,26 @@ describe('batch()', () => {
       else assert.equal(prepared.n, 0, 'no named statement');
       assert.deepEqual(await ids(base + 1, base + 3), [base + 2, base + 3]);
       await pgm.close();
+    });
+  }
+
+  for (const prepare of [true, false]) {
+    it(`describes a prepared statement's result on its first run only (prepare: ${String(prepare)}: ${prepare ? 'then no RowDescription' : 'every run'})`, async () => {
+      const { pgm, messages } = await counted({ prepare });
+      const statements = [
+        [`SELECT id, value FROM ${table} WHERE id = $1`, [1]],
+        ['SELECT $1::int AS n, $2::text AS t', [7, 'x']],
+        ['SELECT $1::int AS n, $2::text AS t', [8, 'y']],
+      ] as const;
+      const descriptions: number[] = [];
+      for (let run = 0; run < 3; run++) {
+        const before = messages.count('T');
+        const results = await lastValueFrom(pgm.batch(statements).pipe(toArray()));
+        descriptions.push(messages.count('T') - before);
+        assert.deepEqual([results[1].rows[0].n, results[1].rows[0].t, results[2].rows[0].n, results[2].rows[0].t], [7, 'x', 8, 'y'], `run ${run + 1} reads its rows`);
+        assert.deepEqual(results[2].rows[0].keys(), ['n', 't'], 'with the described column names');
+      }
+      assert.deepEqual(descriptions, prepare ? [3, 0, 0] : [3, 3, 3]);
     });
   }
 

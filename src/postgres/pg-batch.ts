@@ -61,6 +61,8 @@ export class PgBatch {
   readonly #onCommand: ((tag: string) => void) | undefined;
   #shape: RowShape | undefined;
   #parsers: readonly ((text: string) => unknown)[] = [];
+  /** The result shape of each entry whose prepared statement was described on an earlier run: sent without Describe. */
+  readonly #kept: readonly ({ readonly shape: RowShape; readonly parsers: readonly ((text: string) => unknown)[] } | undefined)[];
   #error: unknown;
   /** The answer the first error belongs to. */
   #failedAnswer: Answer | undefined;
@@ -88,6 +90,11 @@ export class PgBatch {
     this.#answers = answers;
     // In order: a text used twice is parsed by its first entry and only bound by the second.
     this.#prepared = entries.map((entry) => cache?.use(entry.text));
+    // As PgStatement does: a prepared statement's rows are read with the columns its first run described.
+    this.#kept = this.#prepared.map((prepared) => {
+      const columns = prepared?.parsed ? prepared.statement.columns : undefined;
+      return columns === undefined ? undefined : shapes.for(columns);
+    });
   }
 
   /** Whether the batch failed because its server connection did not keep a named statement (see PgStatement.staleName). */
@@ -139,7 +146,7 @@ export class PgBatch {
         for (const name of prepared?.closeFirst ?? []) connection.close({ type: 'S', name });
         if (!prepared?.parsed) connection.parse({ text, name: prepared?.name });
         connection.bind({ statement: prepared?.name, values });
-        connection.describe({ type: 'P' });
+        if (this.#kept[index] === undefined) connection.describe({ type: 'P' });
         connection.execute({ rows: 0 });
       }
       for (const text of postlude) sendPlainStatement(connection, text);
@@ -152,7 +159,10 @@ export class PgBatch {
   }
 
   handleRowDescription(message: { fields: FieldDescription[] }): void {
-    if (this.#answering?.kind !== 'statement') return;
+    const answer = this.#answering;
+    if (answer?.kind !== 'statement') return;
+    const prepared = this.#prepared[answer.index];
+    if (prepared !== undefined && this.#cache?.keepsColumns === true) prepared.statement.columns ??= message.fields;
     const { shape, parsers } = this.#shapes.for(message.fields);
     this.#shape = shape;
     this.#parsers = parsers;
@@ -161,9 +171,9 @@ export class PgBatch {
   /** A DataRow read off the socket by the message tap: false when no statement of the batch wants it. */
   takeDataRow(buffer: Buffer, start: number): boolean {
     const answer = this.#answering;
-    if (this.#error !== undefined || this.#shape === undefined || answer?.kind !== 'statement') return false;
+    if (this.#error !== undefined || answer?.kind !== 'statement' || !this.#shapeOf(answer.index)) return false;
     try {
-      this.#sink.row(answer.index, this.#shape, readDataRow(buffer, start, this.#parsers));
+      this.#sink.row(answer.index, this.#shape as RowShape, readDataRow(buffer, start, this.#parsers));
     } catch (error) {
       this.#error ??= error;
       this.#failedAnswer ??= answer;
@@ -173,7 +183,7 @@ export class PgBatch {
 
   handleDataRow(message: { fields: unknown[] }): void {
     const answer = this.#answering;
-    if (this.#error !== undefined || this.#shape === undefined || answer?.kind !== 'statement') return;
+    if (this.#error !== undefined || answer?.kind !== 'statement' || !this.#shapeOf(answer.index)) return;
     const values = message.fields;
     const parsers = this.#parsers;
     try {
@@ -181,11 +191,21 @@ export class PgBatch {
         const text = values[index];
         if (text !== null) values[index] = parsers[index](text as string);
       }
-      this.#sink.row(answer.index, this.#shape, values);
+      this.#sink.row(answer.index, this.#shape as RowShape, values);
     } catch (error) {
       this.#error ??= error;
       this.#failedAnswer ??= answer;
     }
+  }
+
+  /** Whether rows of entry `index` can be read: described now, or kept from an earlier run (then taken as the shape). */
+  #shapeOf(index: number): boolean {
+    if (this.#shape !== undefined) return true;
+    const kept = this.#kept[index];
+    if (kept === undefined) return false;
+    this.#shape = kept.shape;
+    this.#parsers = kept.parsers;
+    return true;
   }
 
   handleCommandComplete(message: { text: string }): void {

@@ -21,6 +21,12 @@ function rateRatio(output: string, label: string, other: string, section: string
   const rate = (name: string): number => Number((cellsOf(output, name, section)[1] ?? '').replace(/,/g, ''));
   return rate(label) / rate(other);
 }
+/** The ratio of two rows' figures in the second column, read as numbers whatever their unit (`1.75M`). */
+function figureRatio(output: string, label: string, other: string): number {
+  const figure = (name: string): number => Number.parseFloat((cellsOf(output, name)[1] ?? '').replace(/,/g, ''));
+  return figure(label) / figure(other);
+}
+
 /** The smaller of rxpg's ratios in columns `nths`: its standing against the best of those peers. */
 function worstRatioOf(output: string, label: string, section: string, nths: number[]): number {
   return Math.min(...nths.map((nth) => ratioOf(output, label, section, nth)));
@@ -43,7 +49,7 @@ export function renderChart(outputs: { queries: string; tpcb: string; stream: st
   { label: 'TPC-B batch() vs pgbench, 1 ms away', value: ratioOf(tpcb, 'rxpg batch()', '### TPC-B through a proxy'), goal: 3.0 },
   { label: 'stream 1M rows vs best peer', value: ratioOf(stream, 'rxpg'), goal: 1.3 },
   { label: 'NOTIFY burst vs best peer', value: ratioOf(notify, 'rxpg'), goal: 1.0 },
-  { label: 'MariaDB stream vs mysql2', value: ratioOf(mysqlStream, 'rxpg MyManager'), goal: 1.0 },
+  { label: 'MariaDB stream vs mysql2 execute()', value: figureRatio(mysqlStream, 'rxpg MyManager', 'mysql2 execute stream'), goal: 1.0 },
   ...(copy === undefined ? [] : copyBars(copy)),
 ];
   return chart(bars);

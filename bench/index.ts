@@ -120,25 +120,43 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
 - MyManager's \`stream()\` through the binary protocol: MariaDB formatting every value as text
   held every text-protocol reader near 1.85M rows/s; 0.95–1.03x → 1.35–1.45x mysql2's stream.
 - \`callSites: false\` (not the default) skips the V8 stack walk that gives errors the caller's
-  stack: Node CPU per point query 22 → 19 µs, per TPC-B transaction 205 → 176 µs.
+  stack: Node CPU per point query 22 → 19 µs, per TPC-B transaction 205 → 176 µs. Measured again
+  under 32 concurrent callers (perf, user CPU only): \`Error.captureStackTrace\` from optimised
+  code is 12 % of rxpg's CPU, 11–14.5 µs per point query.
+- \`batch()\`: a TPC-B transaction in one round trip (the proxy counted 1.0 round trips and 1.0
+  Syncs per transaction, against 6 for \`transaction()\` and 7 for pgbench \`-M prepared\`): in
+  the helper's two full runs 1.48x and 1.70x pgbench \`-M prepared\` on loopback, 1.20x and 1.43x
+  pgbench in pipeline mode, and 8.2x and 5.9x pgbench \`-M prepared\` 1 ms away.
+- A prepared statement described on its first run only (no Describe, no RowDescription after),
+  one acquire-deadline timer per pool queue instead of one per waiting request, the socket
+  \`ref()\`ed only on a change: −4.6 µs of client CPU per point query (median of 10 paired
+  rounds at load 9; callgrind −4.6 % instructions for the timer alone).
+- MyManager's own binary-protocol row reader, compiled per result shape (BIGINT straight to its
+  text, short UTF-8 sliced in place, dates through an hourly offset cache): about 28 % less CPU
+  per 1M rows through \`stream()\` in fresh processes, level with mysql2's \`execute().stream()\` in
+  one warmed-up process.
+- COPY's text encoder writing integers digit by digit and a Date's day once per day:
+  986 → 699 ns per (int, text, float8, timestamptz) row in process.
 
 ## Not there yet
 
-Point queries are level with or ahead of every Node peer (goal: at least 1.1x postgres.js, met)
-but reach under half of pgbench, against a goal of 0.9x. TPC-B leads pg.Pool and postgres.js;
-against pgbench it measured 0.82x in this run and 0.70x and 0.76x in the two runs before, around
-its goal of 0.8x. The CPU table above shows why pgbench stays ahead on point queries on these
-two shared cores. Throughput is bounded by the cores divided by the CPU that the client and the
-server spend per query. The server spent 14–20 µs per pgbench query and 19–21 µs per rxpg query
-across this session's runs. The clients differ more: pgbench spends about 8 µs per query, rxpg
-20–25 µs, of which about half is the kernel's socket work (one \`writev\` and one read per
-query, as pgbench does). At these server costs, 0.9x pgbench needs rxpg's client to spend less
-per query than pgbench itself does. The only way there is to cut the per-query cost on both ends
-by batching several queries per syscall and per wakeup: pipelining independent callers'
-statements on one session, as postgres.js does. Pipelining would also let a CancelRequest (which
-cancels whatever the backend is running) hit a neighbour's statement. rxpg keeps one statement
-in flight per session and keeps its cancel guarantee. Streaming and NOTIFY ratios vary by ±15 %
-between runs on these shared machines; see the README for the spread.
+- **Point queries** reach neither 1.3x the best Node peer nor pg.Pool's client CPU per query.
+  Nearly all of the CPU gap is the call-site capture: with \`callSites: false\`, rxpg spent
+  44.9–53.5 µs per query against pg.Pool's 47.2–47.5 µs in paired runs. The default stays on,
+  since errors that point at the caller are worth it to most users. Pipelining independent
+  callers' statements on one session (as postgres.js does) was not tried: it would cut the CPU
+  per query on both ends, and it needs a cancel that only ever reaches the statement at the
+  head. Against pgbench the bound is the CPU that client and server spend per query on two
+  shared cores (the CPU table above).
+- **MariaDB stream**: 0.84–0.92x mysql2's \`execute().stream()\` in fresh processes under load,
+  level in one warmed-up process. Parsing alone is level; what remains is the per-row path
+  through the session and RxJS, compiled later under load.
+- **copyFrom** reaches 0.57–0.62x psql's \`\\copy\` at 5M rows (goal 0.8x), with 74 MB of RSS
+  growth (goal under 64 MB; V8's heap, not buffers). Float8 formatting (240 ns per value) and
+  the shared cores bound it; the binary COPY format is the next thing to measure.
+  **copyTo** is 0.94x pg-copy-streams (goal: ahead).
+- Streaming and NOTIFY ratios vary by ±15 % between runs on these shared machines; see the
+  README for the spread.
 `;
 writeFileSync('BENCHMARKS.md', report);
 console.log('wrote BENCHMARKS.md and bench/chart.svg');

@@ -5,7 +5,7 @@ import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import { readDataRow } from './message-tap.js';
 import type { ProtocolWriter } from './pg-statement.js';
-import { readCommandTag, sendPlainStatement, sendStatementTimeout } from './pipeline-parts.js';
+import { parseInPlace, readCommandTag, sendPlainStatement, sendStatementTimeout } from './pipeline-parts.js';
 import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { FieldDescription, ResultShapes } from './result-shapes.js';
@@ -184,14 +184,8 @@ export class PgBatch {
   handleDataRow(message: { fields: unknown[] }): void {
     const answer = this.#answering;
     if (this.#error !== undefined || answer?.kind !== 'statement' || !this.#shapeOf(answer.index)) return;
-    const values = message.fields;
-    const parsers = this.#parsers;
     try {
-      for (let index = 0; index < values.length; index++) {
-        const text = values[index];
-        if (text !== null) values[index] = parsers[index](text as string);
-      }
-      this.#sink.row(answer.index, this.#shape as RowShape, values);
+      this.#sink.row(answer.index, this.#shape as RowShape, parseInPlace(message.fields, this.#parsers));
     } catch (error) {
       this.#error ??= error;
       this.#failedAnswer ??= answer;

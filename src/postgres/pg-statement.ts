@@ -8,7 +8,8 @@ import { copySocketOf, PgCopyInWriter } from './copy/pg-copy-in-writer.js';
 import { readDataRow } from './message-tap.js';
 import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
-import type { ResultShapes } from './result-shapes.js';
+import { parseInPlace, readCommandTag, sendPlainStatement, sendStatementTimeout } from './pipeline-parts.js';
+import type { FieldDescription, ResultShapes } from './result-shapes.js';
 import { explainStatementError } from './statement-hints.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
@@ -24,20 +25,6 @@ export interface ProtocolWriter {
   flush(): void;
   sync(): void;
   sendCopyFail(message: string): void;
-}
-
-interface FieldDescription {
-  readonly name: string;
-  readonly tableID: number;
-  readonly columnID: number;
-  readonly dataTypeID: number;
-  readonly format: string;
-}
-
-function setStatementTimeout(connection: ProtocolWriter, value: string): void {
-  connection.parse({ text: "SELECT set_config('statement_timeout', $1, true)" });
-  connection.bind({ values: [value] });
-  connection.execute({ rows: 0 });
 }
 
 /**
@@ -193,12 +180,8 @@ export class PgStatement {
       for (const name of prepared?.closeFirst ?? []) connection.close({ type: 'S', name });
       // The prelude runs in the same implicit transaction; a BEGIN there turns it into the
       // transaction block the statements after it run in.
-      for (const text of this.#prelude) {
-        connection.parse({ text });
-        connection.bind({ values: [] });
-        connection.execute({ rows: 0 });
-      }
-      if (this.#timeout) setStatementTimeout(connection, this.#timeout.value);
+      for (const text of this.#prelude) sendPlainStatement(connection, text);
+      if (this.#timeout) sendStatementTimeout(connection, this.#timeout.value);
       if (!prepared?.parsed) connection.parse({ text: this.text, name: prepared?.name });
       connection.bind({ statement: prepared?.name, values: this.#values ?? [] });
       if (this.#describe) connection.describe({ type: 'P' });
@@ -249,14 +232,8 @@ export class PgStatement {
     if (this.#error !== undefined || this.#shape === undefined || !this.#answeringStatement) return;
     // pg-protocol builds a fresh array per DataRow and nobody else keeps it: parse in place and
     // hand that array to the row, one allocation fewer per row.
-    const values = message.fields;
-    const parsers = this.#parsers;
     try {
-      for (let index = 0; index < values.length; index++) {
-        const text = values[index];
-        if (text !== null) values[index] = parsers[index](text as string);
-      }
-      this.#sink.row(this.#shape, values);
+      this.#sink.row(this.#shape, parseInPlace(message.fields, this.#parsers));
     } catch (error) {
       // A parser (or a consumer) threw: nothing may escape into pg's socket handler. Drain the
       // result and report the failure at completion.
@@ -279,12 +256,9 @@ export class PgStatement {
     this.#syncCursor(connection);
     const tag = message.text;
     this.#onCommand?.(tag);
-    const space = tag.indexOf(' ');
-    this.#command = space < 0 ? tag : tag.slice(0, space);
-    // A count is the tag's last word when that is a number (`UPDATE 3`, `INSERT 0 5`); tags
-    // such as `CREATE TABLE` count nothing.
-    const last = tag.slice(tag.lastIndexOf(' ') + 1);
-    this.#rowCount = space >= 0 && /^\d+$/.test(last) ? Number(last) : null;
+    const { command, rowCount } = readCommandTag(tag);
+    this.#command = command;
+    this.#rowCount = rowCount;
     this.#shape = undefined;
   }
 
@@ -401,7 +375,7 @@ export class PgStatement {
 
   /** Inside an explicit transaction a local setting outlives the statement: put the default back. */
   #restoreTimeout(connection: ProtocolWriter): void {
-    if (this.#timeout?.restore !== undefined) setStatementTimeout(connection, this.#timeout.restore);
+    if (this.#timeout?.restore !== undefined) sendStatementTimeout(connection, this.#timeout.restore);
   }
   /** CopyData parsed by pg (the message tap is off): handed on one message at a time. */
   handleCopyData(message: { chunk?: Buffer }): void {

@@ -148,13 +148,23 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   per query on both ends, and it needs a cancel that only ever reaches the statement at the
   head. Against pgbench the bound is the CPU that client and server spend per query on two
   shared cores (the CPU table above).
-- **MariaDB stream**: 0.84–0.92x mysql2's \`execute().stream()\` in fresh processes under load,
-  level in one warmed-up process. Parsing alone is level; what remains is the per-row path
-  through the session and RxJS, compiled later under load.
-- **copyFrom** reaches 0.57–0.62x psql's \`\\copy\` at 5M rows (goal 0.8x), with 74 MB of RSS
-  growth (goal under 64 MB; V8's heap, not buffers). Float8 formatting (240 ns per value) and
-  the shared cores bound it; the binary COPY format is the next thing to measure.
-  **copyTo** is 0.94x pg-copy-streams (goal: ahead).
+- **TPC-B through \`transaction()\`** runs level with pg.Pool and under pgbench \`-M prepared\`
+  (0.44x in this run), spending more client CPU per transaction than pg.Pool (949 against
+  641 µs here; in two A/B pairs right after, 800–1,072 against 553–575 µs). The same held
+  before this stop's point-query changes (843 against 738 µs), so it is no regression. Six
+  call-site captures per transaction account for about 70 µs of it. \`batch()\` measured 1.16x
+  pgbench \`-M prepared\` in this run, under its 1.3x goal. It measured 1.48x and 1.70x in the
+  helper's two runs the same evening.
+- **MariaDB stream**: 0.86x mysql2's \`execute().stream()\` in this run (0.84–0.92x in fresh
+  processes under load, level in one warmed-up process). Parsing alone is level; what remains
+  is the per-row path through the session and RxJS, compiled later under load.
+- **COPY**: in this run, on an idle machine, copyFrom met its throughput goals: 1.14x psql's
+  \`\\copy\` and 1.43x and 1.54x the Node peers. Its RSS growth was 66 MB, over the 64 MB goal
+  (V8's heap, not buffers). Under load 2–11 the same 5M rows reached only 0.57–0.62x psql,
+  since float8 formatting (240 ns per value) competes with the server for the two cores; the
+  binary COPY format is the next thing to measure. copyTo reached 0.96x psql but trailed
+  pg-copy-streams (0.92x) and postgres.js (0.95x), both goals it should lead, and grew RSS by
+  37 MB (goal under 32 MB).
 - Streaming and NOTIFY ratios vary by ±15 % between runs on these shared machines; see the
   README for the spread.
 `;

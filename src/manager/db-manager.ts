@@ -7,6 +7,8 @@ import { PoolError, type PoolState } from '../errors/pool-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { describeScopeBypass, type DbEvent, type EmitEvent, type ScopeBypassEvent } from '../events/db-event.js';
 import { holdLease } from '../pool/hold-lease.js';
+import type { Lease } from '../pool/lease.js';
+import type { Session } from '../pool/session.js';
 import { LeaseScope, type ScopeKind } from '../pool/lease-scope.js';
 import { Pool } from '../pool/pool.js';
 import { PoolCounters } from '../pool/pool-counters.js';
@@ -677,32 +679,18 @@ export class DbManager {
         return;
       }
       const tracker = this.#hooks.hooks?.start({ kind, method, target: context.target, sql, parent: undefined });
-      const release = holdLease(
-        pool,
-        (session, lease) => {
-          // Spelled out rather than spread: this runs once per query.
-          const handle = runStatement<T>(session, sql, params, target(subscriber), context, {
-            site: options.site,
-            batchSize: options.batchSize,
-            timeoutMillis: options.timeoutMillis,
-            defaultTimeoutMillis: context.statementTimeoutMillis,
-            beforeEnd: () => lease.unsubscribe(),
-            tracker,
-          });
-          return () => handle.abandon();
-        },
-        (error) => {
-          const reported = withCallSite(error as Error, options.site);
-          tracker?.failed(reported, 0);
-          subscriber.error(reported);
-        },
-      );
-      if (tracker === undefined) return release;
-      return () => {
-        release();
-        // Still waiting for a session (a granted statement has told its tracker already).
-        tracker.cancelled(0);
-      };
+      return holdTrackedLease(pool, tracker, options.site, subscriber, (session, lease) => {
+        // Spelled out rather than spread: this runs once per query.
+        const handle = runStatement<T>(session, sql, params, target(subscriber), context, {
+          site: options.site,
+          batchSize: options.batchSize,
+          timeoutMillis: options.timeoutMillis,
+          defaultTimeoutMillis: context.statementTimeoutMillis,
+          beforeEnd: () => lease.unsubscribe(),
+          tracker,
+        });
+        return () => handle.abandon();
+      });
     });
   }
 
@@ -916,30 +904,17 @@ export class DbManager {
         return;
       }
       const tracker = this.#hooks.hooks?.start({ kind: 'batch', method: 'batch', target: context.target, sql: undefined, batch: entries.map((entry) => entry.sql), parent: undefined });
-      const release = holdLease(
-        pool,
-        (session, lease) => {
-          const handle = runBatch<T>(session, entries, subscriber, context, {
-            site,
-            timeoutMillis,
-            defaultTimeoutMillis: context.statementTimeoutMillis,
-            beforeEnd: () => lease.unsubscribe(),
-            tracker,
-            transaction: batchTransaction(context, settings),
-          });
-          return () => handle.abandon();
-        },
-        (error) => {
-          const reported = withCallSite(error as Error, site);
-          tracker?.failed(reported, 0);
-          subscriber.error(reported);
-        },
-      );
-      if (tracker === undefined) return release;
-      return () => {
-        release();
-        tracker.cancelled(0);
-      };
+      return holdTrackedLease(pool, tracker, site, subscriber, (session, lease) => {
+        const handle = runBatch<T>(session, entries, subscriber, context, {
+          site,
+          timeoutMillis,
+          defaultTimeoutMillis: context.statementTimeoutMillis,
+          beforeEnd: () => lease.unsubscribe(),
+          tracker,
+          transaction: batchTransaction(context, settings),
+        });
+        return () => handle.abandon();
+      });
     });
   }
 
@@ -1043,6 +1018,31 @@ export class DbManager {
  * A scope (a transaction) whose tracker hears how it ended: completed, failed, or unsubscribed
  * before either (then rolled back).
  */
+/**
+ * One operation's lease (a statement, a batch): `run` on the session granted. A lease that
+ * cannot be had is the subscriber's error and the tracker's failure; unsubscribed while still
+ * waiting for a session, the tracker hears it was cancelled (a granted operation has told its
+ * tracker already).
+ */
+function holdTrackedLease<R>(
+  pool: Pool,
+  tracker: OperationTracker | undefined,
+  site: CallSite,
+  subscriber: Subscriber<R>,
+  run: (session: Session, lease: Lease) => () => void,
+): () => void {
+  const release = holdLease(pool, run, (error) => {
+    const reported = withCallSite(error as Error, site);
+    tracker?.failed(reported, 0);
+    subscriber.error(reported);
+  });
+  if (tracker === undefined) return release;
+  return () => {
+    release();
+    tracker.cancelled(0);
+  };
+}
+
 function trackedScope<R>(scope: Observable<R>, tracker: OperationTracker): Observable<R> {
   return new Observable<R>((subscriber) => {
     const subscription = scope.subscribe({

@@ -9,7 +9,7 @@ import { from as copyFromStdin, to as copyToStdout } from 'pg-copy-streams';
 import postgres from 'postgres';
 import { firstValueFrom, lastValueFrom, reduce } from 'rxjs';
 import { PgManager } from 'rxpg';
-import { copyRows, encodeLines } from './copy-rows.js';
+import { copyRows, encodeLines, insertRows } from './copy-rows.js';
 
 const [peer, direction, url, table, rowsArgument] = process.argv.slice(2);
 const ROWS = Number(rowsArgument);
@@ -69,19 +69,10 @@ if (direction === 'to') {
       // The baseline COPY is measured against: 1,000-row INSERTs through query().
       const pgm = new PgManager();
       pgm.createConn({ connectionString: url, poolSize: 1, sslmode: 'disable' });
-      const batch: unknown[] = [];
-      const flush = async (): Promise<void> => {
-        const count = batch.length / 4;
-        if (count === 0) return;
+      rows = await insertRows(ROWS, 1000, (params, count) => {
         const values = Array.from({ length: count }, (_, row) => `($${row * 4 + 1}, $${row * 4 + 2}, $${row * 4 + 3}, $${row * 4 + 4})`).join(', ');
-        await lastValueFrom(pgm.command(`INSERT INTO ${table} (id, label, score, created_at) VALUES ${values}`, batch.splice(0)));
-        rows += count;
-      };
-      for (const row of copyRows(ROWS)) {
-        batch.push(...row);
-        if (batch.length === 4000) await flush();
-      }
-      await flush();
+        return lastValueFrom(pgm.command(`INSERT INTO ${table} (id, label, score, created_at) VALUES ${values}`, params));
+      });
       await pgm.close();
       break;
     }

@@ -23,3 +23,24 @@ export function* encodeLines(rows: Iterable<[number, string, number, Date]>): Ge
   }
   if (text.length > 0) yield text;
 }
+
+/**
+ * The same rows as `copyRows(count)`, sent as INSERTs of up to `perInsert` rows: `send` gets each
+ * INSERT's parameters (four per row) and its row count. The baseline COPY is measured against.
+ */
+export async function insertRows(count: number, perInsert: number, send: (params: unknown[], rows: number) => Promise<unknown>): Promise<number> {
+  let sent = 0;
+  const params: unknown[] = [];
+  const flush = async (): Promise<void> => {
+    const rows = params.length / 4;
+    if (rows === 0) return;
+    await send(params.splice(0), rows);
+    sent += rows;
+  };
+  for (const row of copyRows(count)) {
+    params.push(...row);
+    if (params.length === perInsert * 4) await flush();
+  }
+  await flush();
+  return sent;
+}

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import mysql from 'mysql2';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { MyManager } from 'rxpg/mysql';
-import { copyRows } from './copy-rows.js';
+import { copyRows, insertRows } from './copy-rows.js';
 import { encodeLoadDataLines } from './mysql-copy-rows.js';
 
 const [peer, url, table, rowsArgument] = process.argv.slice(2);
@@ -31,18 +31,9 @@ switch (peer) {
   case 'rxpg INSERTs': {
     const mym = new MyManager();
     mym.createConn({ connectionString: url, poolSize: 1 });
-    const batch: unknown[] = [];
-    const flush = async (): Promise<void> => {
-      const count = batch.length / 4;
-      if (count === 0) return;
-      await lastValueFrom(mym.command(`INSERT INTO ${table} ${COLUMNS} VALUES ${Array(count).fill('(?, ?, ?, ?)').join(', ')}`, batch.splice(0)));
-      rows += count;
-    };
-    for (const row of copyRows(ROWS)) {
-      batch.push(...row);
-      if (batch.length === 4000) await flush();
-    }
-    await flush();
+    rows = await insertRows(ROWS, 1000, (params, count) =>
+      lastValueFrom(mym.command(`INSERT INTO ${table} ${COLUMNS} VALUES ${Array(count).fill('(?, ?, ?, ?)').join(', ')}`, params)),
+    );
     await mym.close();
     break;
   }

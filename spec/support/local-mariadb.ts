@@ -5,10 +5,9 @@
 // machine's binaries (Debian's mariadb-server package).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../scripts/local-postgres.js';
+import { accepts, freePort } from '../../scripts/local-postgres.js';
 
 /** A running private MariaDB. */
 export interface LocalMariaDb {
@@ -111,15 +110,4 @@ export async function startLocalMariaDb(options: readonly string[] = []): Promis
     throw new Error(`could not create the test database on the private MariaDB: ${created.stderr}`);
   }
   return { url: `mysql://root@127.0.0.1:${port}/test`, port, stop };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -3,11 +3,10 @@
 // the end. Uses the machine's `pgbouncer` binary (Debian's package); `.ci/run` installs it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../scripts/local-postgres.js';
+import { accepts, freePort } from '../../scripts/local-postgres.js';
 
 /** A running PgBouncer. */
 export interface LocalPgBouncer {
@@ -138,15 +137,4 @@ export async function startLocalPgBouncer(options: LocalPgBouncerOptions): Promi
     }
   };
   return { url: url.toString(), port, version, admin, log: () => output, stop };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

@@ -41,7 +41,9 @@ export interface BatchOptions {
    * without them it is the protocol's implicit transaction (Postgres) or a plain one (MySQL).
    */
   readonly isolationLevel?: TransactionIsolationLevel;
+  /** `READ ONLY`: a statement that writes fails the batch. */
   readonly readOnly?: boolean;
+  /** `DEFERRABLE`: only meaningful for a serializable read-only batch. */
   readonly deferrable?: boolean;
 }
 

@@ -5,13 +5,13 @@ import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import { readDataRow } from './message-tap.js';
 import type { ProtocolWriter } from './pg-statement.js';
-import { parseInPlace, readCommandTag, sendPlainStatement, sendStatementTimeout } from './pipeline-parts.js';
+import { parseInPlace, readCommandTag, sendPlainStatement, sendStatementTimeout, SET_TIMEOUT_TEXT } from './pipeline-parts.js';
 import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { FieldDescription, ResultShapes } from './result-shapes.js';
 import { explainStatementError } from './statement-hints.js';
 
-/** One statement of the batch as it is sent: its text, its serialised values and its prepared statement. */
+/** One statement of the batch as it is sent: its text and its serialised values. */
 export interface PgBatchEntry {
   readonly text: string;
   readonly values: (string | Buffer | null)[];
@@ -118,7 +118,7 @@ export class PgBatch {
     if (answer === undefined) return this.#entries[this.#entries.length - 1]?.text ?? '';
     if (answer.kind === 'statement') return this.#entries[answer.index].text;
     if (answer.kind === 'prelude' || answer.kind === 'postlude') return answer.text;
-    return "SELECT set_config('statement_timeout', $1, true)";
+    return SET_TIMEOUT_TEXT;
   }
 
   /** The index of the statement that failed, when the failure was one statement's. */

@@ -1,11 +1,14 @@
 import type { ProtocolWriter } from './pg-statement.js';
 
+/** The statement that sets a per-statement timeout (see {@link sendStatementTimeout}). */
+export const SET_TIMEOUT_TEXT = "SELECT set_config('statement_timeout', $1, true)";
+
 /**
  * `set_config('statement_timeout', value, true)` by the extended protocol: local to the
  * (implicit or explicit) transaction the pipeline runs in, so it lapses at Sync or COMMIT.
  */
 export function sendStatementTimeout(connection: ProtocolWriter, value: string): void {
-  connection.parse({ text: "SELECT set_config('statement_timeout', $1, true)" });
+  connection.parse({ text: SET_TIMEOUT_TEXT });
   connection.bind({ values: [value] });
   connection.execute({ rows: 0 });
 }

@@ -72,10 +72,10 @@ async function loops(concurrency: number, op: () => Promise<unknown>, cpuName?: 
 const POINT = 'SELECT id, payload FROM rxpg_bench_point WHERE id = $1';
 type Peer = { point: () => Promise<unknown>; close: () => Promise<void> };
 
-function rxpgPeer(poolSize: number): Peer {
+function rxpgPeer(poolSize: number, pipeline = 1): Peer {
   const pgm = new PgManager();
   // Plain text like the peers (pg's default); rxpg's own default is libpq's sslmode=prefer.
-  pgm.createConn({ connectionString: url, poolSize, sslmode: 'disable' });
+  pgm.createConn({ connectionString: url, poolSize, sslmode: 'disable', pipeline });
   return {
     point: () => firstValueFrom(pgm.query(POINT, [randomId()])),
     close: () => pgm.close(),
@@ -135,6 +135,8 @@ const point = new Map<string, number[]>();
 const record = (map: Map<string, number[]>, name: string, value: number) => map.set(name, [...(map.get(name) ?? []), value]);
 const makers: Record<string, (size: number) => Peer> = {
   rxpg: rxpgPeer,
+  // Callers beyond the pool's 10 sessions share their pipelines, up to 4 statements each.
+  'rxpg pipeline: 4': (size) => rxpgPeer(size, 4),
   'pg.Pool': pgPoolPeer,
   'postgres.js': postgresJsPeer,
   'pg-promise': pgPromisePeer,
@@ -171,7 +173,7 @@ await one.close();
 
 const table = (title: string, results: Map<string, number[]>, limit: string) => {
   const limitRate = median(results.get(limit) ?? [NaN]);
-  const bestPeer = Math.max(...[...results].filter(([name]) => name !== 'rxpg' && name !== limit).map(([, values]) => median(values)));
+  const bestPeer = Math.max(...[...results].filter(([name]) => !name.startsWith('rxpg') && name !== limit).map(([, values]) => median(values)));
   console.log(`\n### ${title}\n`);
   console.log(`| client | per second | vs best peer | vs ${limit} |`);
   console.log('|---|---|---|---|');

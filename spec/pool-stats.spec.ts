@@ -14,7 +14,7 @@ describe('poolStats', () => {
     const { pgm, app } = testManager({ poolSize: 4 });
     assert.deepEqual(pgm.poolStats(), {
       conn: 'default', size: 4, total: 0, inUse: 0, idle: 0, waiting: 0, connecting: 0,
-      connects: 0, connectFailures: 0, timeouts: 0, acquires: 0, acquireWaitMillisTotal: 0, acquireWaitMillisMax: 0,
+      connects: 0, connectFailures: 0, timeouts: 0, acquires: 0, acquireWaitMillisTotal: 0, acquireWaitMillisMax: 0, pipelined: 0,
     });
     const holders = [pgm.connection().subscribe(), pgm.connection().subscribe(), pgm.connection().subscribe()];
     await waitFor(() => pgm.poolStats().inUse === 3, 'three sessions leased');

@@ -34,6 +34,8 @@ export class TcpProxy {
   cancelRequests = 0;
   /** Called with each chunk the server sends, and the connection's number (from 1), before forwarding. */
   onServerChunk: ((chunk: Buffer, connection: number) => void) | undefined;
+  /** Called with each chunk the client sends, and the connection's number (from 1), before forwarding. */
+  onClientChunk: ((chunk: Buffer, connection: number) => void) | undefined;
 
   private constructor(target: { host: string; port: number } | undefined, options: ProxyOptions = {}) {
     const halfClose = options.halfClose ?? false;
@@ -68,8 +70,10 @@ export class TcpProxy {
       client.on('error', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
       client.on('close', () => upstream.destroy());
-      client.on('data', (chunk) => {
-        if (!this.#frozen) upstream.write(chunk);
+      client.on('data', (chunk: Buffer) => {
+        if (this.#frozen) return;
+        this.onClientChunk?.(chunk, connection);
+        upstream.write(chunk);
       });
       upstream.on('data', (chunk: Buffer) => {
         if (this.#frozen) return;

@@ -52,6 +52,15 @@ export interface DriverConnection {
    */
   run(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): void;
   /**
+   * Sends `sql` behind the statements in flight, in the same pipeline, and returns true; or
+   * sends nothing and returns false when it cannot go now (then it runs in turn through
+   * {@link DriverConnection.run}). The session calls it only while every statement in flight is
+   * an independent caller's, outside any transaction. A pipelined statement has its own Sync,
+   * so it succeeds or fails alone, and its sink hears of it in the order sent. Optional: a
+   * driver without pipelining (MySQL) runs every statement in turn.
+   */
+  runPipelined?(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): boolean;
+  /**
    * Sends several statements at once and reports each one's rows and end to `sink`, in order
    * (Postgres: one pipeline, one Sync). Outside a transaction the batch must commit as a whole
    * or not at all (see {@link BatchRunOptions.transaction}); after a statement fails the rest do

@@ -15,6 +15,8 @@ export interface ConnConfig {
   readonly connectTimeoutMillis: number;
   readonly poolSize: number;
   readonly maxWaiting: number;
+  /** Statements that may share one busy session's pipeline (`pipeline`); 1: off. */
+  readonly pipelineDepth: number;
   readonly acquireTimeoutMillis: number;
   readonly idleTimeoutMillis: number;
   readonly maxLifetimeMillis: number;
@@ -99,6 +101,7 @@ export function resolveConnConfig(
   if (given('port')) number('port', 0, (value) => Number.isInteger(value) && value > 0 && value <= 65535, 'an integer from 1 to 65535');
   const poolSize = number('poolSize', 10, positiveInt, 'a positive integer');
   const maxWaiting = number('maxWaiting', 10_000, nonNegative, 'a number of requests ≥ 0');
+  const pipelineDepth = number('pipeline', 1, positiveInt, 'a positive integer (1: no pipelining)');
   // Durations: whole milliseconds a timer (and the server's statement_timeout) can keep.
   const where = `Connection '${name}': `;
   const millis = (key: keyof ConnOptions, fallback: number, min: 0 | 1, zero?: string): number =>
@@ -198,6 +201,7 @@ export function resolveConnConfig(
     connectTimeoutMillis,
     poolSize,
     maxWaiting,
+    pipelineDepth,
     acquireTimeoutMillis,
     idleTimeoutMillis,
     maxLifetimeMillis,

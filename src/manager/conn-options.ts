@@ -74,6 +74,20 @@ export interface ConnOptions extends ConnectionSource {
   readonly pooler?: Pooler;
   /** Maximum sessions of this config's pool. Default 10. */
   readonly poolSize?: number;
+  /**
+   * How many independent callers' statements may share one session's pipeline when every
+   * session of the pool is busy: a `query()` or `command()` with parameters, outside any
+   * transaction, connection or cursor scope, is then sent behind the statements in flight on the
+   * least busy session (each with its own Sync, so each succeeds or fails alone) instead of
+   * waiting for a lease, as long as no lease request waits. Default 1: off, one statement per
+   * session. Only statements this session has run before (parsed and described), on a session
+   * in its config's state, reading as leaving no state behind, are pipelined; not behind a
+   * transaction pooler, nor with `prepare: false`. A pipelined statement that is unsubscribed
+   * while others are in flight with it is not cancelled (the cancel could stop a neighbour's
+   * statement): it runs to its end and its rows are dropped. A slow statement delays those
+   * pipelined behind it, so keep it for short statements. Postgres only (MyManager ignores it).
+   */
+  readonly pipeline?: number;
   /** Maximum lease requests waiting in the queue; more fail at once with `pool_full`. Default 10000. */
   readonly maxWaiting?: number;
   /** One deadline for a lease request: queue, connect and `initStatement`. Default 30000. */
@@ -107,7 +121,7 @@ export const CONN_OPTION_KEYS: readonly (keyof ConnOptions)[] = [
   'name', 'connectionString', 'dsn', 'copyDsn', 'host', 'hostaddr', 'port', 'user', 'password', 'database',
   'dbname', 'sslmode', 'ssl', 'isolationLevel', 'initStatement', 'connectTimeout', 'statementTimeout',
   'applicationName', 'poolSize', 'maxWaiting', 'acquireTimeout', 'idleTimeout', 'maxLifetime', 'keepAlive',
-  'keepAliveInitialDelay', 'typeParsers', 'prepare', 'pooler', 'hostRecheck',
+  'keepAliveInitialDelay', 'typeParsers', 'prepare', 'pooler', 'hostRecheck', 'pipeline',
 ];
 
 /** The keys that say where to connect; `copyDsn` copies exactly these. */

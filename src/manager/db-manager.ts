@@ -679,6 +679,19 @@ export class DbManager {
         return;
       }
       const tracker = this.#hooks.hooks?.start({ kind, method, target: context.target, sql, parent: undefined });
+      // An independent statement: with the config's `pipeline`, it may share a busy session.
+      const shared = context.pipelineDepth > 1 && options.batchSize === undefined && params.length > 0;
+      const busy = shared ? pool.sharedSession() : undefined;
+      if (busy !== undefined) {
+        const handle = runStatement<T>(busy, sql, params, target(subscriber), context, {
+          site: options.site,
+          timeoutMillis: options.timeoutMillis,
+          defaultTimeoutMillis: context.statementTimeoutMillis,
+          tracker,
+          shared,
+        });
+        return () => handle.abandon();
+      }
       return holdTrackedLease(pool, tracker, options.site, subscriber, (session, lease) => {
         // Spelled out rather than spread: this runs once per query.
         const handle = runStatement<T>(session, sql, params, target(subscriber), context, {
@@ -688,9 +701,10 @@ export class DbManager {
           defaultTimeoutMillis: context.statementTimeoutMillis,
           beforeEnd: () => lease.unsubscribe(),
           tracker,
+          shared,
         });
         return () => handle.abandon();
-      });
+      }, shared);
     });
   }
 
@@ -978,6 +992,7 @@ export class DbManager {
           scheduler: this.#scheduler,
           trackScopes: this.#scopeBypass !== 'off',
           openOutside: this.#openOutside,
+          pipelineDepth: config.pipelineDepth,
         },
         this.#emit,
         counters,
@@ -992,6 +1007,7 @@ export class DbManager {
         callSites: this.#callSites,
         hooks: this.#hooks,
         target: { conn: name, dialect: this.#driver.dialect, host: config.params.host, port: config.params.port, database: config.params.database },
+        pipelineDepth: config.pipelineDepth,
       };
       entry = { pool, context };
       this.#pools.set(name, entry);
@@ -1030,12 +1046,18 @@ function holdTrackedLease<R>(
   site: CallSite,
   subscriber: Subscriber<R>,
   run: (session: Session, lease: Lease) => () => void,
+  shareable = false,
 ): () => void {
-  const release = holdLease(pool, run, (error) => {
-    const reported = withCallSite(error as Error, site);
-    tracker?.failed(reported, 0);
-    subscriber.error(reported);
-  });
+  const release = holdLease(
+    pool,
+    run,
+    (error) => {
+      const reported = withCallSite(error as Error, site);
+      tracker?.failed(reported, 0);
+      subscriber.error(reported);
+    },
+    shareable,
+  );
   if (tracker === undefined) return release;
   return () => {
     release();

@@ -36,6 +36,11 @@ export interface PoolStats extends PoolState {
   readonly acquireWaitMillisTotal: number;
   /** The longest wait of a granted lease request. */
   readonly acquireWaitMillisMax: number;
+  /**
+   * Statements sent behind others still in flight on a busy session so far, sharing its
+   * pipeline instead of waiting for a lease (the config's `pipeline`); 0 when it is off.
+   */
+  readonly pipelined: number;
 }
 
 /** The stats of config `conn`: its pool's state now (all zero without a pool) and its counters. */
@@ -54,6 +59,7 @@ export function poolStatsOf(conn: string, state: PoolState, connecting: number, 
     acquires: counters?.acquires ?? 0,
     acquireWaitMillisTotal: counters?.acquireWaitMillisTotal ?? 0,
     acquireWaitMillisMax: counters?.acquireWaitMillisMax ?? 0,
+    pipelined: counters?.pipelined ?? 0,
   };
 }
 

@@ -1,5 +1,5 @@
 import { timer, type Subscription } from 'rxjs';
-import type { CursorControl, StatementSummary } from '../driver/statement-sink.js';
+import type { CursorControl, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import { withCallSite, type CallSite } from '../errors/call-site.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { StatementTimeoutError } from '../errors/statement-timeout-error.js';
@@ -44,6 +44,8 @@ export interface RunStatementOptions {
   readonly defaultTimeoutMillis?: number;
   /** An instrumentation's tracker of this statement: told of its end before the target is. */
   readonly tracker?: OperationTracker;
+  /** An independent caller's statement, which may share the session's pipeline (see {@link Session.executeShared}). */
+  readonly shared?: boolean;
 }
 
 /** Runs one statement on `session`, reporting to `target` and emitting a query or error event. */
@@ -56,7 +58,7 @@ export function runStatement<T extends object>(
   options: RunStatementOptions = {},
 ): StatementHandle {
   const { conn, emit, scheduler } = context;
-  const { site, scope, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis, tracker } = options;
+  const { site, scope, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis, tracker, shared } = options;
   const limit = timeoutMillis ?? (defaultTimeoutMillis && defaultTimeoutMillis > 0 ? defaultTimeoutMillis : undefined);
   const startedAt = scheduler.now();
   let clock: Subscription | undefined;
@@ -86,10 +88,7 @@ export function runStatement<T extends object>(
       fail(new StatementTimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: sql }));
     });
   };
-  const handle = session.execute(
-    sql,
-    params,
-    {
+  const sink: StatementSink = {
       row: scope
         ? (shape, values) => {
             const row = shape.row<T>(values);
@@ -126,9 +125,9 @@ export function runStatement<T extends object>(
           fail(error);
         }
       },
-    },
-    { batchSize, timeoutMillis },
-  );
+  };
+  const handle =
+    shared === true ? session.executeShared(sql, params, sink, { timeoutMillis }) : session.execute(sql, params, sink, { batchSize, timeoutMillis });
   startClock();
   if (tracker === undefined) return handle;
   return {

@@ -20,4 +20,6 @@ export interface StatementContext {
   readonly hooks: HooksSlot;
   /** Where the config points, for instrumentation. */
   readonly target: OperationTarget;
+  /** How many independent statements may share one busy session's pipeline (the config's `pipeline`); 1: off. */
+  readonly pipelineDepth: number;
 }

@@ -23,8 +23,9 @@ export function holdLease(
   pool: Pool,
   granted: (session: Session, lease: Lease) => (() => void) | void,
   failed: (error: unknown) => void,
+  shareable = false,
 ): () => void {
-  const lease = pool.lease();
+  const lease = pool.lease(shareable);
   let teardown: (() => void) | void;
   let released = false;
   lease.whenGranted((session) => {

@@ -18,16 +18,22 @@ export class Lease implements Unsubscribable {
   #owner: LeaseOwner;
   #session: Session | undefined;
   #error: unknown;
-  #state: 'waiting' | 'granted' | 'failed' | 'released' = 'waiting';
+  #state: 'waiting' | 'granted' | 'shared' | 'failed' | 'released' = 'waiting';
   #granted: ((session: Session) => void) | undefined;
   #failed: ((error: unknown) => void) | undefined;
   #scope: LeaseScope | undefined;
   /** The scope whose code requested this lease, when scopes are tracked across awaits. */
   readonly parent: LeaseScope | undefined;
   readonly #tracked: boolean;
+  /**
+   * The request is for one independent caller's statement, which may instead join a busy
+   * session's pipeline (see {@link Lease.share}).
+   */
+  readonly shareable: boolean;
 
-  constructor(owner: LeaseOwner, requestedAt: number, tracked = false) {
+  constructor(owner: LeaseOwner, requestedAt: number, tracked = false, shareable = false) {
     this.#owner = owner;
+    this.shareable = shareable;
     this.requestedAt = requestedAt;
     this.#tracked = tracked;
     this.parent = tracked ? LeaseScope.current() : undefined;
@@ -58,6 +64,17 @@ export class Lease implements Unsubscribable {
     this.#notify();
   }
 
+  /**
+   * Pool side: instead of a session of its own, a place in a busy session's pipeline. The
+   * holder's statement runs there as one of several; nothing returns to the pool on
+   * `unsubscribe()`, since the session is not the holder's.
+   */
+  share(session: Session): void {
+    this.#state = 'shared';
+    this.#session = session;
+    this.#notify();
+  }
+
   /** Pool side: no session can be had. */
   fail(error: unknown): void {
     this.#state = 'failed';
@@ -76,7 +93,7 @@ export class Lease implements Unsubscribable {
   }
 
   #notify(): void {
-    if (this.#state === 'granted') {
+    if (this.#state === 'granted' || this.#state === 'shared') {
       const granted = this.#granted;
       this.#granted = undefined;
       this.#failed = undefined;

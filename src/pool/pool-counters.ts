@@ -16,6 +16,8 @@ export class PoolCounters {
   acquireWaitMillisTotal = 0;
   /** The longest any granted lease request waited. */
   acquireWaitMillisMax = 0;
+  /** Statements sent behind others still in flight on a busy session (the config's `pipeline`). */
+  pipelined = 0;
 
   /** A lease was granted after waiting `waitMillis`. */
   granted(waitMillis: number): void {

@@ -32,6 +32,8 @@ export interface PoolOptions {
    * was made in, and every caller's rows would arrive in that one caller's context.
    */
   readonly openOutside?: () => (<R>(open: () => R) => R) | undefined;
+  /** How many independent statements may share one busy session's pipeline (the config's `pipeline`); 1 or absent: off. */
+  readonly pipelineDepth?: number;
 }
 
 type ReleaseReason = ReleaseEvent['reason'];
@@ -74,6 +76,9 @@ export class Pool implements LeaseOwner {
     this.#connector = new Connector(driver, params, options, emit, {
       opened: (session) => {
         this.counters.connects++;
+        if ((options.pipelineDepth ?? 1) > 1) {
+          session.sharing = { sent: () => this.counters.pipelined++, ended: () => this.#sharedEnded(session) };
+        }
         this.#all.add(session);
         this.#offer(session);
       },
@@ -107,9 +112,9 @@ export class Pool implements LeaseOwner {
   }
 
   /** A new lease request, queued at once; `unsubscribe()` gives the session back or leaves the queue. */
-  lease(): Lease {
+  lease(shareable = false): Lease {
     const { scheduler, conn } = this.#options;
-    const lease = new Lease(this, scheduler.now(), this.#options.trackScopes === true);
+    const lease = new Lease(this, scheduler.now(), this.#options.trackScopes === true, shareable);
     if (this.#closing) {
       lease.fail(new PoolError('closed', `Connection '${conn}' is closing; no new leases are granted.`, this.state, { conn }));
       return lease;
@@ -144,6 +149,45 @@ export class Pool implements LeaseOwner {
     this.#deadline ??= this.#armDeadline();
     this.#grow();
     return lease;
+  }
+
+  /**
+   * A busy session an independent caller's statement may join, pipelined behind the statements
+   * in flight there, instead of waiting for a lease: only while no request waits (a request in
+   * the queue gets the next session that comes free, and no session keeps taking on statements
+   * while it waits), none is idle, the pool can grow no more, and fewer than `maxDepth`
+   * statements share that session's pipeline. The one with the fewest goes first.
+   */
+  sharedSession(): Session | undefined {
+    if (this.#waiting.length > 0 || this.#idle.length > 0 || this.#closing) return undefined;
+    if (this.#all.size + this.#connector.attempts < this.#options.size) return undefined;
+    let chosen: Session | undefined;
+    let least = this.#options.pipelineDepth ?? 1;
+    for (const session of this.#all) {
+      const depth = session.sharedDepth;
+      if (depth !== undefined && depth < least && !session.isBroken) {
+        chosen = session;
+        least = depth;
+      }
+    }
+    return chosen;
+  }
+
+  /**
+   * A statement sharing `session`'s pipeline ended: requests for independent statements at the
+   * head of the queue take its place, while the session has room. A request for anything else
+   * at the head waits for a session of its own, which the pipelines free up as they drain.
+   */
+  #sharedEnded(session: Session): void {
+    const maxDepth = this.#options.pipelineDepth ?? 1;
+    while (this.#waiting.length > 0 && this.#waiting[0].shareable && !session.isBroken) {
+      const depth = session.sharedDepth;
+      if (depth === undefined || depth >= maxDepth) return;
+      const lease = this.#waiting.shift() as Lease;
+      this.#queueShrank();
+      if (this.#options.trackScopes) LeaseScope.runIn(lease.parent, () => lease.share(session));
+      else lease.share(session);
+    }
   }
 
   /** LeaseOwner: a granted lease comes back. */

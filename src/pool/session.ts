@@ -22,6 +22,8 @@ interface Job {
   paused: CursorControl | undefined;
   /** The pending BEGIN this statement carries as its prelude, if it took it. */
   begin: readonly string[] | undefined;
+  /** Another caller's statement may share the session's pipeline with this one (see {@link Session.executeShared}). */
+  readonly sharable: boolean;
 }
 
 interface BatchJob {
@@ -33,22 +35,31 @@ interface BatchJob {
 const NO_SINK: StatementSink = { row: () => {}, complete: () => {}, error: () => {} };
 
 /**
- * One pooled session: a driver connection plus the statement queue that keeps exactly one
- * statement in flight. Abandoning a running statement sends a cancel to the server and holds
- * back the next statement until both the cancelled statement has ended and the cancel request
- * has been delivered, so a late cancel can never hit the next statement. If the statement has
- * not ended `cancelGraceMillis` after the cancel, the session is destroyed.
+ * One pooled session: a driver connection plus the statement queue that keeps one statement in
+ * flight, or several independent callers' statements pipelined behind each other (see
+ * {@link Session.executeShared}). Abandoning a statement that runs alone sends a cancel to the
+ * server and holds back the next statement until both the cancelled statement has ended and
+ * the cancel request has been delivered, so a late cancel can never hit the next statement. If
+ * the statement has not ended `cancelGraceMillis` after the cancel, the session is destroyed.
+ * A statement abandoned while others are in flight with it is never cancelled: a cancel could
+ * land on a neighbour's statement. It runs to its end and its results are dropped.
  */
 export class Session {
   readonly driver: DriverConnection;
   readonly createdAt: number;
   /** The pool's idle timer while idle. */
   idleTimer: Subscription | undefined;
+  /**
+   * The pool's ears for pipelining: `sent` when a statement went out behind others, `ended`
+   * after one that could share the pipeline ended (another may take its place).
+   */
+  sharing: { readonly sent: () => void; readonly ended: () => void } | undefined;
   readonly #scheduler: SchedulerLike;
   readonly #cancelGraceMillis: number;
   readonly #queue: Job[] = [];
   readonly #idleWaiters: (() => void)[] = [];
-  #running: Job | null = null;
+  /** The statements sent and not yet ended, in the order the server answers them; the first runs. */
+  readonly #inFlight: Job[] = [];
   /** Set while #pump's loop runs: a statement that ends synchronously inside it does not recurse. */
   #pumping = false;
   #cancelling: Subscription | null = null;
@@ -73,12 +84,37 @@ export class Session {
 
   /** True when no statement is running or queued. */
   get isIdle(): boolean {
-    return this.#running === null && this.#queue.length === 0 && this.#cancelling === null;
+    return this.#inFlight.length === 0 && this.#queue.length === 0 && this.#cancelling === null;
+  }
+
+  /**
+   * How many statements share the pipeline now, when another independent caller's statement may
+   * join it (every statement in flight is such a one, none is abandoned, nothing waits and no
+   * cancel is under way); undefined when none may.
+   */
+  get sharedDepth(): number | undefined {
+    const inFlight = this.#inFlight;
+    if (inFlight.length === 0 || this.#queue.length > 0 || this.#cancelling !== null || this.driver.runPipelined === undefined) return undefined;
+    for (const job of inFlight) if (!job.sharable || job.abandoned) return undefined;
+    return inFlight.length;
   }
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
   execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined };
+    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, sharable: false };
+    this.#queue.push(job);
+    this.#pump();
+    return { abandon: () => this.#abandon(job) };
+  }
+
+  /**
+   * Queues an independent caller's statement (one outside any transaction or scope) that may
+   * share the pipeline: sent behind other such statements still in flight when the driver can
+   * (its own Sync: it succeeds or fails alone), else in turn. Abandoned while others are in
+   * flight with it, it is not cancelled but runs to its end, its results dropped.
+   */
+  executeShared(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
+    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, sharable: true };
     this.#queue.push(job);
     this.#pump();
     return { abandon: () => this.#abandon(job) };
@@ -90,7 +126,7 @@ export class Session {
    */
   executeBatch(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): StatementHandle {
     const batch: BatchJob = { entries, sink, options };
-    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined };
+    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined, sharable: false };
     this.#queue.push(job);
     this.#pump();
     return { abandon: () => this.#abandon(job) };
@@ -134,7 +170,12 @@ export class Session {
       this.#settle();
       return;
     }
-    if (this.#running !== job) return;
+    const inFlight = this.#inFlight;
+    if (inFlight[0] !== job) {
+      // Pipelined behind another statement: the server has not started it, or will have ended
+      // the one ahead when it does. Either way a cancel could stop a neighbour's statement.
+      return;
+    }
     if (job.paused) {
       // Between batches the server is idle: closing the portal is enough, no cancel needed.
       const control = job.paused;
@@ -142,12 +183,12 @@ export class Session {
       control.close();
       return;
     }
-    if (this.#cancelling !== null) return;
+    if (this.#cancelling !== null || inFlight.length > 1) return;
     // Often the statement has already ended on the server and its last messages sit in the same
     // socket chunk as the row that made the consumer unsubscribe (firstValueFrom, take(1)): look
     // again once that chunk is parsed, and send a cancel only if it is still running then.
     asapScheduler.schedule(() => {
-      if (this.#running === job && this.#cancelling === null) this.#cancel(job);
+      if (inFlight[0] === job && inFlight.length === 1 && this.#cancelling === null) this.#cancel(job);
     });
   }
 
@@ -170,7 +211,7 @@ export class Session {
 
   /** The cancel was delivered: if the statement has ended too, the next one may go. */
   #afterCancel(job: Job): void {
-    if (this.#running === job) return;
+    if (this.#inFlight[0] === job) return;
     this.#grace?.unsubscribe();
     this.#pump();
   }
@@ -190,9 +231,11 @@ export class Session {
   }
 
   #pumpQueue(): void {
-    while (this.#running === null && this.#cancelling === null && this.#queue.length > 0) {
+    while (this.#cancelling === null && this.#queue.length > 0) {
+      if (this.#inFlight.length > 0 && !this.#pipelineNext()) return;
+      if (this.#inFlight.length > 0) continue;
       const job = this.#queue.shift() as Job;
-      this.#running = job;
+      this.#inFlight.push(job);
       const begin = this.#pendingBegin;
       this.#pendingBegin = undefined;
       job.begin = begin;
@@ -200,39 +243,60 @@ export class Session {
         this.#runBatch(job, job.batch, begin);
         continue;
       }
-      this.driver.run(job.sql, job.params, {
-        row: (shape: RowShape, values: unknown[]) => {
-          if (!job.abandoned) job.sink.row(shape, values);
-        },
-        suspended: (control: CursorControl) => {
-          if (job.abandoned) {
-            control.close();
-            return;
-          }
-          if (!job.sink.suspended) {
-            control.fetch();
-            return;
-          }
-          // The consumer resumes through the control; abandoning closes it instead.
-          job.paused = control;
-          job.sink.suspended({
-            fetch: () => {
-              if (job.paused !== control) return;
-              job.paused = undefined;
-              control.fetch();
-            },
-            close: () => {
-              if (job.paused !== control) return;
-              job.paused = undefined;
-              control.close();
-            },
-          });
-        },
-        complete: (summary: StatementSummary) =>
-          this.#ended(job, () => job.sink.complete(job.begin === undefined ? summary : { ...summary, prelude: job.begin })),
-        error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
-      }, begin === undefined ? job.options : { ...job.options, prelude: begin });
+      this.driver.run(job.sql, job.params, this.#sinkOf(job), begin === undefined ? job.options : { ...job.options, prelude: begin });
     }
+  }
+
+  /**
+   * Sends the next queued statement behind those in flight when all of them may share the
+   * pipeline with it and the driver takes it; false when it must wait its turn.
+   */
+  #pipelineNext(): boolean {
+    const job = this.#queue[0];
+    if (!job.sharable || this.#pendingBegin !== undefined || this.driver.runPipelined === undefined) return false;
+    for (const running of this.#inFlight) if (!running.sharable || running.abandoned) return false;
+    const sent = this.driver.runPipelined(job.sql, job.params, this.#sinkOf(job), job.options);
+    if (!sent) return false;
+    this.#queue.shift();
+    this.#inFlight.push(job);
+    this.sharing?.sent();
+    return true;
+  }
+
+  /** What the driver reports a plain statement's results to: dropped once abandoned. */
+  #sinkOf(job: Job): StatementSink {
+    return {
+      row: (shape: RowShape, values: unknown[]) => {
+        if (!job.abandoned) job.sink.row(shape, values);
+      },
+      suspended: (control: CursorControl) => {
+        if (job.abandoned) {
+          control.close();
+          return;
+        }
+        if (!job.sink.suspended) {
+          control.fetch();
+          return;
+        }
+        // The consumer resumes through the control; abandoning closes it instead.
+        job.paused = control;
+        job.sink.suspended({
+          fetch: () => {
+            if (job.paused !== control) return;
+            job.paused = undefined;
+            control.fetch();
+          },
+          close: () => {
+            if (job.paused !== control) return;
+            job.paused = undefined;
+            control.close();
+          },
+        });
+      },
+      complete: (summary: StatementSummary) =>
+        this.#ended(job, () => job.sink.complete(job.begin === undefined ? summary : { ...summary, prelude: job.begin })),
+      error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
+    };
   }
 
   #runBatch(job: Job, batch: BatchJob, begin: readonly string[] | undefined): void {
@@ -254,7 +318,9 @@ export class Session {
   }
 
   #ended(job: Job, report: () => void): void {
-    if (this.#running === job) this.#running = null;
+    // The driver ends statements in the order they were sent: this is the first in flight.
+    const index = this.#inFlight.indexOf(job);
+    if (index >= 0) this.#inFlight.splice(index, 1);
     if (job.begin !== undefined && this.#pendingBegin === undefined && !this.driver.isBroken && this.driver.transactionStatus === 'idle') {
       this.#pendingBegin = job.begin;
     }
@@ -262,6 +328,7 @@ export class Session {
     if (this.#cancelling === null) this.#grace?.unsubscribe();
     if (!job.abandoned) report();
     this.#pump();
+    if (job.sharable) this.sharing?.ended();
   }
 
   #settle(): void {

@@ -124,6 +124,8 @@ export class PgConnection implements DriverConnection {
   readonly #onCommand = (tag: string): void => this.#changes.command(tag);
   /** What the server is answering: one statement or a batch. */
   #current: PgStatement | PgBatch | null = null;
+  /** Statements written behind `#current` in the same pipeline, each with its own Sync, in order. */
+  readonly #followers: PgStatement[] = [];
   #broken = false;
   /** ReadyForQuery's transaction status byte, as the server last sent it. */
   #status = 'I';
@@ -179,9 +181,17 @@ export class PgConnection implements DriverConnection {
       const statement = this.#current;
       if (statement === null) return;
       this.#current = null;
+      // The server answers the next pipelined statement from here on: pg's Client made the one
+      // it ran inactive before this listener, and takes this one as active without sending it.
+      const next = this.#followers.shift();
+      if (next !== undefined) {
+        this.#rerunnable = false;
+        this.#current = next;
+        this.#submit(next);
+      }
       if (statement.staleName) {
         this.#switchToUnnamed();
-        if (this.#rerunnable && this.#status === 'I') {
+        if (this.#rerunnable && this.#status === 'I' && next === undefined) {
           // Parse or Bind failed, so nothing ran, and no transaction was open: run it again unnamed.
           this.#rerunnable = false;
           const again = statement.unnamed();
@@ -326,6 +336,30 @@ export class PgConnection implements DriverConnection {
     this.#submit(statement);
   }
 
+  runPipelined(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): boolean {
+    // Only what needs no round trip of its own and cannot fail on its prepared statement's name:
+    // a parameterised statement whose statement this session has parsed and described, outside
+    // any transaction, on a session in its config's state, that reads as leaving no state behind.
+    if (this.#broken || this.#current === null || this.#status !== 'I' || this.#transactionPooler || !this.#prepareMode.named) return false;
+    if (params.length === 0 || (options.batchSize ?? 0) > 0 || options.copy !== undefined || (options.prelude?.length ?? 0) > 0) return false;
+    if (!this.#prepared.isReady(sql) || !this.#changes.sharable(sql)) return false;
+    let values: (string | Buffer | null)[];
+    try {
+      values = params.map((param) => prepareValue(param));
+    } catch {
+      // Not sent: run() reports it when the statement runs in turn.
+      return false;
+    }
+    const timeout = options.timeoutMillis === undefined ? undefined : { value: `${Math.max(1, Math.ceil(options.timeoutMillis))}ms`, restore: undefined };
+    const statement = new PgStatement(sql, values, sink, this.#shapes, 0, timeout, this.#prepared, [], this.#onCommand, undefined);
+    this.#changes.statement(sql);
+    this.#followers.push(statement);
+    const wrap = this.clientCalls?.wrap;
+    if (wrap === undefined) statement.submit(this.#internals.connection);
+    else wrap(() => statement.submit(this.#internals.connection));
+    return true;
+  }
+
   runBatch(entries: readonly BatchEntry[], sink: BatchSink, options: BatchRunOptions = {}): void {
     if (this.#broken) {
       sink.error(sessionClosedError(), undefined, false);
@@ -465,11 +499,21 @@ export class PgConnection implements DriverConnection {
     this.#broken = true;
     const statement = this.#current;
     this.#current = null;
+    const followers = this.#followers.splice(0);
     if (statement) {
       // Never a completion: a statement cut off is an error even if no row was missing yet. A
       // FATAL message the server sent before closing says why; prefer it over the socket error.
       const rxpgError = toRxpgError(statement.error ?? error, { statement: statement.errorText });
       statement.fail(
+        rxpgError instanceof ConnectionError
+          ? rxpgError
+          : new ConnectionError(`connection lost while running a statement: ${rxpgError.message}`, { cause: rxpgError }),
+      );
+    }
+    // Pipelined behind it: sent, maybe run, never answered.
+    for (const follower of followers) {
+      const rxpgError = toRxpgError(error, { statement: follower.errorText });
+      follower.fail(
         rxpgError instanceof ConnectionError
           ? rxpgError
           : new ConnectionError(`connection lost while running a statement: ${rxpgError.message}`, { cause: rxpgError }),

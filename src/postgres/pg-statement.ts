@@ -85,6 +85,11 @@ export class PgStatement {
   #staleName = false;
   /** Whether to ask for the result's RowDescription (Describe Portal). */
   #describe = true;
+  /**
+   * Written to the socket already: pipelined behind the statement in flight, and handed to pg
+   * only when the server starts answering it, whose call to submit() must then send nothing.
+   */
+  #sent = false;
 
   constructor(
     text: string,
@@ -166,6 +171,8 @@ export class PgStatement {
   }
 
   submit(connection: ProtocolWriter): null {
+    if (this.#sent) return null;
+    this.#sent = true;
     if (this.#values === undefined && this.#batchSize === 0 && this.#timeout === undefined) {
       // No parameters: the simple protocol, which also allows several statements in one text.
       connection.query(this.text);

@@ -92,6 +92,16 @@ export class PreparedStatements {
   }
 
   /**
+   * Whether `text` is parsed and described on this session (a run of it completed): a statement
+   * pipelined behind others may bind it then, since its Parse cannot fail any more and its rows
+   * need no Describe. A Bind of a name whose Parse is still in flight would fail with the
+   * stale-name mark if that Parse failed.
+   */
+  isReady(text: string): boolean {
+    return this.#byText.get(text)?.columns !== undefined;
+  }
+
+  /**
    * The server may have dropped them (DEALLOCATE, DISCARD ALL): parse every text again. Their
    * names are Closed before the next statement, which is no error for names already gone.
    */

@@ -73,6 +73,14 @@ export class SessionChanges {
     if (verb === 'DEALLOCATE' || tag === 'DISCARD ALL') this.#forgetPrepared();
   }
 
+  /**
+   * Whether the session is in its config's state and `text` reads as a statement that leaves
+   * none behind: another caller's statement may then share the session's pipeline with it.
+   */
+  sharable(text: string): boolean {
+    return this.#change === undefined && !CHANGING_TEXT.test(text);
+  }
+
   /** A ParameterStatus message after the session was set up: a reported setting changed. */
   parameter(name: string): void {
     this.#change ??= `${name} changed`;

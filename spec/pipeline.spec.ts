@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
+import { ConfigurationError, ConnectionError, PgManager, QueryError } from '../src/index.js';
+import { sessionsOf, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { PgMessageCounter } from './support/pg-message-counter.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
+
+const SLEEP = 'SELECT pg_sleep($1::float8) AS slept, $2::int AS n';
+const POINT = 'SELECT $1::int AS n';
+const DIVIDE = 'SELECT 1 / $1::int AS v';
+
+describe('pipeline: independent callers share busy sessions', () => {
+  const admin = useAdminClient();
+  const opened: { close(): Promise<unknown> }[] = [];
+  afterEach(async () => {
+    for (const resource of opened.splice(0).reverse()) await resource.close().catch(() => {});
+  });
+
+  /**
+   * A manager on one session through a proxy that counts the client's Syncs (one per statement
+   * sent) and the server's ReadyForQuery messages (one per statement answered), counted from
+   * after the warm-up, which runs each statement text once so the session has it prepared.
+   */
+  const onOneSession = async (pipeline: number) => {
+    const proxy = await TcpProxy.start(databaseTarget());
+    opened.push({ close: () => proxy.stop() });
+    const app = uniqueName('rxpg_pipeline');
+    const pgm = new PgManager();
+    opened.push(pgm);
+    pgm.createConn({ ...throughProxy(proxy), poolSize: 1, pipeline, applicationName: app, sslmode: 'disable' });
+    await firstValueFrom(pgm.query(SLEEP, [0, 0]));
+    await firstValueFrom(pgm.query(POINT, [0]));
+    await firstValueFrom(pgm.query(DIVIDE, [1]));
+    const sent = new PgMessageCounter();
+    const answered = new PgMessageCounter();
+    proxy.onClientChunk = (chunk, connection) => sent.feed(chunk, connection);
+    proxy.onServerChunk = (chunk, connection) => answered.feed(chunk, connection);
+    const [session] = await sessionsOf(admin, app);
+    assert.ok(session, 'the warm-up opened a session');
+    return { pgm, proxy, app, pid: session.pid, syncs: () => sent.count('S'), ready: () => answered.count('Z') };
+  };
+  /** Waits until the server runs `pid`'s pg_sleep: the head statement is in flight. */
+  const sleeping = (pid: number): Promise<void> =>
+    waitFor(async () => {
+      const { rows } = await admin.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'", [pid]);
+      return rows.length === 1;
+    }, `backend ${pid} never ran the sleeping statement`);
+  const elapsedSince = (start: number): number => performance.now() - start;
+  /** `promise`, or a failure saying `message` after `millis`. */
+  const within = <T>(promise: Promise<T>, millis: number, message: string): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(message)), millis);
+    });
+    return Promise.race([promise, expired]).finally(() => clearTimeout(timer));
+  };
+
+  it('sends callers beyond the pool behind the statement in flight, each answered to its own caller', async () => {
+    const { pgm, pid, syncs, ready, app } = await onOneSession(4);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.5, 100]));
+    await sleeping(pid);
+    const followers = [1, 2, 3].map((n) => firstValueFrom(pgm.query(POINT, [n])));
+    // All four on the wire while the server has answered none of them.
+    await waitFor(() => syncs() === 4, () => `${syncs()} Syncs sent, expected 4 (the head and 3 pipelined statements)`);
+    assert.equal(ready(), 0, 'the server answered nothing yet: the head still sleeps');
+    assert.deepEqual((await head).n, 100);
+    assert.deepEqual((await Promise.all(followers)).map((row) => row.n), [1, 2, 3]);
+    assert.equal(pgm.poolStats().pipelined, 3);
+    assert.equal((await sessionsOf(admin, app)).length, 1, 'one server session served all four');
+  });
+
+  it('without pipeline (1), a caller beyond the pool waits for the session: one statement on the wire at a time', async () => {
+    const { pgm, pid, syncs, ready } = await onOneSession(1);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.5, 100]));
+    await sleeping(pid);
+    const followers = [1, 2, 3].map((n) => firstValueFrom(pgm.query(POINT, [n])));
+    await sleeping(pid);
+    assert.equal(syncs(), 1, 'only the head was sent while it runs');
+    await head;
+    assert.deepEqual((await Promise.all(followers)).map((row) => row.n), [1, 2, 3]);
+    assert.equal(ready(), 4);
+    assert.equal(pgm.poolStats().pipelined, 0);
+  });
+
+  it('fails a failing pipelined statement alone: its neighbours before and after it succeed', async () => {
+    const { pgm, pid, syncs } = await onOneSession(8);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.3, 0]));
+    await sleeping(pid);
+    const divisors = [1, 0, 2, 0, 4, 5];
+    const results = divisors.map((divisor) => firstValueFrom(pgm.query(DIVIDE, [divisor])));
+    await waitFor(() => syncs() === 7, () => `${syncs()} Syncs sent, expected 7`);
+    await head;
+    const settled = await Promise.allSettled(results);
+    assert.deepEqual(
+      settled.map((result) => (result.status === 'fulfilled' ? result.value.v : (result.reason as QueryError).sqlState)),
+      [1, '22012', 0, '22012', 0, 0],
+    );
+    for (const result of settled) if (result.status === 'rejected') assert.ok(result.reason instanceof QueryError);
+    assert.equal(pgm.poolStats().pipelined, 6);
+    assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
+  });
+
+  it('never cancels a statement abandoned behind another: it runs to its end, its rows dropped, and the one ahead completes', async () => {
+    const { pgm, proxy, pid, syncs } = await onOneSession(4);
+    const started = performance.now();
+    const head = firstValueFrom(pgm.query(SLEEP, [0.6, 1]));
+    await sleeping(pid);
+    const rows: unknown[] = [];
+    const follower: Subscription = pgm.query(POINT, [2]).subscribe({ next: (row) => rows.push(row) });
+    await waitFor(() => syncs() === 2, () => `${syncs()} Syncs sent, expected 2`);
+    follower.unsubscribe();
+    assert.equal((await head).n, 1, 'the head completed: not cancelled');
+    assert.ok(elapsedSince(started) >= 550, `the head slept its 0.6 s (${Math.round(elapsedSince(started))} ms)`);
+    assert.equal(proxy.cancelRequests, 0, 'no CancelRequest: it could have hit the head');
+    assert.deepEqual(rows, []);
+    assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
+  });
+
+  it('never cancels the head while statements are pipelined behind it: it runs to its end and they complete after it', async () => {
+    const { pgm, proxy, pid, syncs } = await onOneSession(4);
+    const started = performance.now();
+    const head = pgm.query(SLEEP, [0.6, 1]).subscribe();
+    await sleeping(pid);
+    const follower = firstValueFrom(pgm.query(POINT, [2]));
+    await waitFor(() => syncs() === 2, () => `${syncs()} Syncs sent, expected 2`);
+    head.unsubscribe();
+    assert.equal((await follower).n, 2);
+    const waited = elapsedSince(started);
+    assert.ok(waited >= 550 && waited < 10_000, `the follower came after the head's whole sleep (${Math.round(waited)} ms)`);
+    assert.equal(proxy.cancelRequests, 0, 'no CancelRequest: it could have hit the follower');
+  });
+
+  it('cancels a statement abandoned alone on its session, as without pipelining (the control of the two above)', async () => {
+    const { pgm, proxy, pid, app } = await onOneSession(4);
+    const head = pgm.query(SLEEP, [30, 1]).subscribe();
+    await sleeping(pid);
+    head.unsubscribe();
+    await waitFor(() => proxy.cancelRequests === 1, () => `${proxy.cancelRequests} CancelRequests sent, expected 1`);
+    await waitFor(async () => {
+      const sessions = await sessionsOf(admin, app);
+      return sessions.length === 1 && sessions[0].state === 'idle';
+    }, 'the server did not stop the 30 s sleep within 5 s');
+  });
+
+  it('pipelines only statements the session has run before, with parameters, outside transactions', async () => {
+    const { pgm, pid, syncs } = await onOneSession(4);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.3, 1]));
+    await sleeping(pid);
+    // A text the session never ran (its Parse could fail and take the name with it), one without
+    // parameters (the simple protocol, which may hold several statements), and a transaction's.
+    const unknown = firstValueFrom(pgm.query('SELECT $1::int + 1 AS n', [1]));
+    const plain = firstValueFrom(pgm.query('SELECT 7 AS n'));
+    const inTransaction = lastValueFrom(pgm.transaction((tx) => tx.query(POINT, [9])));
+    await sleeping(pid);
+    assert.equal(syncs(), 1, 'none of them was sent behind the head');
+    await head;
+    assert.equal((await unknown).n, 2);
+    assert.equal((await plain).n, 7);
+    assert.equal((await inTransaction).n, 9);
+    assert.equal(pgm.poolStats().pipelined, 0);
+  });
+
+  it('does not starve a request for a session of its own under pipelined load', async () => {
+    const { pgm } = await onOneSession(4);
+    let running = true;
+    let done = 0;
+    // Statements of different lengths, so that some are always in flight: a session that took
+    // on every newcomer while a request waits would never be free for it.
+    const loops = Array.from({ length: 6 }, async (_, caller) => {
+      while (running) {
+        await firstValueFrom(pgm.query(SLEEP, [0.004 * (caller % 3), done]));
+        done++;
+      }
+    });
+    await waitFor(() => pgm.poolStats().pipelined >= 50, () => `only ${pgm.poolStats().pipelined} statements pipelined`);
+    const started = performance.now();
+    const rows = await within(lastValueFrom(pgm.transaction((tx) => tx.query<{ n: number }>(POINT, [42]).pipe(toArray()))), 5000, 'the transaction got no session within 5 s');
+    const waited = elapsedSince(started);
+    const doneBefore = done;
+    await waitFor(() => done > doneBefore + 20, 'the pipelined callers went on after the transaction');
+    running = false;
+    await Promise.all(loops);
+    assert.deepEqual(rows.map((row) => row.n), [42]);
+    assert.ok(waited < 5000, `the transaction waited ${Math.round(waited)} ms for the session`);
+  });
+
+  it('fails every pipelined statement with a ConnectionError when the session dies, and the pool serves on', async () => {
+    const { pgm, pid, syncs } = await onOneSession(4);
+    const head = firstValueFrom(pgm.query(SLEEP, [30, 1]));
+    await sleeping(pid);
+    const followers = [1, 2, 3].map((n) => firstValueFrom(pgm.query(POINT, [n])));
+    await waitFor(() => syncs() === 4, () => `${syncs()} Syncs sent, expected 4`);
+    await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+    const settled = await within(Promise.allSettled([head, ...followers]), 5000, 'the statements did not all end within 5 s of the kill');
+    for (const result of settled) {
+      assert.equal(result.status, 'rejected');
+      assert.ok(result.status === 'rejected' && result.reason instanceof ConnectionError, String(result.status === 'rejected' && result.reason));
+    }
+    assert.equal((await firstValueFrom(pgm.query(POINT, [5]))).n, 5);
+  });
+
+  it('refuses a pipeline that is not a positive integer', () => {
+    const pgm = new PgManager();
+    for (const pipeline of [0, 2.5, -1, '4']) {
+      assert.throws(
+        () => pgm.createConn({ name: uniqueName('bad'), host: '127.0.0.1', pipeline: pipeline as number }),
+        (error: unknown) => error instanceof ConfigurationError && /pipeline must be a positive integer/.test(error.message),
+      );
+    }
+  });
+});

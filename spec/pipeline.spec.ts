@@ -70,6 +70,29 @@ describe('pipeline: independent callers share busy sessions', () => {
     assert.equal((await sessionsOf(admin, app)).length, 1, 'one server session served all four');
   });
 
+  it('pipelines command()s without rows (an UPDATE), each applied once', async () => {
+    const table = uniqueName('pipeline_counter');
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, total int NOT NULL)`);
+    try {
+      await admin.query(`INSERT INTO ${table} VALUES (1, 0)`);
+      const { pgm, pid, syncs } = await onOneSession(4);
+      const add = `UPDATE ${table} SET total = total + $1 WHERE id = $2`;
+      // The first run describes the statement (NoData): from then on it may share the pipeline.
+      await firstValueFrom(pgm.command(add, [0, 1]));
+      const before = syncs();
+      const head = firstValueFrom(pgm.query(SLEEP, [0.3, 0]));
+      await sleeping(pid);
+      const commands = [1, 10, 100].map((amount) => firstValueFrom(pgm.command(add, [amount, 1])));
+      await waitFor(() => syncs() === before + 4, () => `${syncs() - before} Syncs sent, expected 4`);
+      await head;
+      assert.deepEqual((await Promise.all(commands)).map(({ command, rowCount }) => `${command} ${rowCount}`), ['UPDATE 1', 'UPDATE 1', 'UPDATE 1']);
+      assert.equal((await admin.query(`SELECT total FROM ${table}`)).rows[0].total, 111);
+      assert.equal(pgm.poolStats().pipelined, 3);
+    } finally {
+      await admin.query(`DROP TABLE ${table}`);
+    }
+  });
+
   it('without pipeline (1), a caller beyond the pool waits for the session: one statement on the wire at a time', async () => {
     const { pgm, pid, syncs, ready } = await onOneSession(1);
     const head = firstValueFrom(pgm.query(SLEEP, [0.5, 100]));

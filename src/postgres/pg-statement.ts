@@ -85,6 +85,8 @@ export class PgStatement {
   #staleName = false;
   /** Whether to ask for the result's RowDescription (Describe Portal). */
   #describe = true;
+  /** A RowDescription came (else the Describe was answered NoData). */
+  #rowDescribed = false;
   /**
    * Written to the socket already: pipelined behind the statement in flight, and handed to pg
    * only when the server starts answering it, whose call to submit() must then send nothing.
@@ -214,6 +216,7 @@ export class PgStatement {
   handleRowDescription(message: { fields: FieldDescription[] }): void {
     // Only the statement itself is described (not the prelude or a timeout's set_config).
     if (this.#prepared !== undefined && this.#cache?.keepsColumns === true) this.#prepared.statement.columns ??= message.fields;
+    this.#rowDescribed = true;
     const { shape, parsers } = this.#shapes.for(message.fields);
     this.#shape = shape;
     this.#parsers = parsers;
@@ -401,7 +404,15 @@ export class PgStatement {
       this.#forget();
       const error = toError(this.#error);
       this.#sink.error(this.errorText === this.text ? explainStatementError(error, this.text, this.#values?.length ?? 0) : error);
-    } else this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
+    } else {
+      // Described and answered NoData: a statement without rows (an INSERT, an UPDATE without
+      // RETURNING). Kept as no columns, so later runs need no Describe either and it may be
+      // pipelined (see PreparedStatements.isReady).
+      if (this.#describe && !this.#rowDescribed && this.#prepared !== undefined && this.#cache?.keepsColumns === true && this.#batchSize === 0 && this.#copy === undefined) {
+        this.#prepared.statement.columns ??= [];
+      }
+      this.#sink.complete({ command: this.#command, rowCount: this.#rowCount });
+    }
   }
 
   /** A failed statement is forgotten: its Parse may have failed, or its plan went stale. */

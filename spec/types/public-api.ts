@@ -74,6 +74,11 @@ expectType<Equal<ReturnType<typeof pgm.poolStats$>, Observable<PoolStats>>>();
 const asState: PoolState = pgm.poolStats();
 // @ts-expect-error the figures are read-only
 pgm.poolStats().timeouts = 0;
+const pipelined: number = pgm.poolStats().pipelined;
+// pipeline: how many independent statements may share a busy session's pipeline, a number.
+pgm.createConn({ name: 'pipelined', connectionString: 'postgres://127.0.0.1/test', pipeline: 4 });
+// @ts-expect-error pipeline is a depth, not a switch
+pgm.createConn({ name: 'switched', connectionString: 'postgres://127.0.0.1/test', pipeline: true });
 
 // rxpg/opentelemetry: instrument() takes either manager and gives back a handle to stop.
 const handle: InstrumentationHandle = instrument(pgm);
@@ -95,4 +100,4 @@ pgm.batch([['SELECT 1']], { isolation: 'serializable' });
 const failedAt = error instanceof BatchError ? error.index : undefined;
 const asQueryError: QueryError | undefined = error instanceof BatchError ? error : undefined;
 
-export { asOrderedRow, asQueryError, failedAt, onMysql, statements, transfer, asState, handle, filmLength, firstOnly, lease, notTheColumn, oddGet, oddKeys, which };
+export { asOrderedRow, asQueryError, failedAt, onMysql, statements, transfer, asState, handle, filmLength, firstOnly, lease, notTheColumn, oddGet, oddKeys, pipelined, which };

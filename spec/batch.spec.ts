@@ -304,6 +304,9 @@ describe('batch()', () => {
     await cut();
     const unknown = await own;
     assert.ok(unknown instanceof ConnectionError && unknown.reason === 'outcome_unknown' && !unknown.isRetryable, `outcome_unknown: ${String(unknown)}`);
+    // pg_terminate_backend only signals: under load the first sleep still shows as active for a
+    // while, and the second cut() must not take it for the transaction's.
+    await waitFor(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND application_name = $1", [app])).rowCount === 0, 'the first sleep ended', 10_000);
     const inTransaction = lastValueFrom(pgm.transaction((tx) => tx.batch([[`INSERT INTO ${table} VALUES ($1, $2)`, [72, 1]], ['SELECT pg_sleep(30)']]))).catch(
       (caught: unknown) => caught,
     );

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
-import { ConfigurationError, ConnectionError, PgManager, QueryError } from '../src/index.js';
+import { ConfigurationError, ConnectionError, PgManager, QueryError, StatementTimeoutError } from '../src/index.js';
 import { sessionsOf, uniqueName, useAdminClient, waitFor } from './support/database.js';
 import { PgMessageCounter } from './support/pg-message-counter.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
@@ -22,13 +22,13 @@ describe('pipeline: independent callers share busy sessions', () => {
    * sent) and the server's ReadyForQuery messages (one per statement answered), counted from
    * after the warm-up, which runs each statement text once so the session has it prepared.
    */
-  const onOneSession = async (pipeline: number) => {
+  const onOneSession = async (pipeline: number, options: { poolSize?: number; maxLifetime?: number; cancelGraceMillis?: number } = {}) => {
     const proxy = await TcpProxy.start(databaseTarget());
     opened.push({ close: () => proxy.stop() });
     const app = uniqueName('rxpg_pipeline');
-    const pgm = new PgManager();
+    const pgm = new PgManager(options.cancelGraceMillis === undefined ? {} : { cancelGraceMillis: options.cancelGraceMillis });
     opened.push(pgm);
-    pgm.createConn({ ...throughProxy(proxy), poolSize: 1, pipeline, applicationName: app, sslmode: 'disable' });
+    pgm.createConn({ ...throughProxy(proxy), poolSize: options.poolSize ?? 1, maxLifetime: options.maxLifetime, pipeline, applicationName: app, sslmode: 'disable' });
     await firstValueFrom(pgm.query(SLEEP, [0, 0]));
     await firstValueFrom(pgm.query(POINT, [0]));
     await firstValueFrom(pgm.query(DIVIDE, [1]));
@@ -124,8 +124,12 @@ describe('pipeline: independent callers share busy sessions', () => {
     assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
   });
 
-  it('never cancels a statement abandoned behind another: it runs to its end, its rows dropped, and the one ahead completes', async () => {
-    const { pgm, proxy, pid, syncs } = await onOneSession(4);
+  it('never cancels while a statement abandoned behind another waits: the one ahead completes, the abandoned one\'s rows are dropped', async () => {
+    const { pgm, proxy, pid, syncs, ready } = await onOneSession(4);
+    // What the server had answered when each CancelRequest reached it: one sent once the head
+    // has ended (the follower then runs alone, abandoned) cannot stop the head.
+    const answeredAtCancel: number[] = [];
+    proxy.onCancelRequest = () => answeredAtCancel.push(ready());
     const started = performance.now();
     const head = firstValueFrom(pgm.query(SLEEP, [0.6, 1]));
     await sleeping(pid);
@@ -135,8 +139,9 @@ describe('pipeline: independent callers share busy sessions', () => {
     follower.unsubscribe();
     assert.equal((await head).n, 1, 'the head completed: not cancelled');
     assert.ok(elapsedSince(started) >= 550, `the head slept its 0.6 s (${Math.round(elapsedSince(started))} ms)`);
-    assert.equal(proxy.cancelRequests, 0, 'no CancelRequest: it could have hit the head');
-    assert.deepEqual(rows, []);
+    await waitFor(() => ready() === 2, () => `${ready()} ReadyForQuery answered, expected 2 (the head's and the follower's)`);
+    assert.ok(answeredAtCancel.every((answered) => answered >= 1), `a CancelRequest reached the server while the head ran (answered: ${answeredAtCancel})`);
+    assert.deepEqual(rows, [], 'the abandoned follower\'s row was dropped');
     assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
   });
 
@@ -166,22 +171,112 @@ describe('pipeline: independent callers share busy sessions', () => {
     }, 'the server did not stop the 30 s sleep within 5 s');
   });
 
-  it('pipelines only statements the session has run before, with parameters, outside transactions', async () => {
+  it('sends no statement behind others that the session has not run before, or that has no parameters', async () => {
     const { pgm, pid, syncs } = await onOneSession(4);
     const head = firstValueFrom(pgm.query(SLEEP, [0.3, 1]));
     await sleeping(pid);
-    // A text the session never ran (its Parse could fail and take the name with it), one without
-    // parameters (the simple protocol, which may hold several statements), and a transaction's.
+    // A text the session never ran (its Parse could fail and take the name with it), and one
+    // without parameters (the simple protocol, which may hold several statements).
     const unknown = firstValueFrom(pgm.query('SELECT $1::int + 1 AS n', [1]));
     const plain = firstValueFrom(pgm.query('SELECT 7 AS n'));
-    const inTransaction = lastValueFrom(pgm.transaction((tx) => tx.query(POINT, [9])));
     await sleeping(pid);
-    assert.equal(syncs(), 1, 'none of them was sent behind the head');
+    assert.equal(syncs(), 1, 'neither was sent behind the head');
     await head;
     assert.equal((await unknown).n, 2);
     assert.equal((await plain).n, 7);
-    assert.equal((await inTransaction).n, 9);
     assert.equal(pgm.poolStats().pipelined, 0);
+  });
+
+  it('waits for a free session, not behind a busy one, with a statement that cannot be pipelined', async () => {
+    const { pgm } = await onOneSession(4, { poolSize: 2 });
+    // Both sessions busy: one for 2 s, one for 0.2 s.
+    let longDone = false;
+    const long = firstValueFrom(pgm.query(SLEEP, [2, 1])).then(() => (longDone = true));
+    const short = firstValueFrom(pgm.query(SLEEP, [0.2, 2]));
+    await waitFor(async () => (await admin.query("SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()")).rows.length >= 2, 'both sessions never slept at once');
+    // A text neither session has run: it takes the first session that comes free.
+    const cold = await firstValueFrom(pgm.query('SELECT $1::int * 3 AS n', [3]));
+    assert.equal(cold.n, 9);
+    assert.equal(longDone, false, 'served before the 2 s statement ended: it waited for the free session');
+    await short;
+    await long;
+  });
+
+  it('pipelines nothing behind a statement that may change the session (CALL), so no caller sees its settings', async () => {
+    const procedure = uniqueName('pipeline_tenant');
+    await admin.query(`CREATE PROCEDURE ${procedure}(tenant text) LANGUAGE plpgsql AS $$ BEGIN PERFORM set_config('app.tenant', tenant, false); PERFORM pg_sleep(0.3); END $$`);
+    try {
+      const { pgm, syncs } = await onOneSession(4);
+      const READ = "SELECT current_setting('app.tenant', true) AS tenant, $1::int AS n";
+      await firstValueFrom(pgm.query(READ, [0]));
+      const before = syncs();
+      const call = firstValueFrom(pgm.command(`CALL ${procedure}($1)`, ['tenant_a']));
+      await waitFor(() => syncs() === before + 1, 'the CALL was not sent');
+      const readers = [1, 2].map((n) => firstValueFrom(pgm.query<{ tenant: string | null; n: number }>(READ, [n])));
+      await call;
+      const rows = await Promise.all(readers);
+      assert.deepEqual(rows.map((row) => row.n), [1, 2]);
+      for (const row of rows) assert.ok(row.tenant === null || row.tenant === '', `a later caller saw the CALL's setting: ${row.tenant}`);
+      assert.equal(pgm.poolStats().pipelined, 0);
+    } finally {
+      await admin.query(`DROP PROCEDURE ${procedure}`);
+    }
+  });
+
+  it('cancels an abandoned statement once it runs alone: the statements ahead of it ended', async () => {
+    const { pgm, proxy, pid, app, syncs } = await onOneSession(4);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.3, 1]));
+    await sleeping(pid);
+    const follower = pgm.query(SLEEP, [30, 2]).subscribe();
+    await waitFor(() => syncs() === 2, () => `${syncs()} Syncs sent, expected 2`);
+    follower.unsubscribe();
+    assert.equal((await head).n, 1);
+    await waitFor(() => proxy.cancelRequests === 1, () => `${proxy.cancelRequests} CancelRequests sent, expected 1 once the follower ran alone`);
+    await waitFor(async () => {
+      const sessions = await sessionsOf(admin, app);
+      return sessions.length === 1 && sessions[0].state === 'idle';
+    }, 'the server did not stop the 30 s sleep within 5 s');
+    assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
+  });
+
+  it('destroys a session whose pipelined statement timed out on a stalled network, failing the ones behind it', async () => {
+    const { pgm, proxy, pid, syncs } = await onOneSession(4, { cancelGraceMillis: 500 });
+    const head = firstValueFrom(pgm.query(SLEEP, [0.2, 1], { timeout: 300 }));
+    await sleeping(pid);
+    const followers = [2, 3].map((n) => firstValueFrom(pgm.query(POINT, [n], { timeout: 300 })));
+    await waitFor(() => syncs() === 3, () => `${syncs()} Syncs sent, expected 3`);
+    proxy.freeze();
+    const [first, ...rest] = await within(Promise.allSettled([head, ...followers]), 10_000, 'the statements did not end');
+    assert.ok(first.status === 'rejected' && first.reason instanceof StatementTimeoutError, String(first.status === 'rejected' && first.reason));
+    // Never started by the server as far as the client can tell: the session is lost under them.
+    for (const result of rest) assert.ok(result.status === 'rejected' && result.reason instanceof ConnectionError, String(result.status === 'rejected' && result.reason));
+    await waitFor(() => pgm.poolStats().total === 0, () => `the stalled session is still in the pool: ${JSON.stringify(pgm.poolStats())}`, 10_000);
+  });
+
+  it('counts a pipelined statement\'s timeout from when the server starts on it, not from the wait behind others', async () => {
+    const { pgm, pid, syncs } = await onOneSession(4);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.6, 1]));
+    await sleeping(pid);
+    const follower = firstValueFrom(pgm.query(POINT, [2], { timeout: 200 }));
+    await waitFor(() => syncs() === 2, () => `${syncs()} Syncs sent, expected 2`);
+    await head;
+    assert.equal((await follower).n, 2, 'the follower ran within its 200 ms once the 0.6 s head had ended');
+  });
+
+  it('retires a session past maxLifetime under pipelined load: it takes on no more statements and drains', async () => {
+    const { pgm } = await onOneSession(4, { maxLifetime: 300 });
+    const pids = new Set<number>();
+    let running = true;
+    const loops = Array.from({ length: 6 }, async (_, caller) => {
+      while (running) {
+        const row = await firstValueFrom(pgm.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, $1::int AS n', [caller]));
+        pids.add(row.pid);
+      }
+    });
+    await waitFor(() => pids.size >= 3, () => `${pids.size} server sessions served in turn, expected a new one every 300 ms`, 10_000);
+    running = false;
+    await Promise.all(loops);
+    assert.ok(pgm.poolStats().pipelined > 0, 'the statements were pipelined meanwhile');
   });
 
   it('does not starve a request for a session of its own under pipelined load', async () => {

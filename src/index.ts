@@ -28,7 +28,7 @@ export { StatementTimeoutError, type TimeoutLimit } from './errors/statement-tim
 export type { DbEvent, QueryEvent, ErrorEvent, NoticeEvent, ConnectEvent, AcquireEvent, ReleaseEvent, FallbackEvent, ScopeBypassEvent, HostEvent } from './events/db-event.js';
 export { logEventsTo, type Logger, type LoggerName } from './events/log-events-to.js';
 export type { Driver, ClientCallWrapper, ConnectionHooks, DriverEvent, ServerNotification, TransactionSettings } from './driver/driver.js';
-export type { DriverConnection, TransactionStatus } from './driver/driver-connection.js';
+export type { DriverConnection, PipelineFit, TransactionStatus } from './driver/driver-connection.js';
 export type { ConnectionParams, ConnectionSource, SessionSettings, ResolvedConnection } from './driver/connection-params.js';
 export { reasonForSqlState } from './postgres/sqlstate-reason.js';
 export { detectEngine, type Engine } from './postgres/engine.js';

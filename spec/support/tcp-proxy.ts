@@ -34,6 +34,8 @@ export class TcpProxy {
   cancelRequests = 0;
   /** Called with each chunk the server sends, and the connection's number (from 1), before forwarding. */
   onServerChunk: ((chunk: Buffer, connection: number) => void) | undefined;
+  /** Called when a connection's first bytes are a CancelRequest, as they arrive. */
+  onCancelRequest: (() => void) | undefined;
   /** Called with each chunk the client sends, and the connection's number (from 1), before forwarding. */
   onClientChunk: ((chunk: Buffer, connection: number) => void) | undefined;
 
@@ -47,7 +49,9 @@ export class TcpProxy {
       }
       this.#sockets.add(client);
       client.once('data', (chunk: Buffer) => {
-        if (isCancelRequest(chunk)) this.cancelRequests++;
+        if (!isCancelRequest(chunk)) return;
+        this.cancelRequests++;
+        this.onCancelRequest?.();
       });
       client.on('close', () => {
         this.closedByClient++;

@@ -52,12 +52,17 @@ export interface DriverConnection {
    */
   run(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): void;
   /**
+   * Whether an independent caller's statement may share this session's pipeline with other
+   * callers' statements now (see {@link PipelineFit}). Optional, with `runPipelined`: a driver
+   * without pipelining (MySQL) runs every statement in turn.
+   */
+  pipelineFit?(sql: string, params: readonly unknown[], options?: RunOptions): PipelineFit;
+  /**
    * Sends `sql` behind the statements in flight, in the same pipeline, and returns true; or
-   * sends nothing and returns false when it cannot go now (then it runs in turn through
-   * {@link DriverConnection.run}). The session calls it only while every statement in flight is
-   * an independent caller's, outside any transaction. A pipelined statement has its own Sync,
-   * so it succeeds or fails alone, and its sink hears of it in the order sent. Optional: a
-   * driver without pipelining (MySQL) runs every statement in turn.
+   * sends nothing and returns false when it cannot go now (its fit is not `behind`; it then runs
+   * in turn through {@link DriverConnection.run}). The session calls it only while every
+   * statement in flight fits a shared pipeline. A pipelined statement has its own Sync, so it
+   * succeeds or fails alone, and its sink hears of it in the order sent.
    */
   runPipelined?(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): boolean;
   /**
@@ -87,3 +92,14 @@ export interface DriverConnection {
    */
   keepProcessAlive?(keep: boolean): void;
 }
+
+/**
+ * How a statement fits a pipeline shared with other callers' statements on one session:
+ * `alone` never shares one (it may change the session, or belongs to a transaction); `ahead`
+ * may run with others sent behind it but cannot go behind others yet (the session has not
+ * parsed it: its Parse could fail and take the statement's name with it); `behind` may be sent
+ * behind others now.
+ *
+ * @category Driver seam
+ */
+export type PipelineFit = 'alone' | 'ahead' | 'behind';

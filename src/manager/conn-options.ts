@@ -80,12 +80,14 @@ export interface ConnOptions extends ConnectionSource {
    * transaction, connection or cursor scope, is then sent behind the statements in flight on the
    * least busy session (each with its own Sync, so each succeeds or fails alone) instead of
    * waiting for a lease, as long as no lease request waits. Default 1: off, one statement per
-   * session. Only statements this session has run before (parsed and described), on a session
-   * in its config's state, reading as leaving no state behind, are pipelined; not behind a
-   * transaction pooler, nor with `prepare: false`. A pipelined statement that is unsubscribed
-   * while others are in flight with it is not cancelled (the cancel could stop a neighbour's
-   * statement): it runs to its end and its rows are dropped. A slow statement delays those
-   * pipelined behind it, so keep it for short statements. Postgres only (MyManager ignores it).
+   * session. Only row statements (SELECT, INSERT, UPDATE, DELETE, WITH, VALUES, TABLE) that name
+   * no set_config, temporary table or session advisory lock share a pipeline, on a session in its
+   * config's state, and go behind others only once the session has run their text; not behind a
+   * transaction pooler, nor with `prepare: false`. A pipelined statement unsubscribed while
+   * others are in flight with it is not cancelled (the cancel could stop a neighbour's
+   * statement): it runs on, its rows dropped, until every statement in flight is abandoned. Its
+   * timeout counts from when the server starts on it. A slow statement delays those pipelined
+   * behind it, so keep it for short statements. Postgres only (MyManager ignores it).
    */
   readonly pipeline?: number;
   /** Maximum lease requests waiting in the queue; more fail at once with `pool_full`. Default 10000. */

@@ -7,7 +7,7 @@ import { PoolError, type PoolState } from '../errors/pool-error.js';
 import { RxpgError } from '../errors/rxpg-error.js';
 import { describeScopeBypass, type DbEvent, type EmitEvent, type ScopeBypassEvent } from '../events/db-event.js';
 import { holdLease } from '../pool/hold-lease.js';
-import type { Lease } from '../pool/lease.js';
+import type { Lease, SharedStatement } from '../pool/lease.js';
 import type { Session } from '../pool/session.js';
 import { LeaseScope, type ScopeKind } from '../pool/lease-scope.js';
 import { Pool } from '../pool/pool.js';
@@ -681,7 +681,8 @@ export class DbManager {
       const tracker = this.#hooks.hooks?.start({ kind, method, target: context.target, sql, parent: undefined });
       // An independent statement: with the config's `pipeline`, it may share a busy session.
       const shared = context.pipelineDepth > 1 && options.batchSize === undefined && params.length > 0;
-      const busy = shared ? pool.sharedSession() : undefined;
+      const statement = shared ? { sql, params, options: { timeoutMillis: options.timeoutMillis } } : undefined;
+      const busy = statement ? pool.sharedSession(statement) : undefined;
       if (busy !== undefined) {
         const handle = runStatement<T>(busy, sql, params, target(subscriber), context, {
           site: options.site,
@@ -704,7 +705,7 @@ export class DbManager {
           shared,
         });
         return () => handle.abandon();
-      }, shared);
+      }, statement);
     });
   }
 
@@ -1046,7 +1047,7 @@ function holdTrackedLease<R>(
   site: CallSite,
   subscriber: Subscriber<R>,
   run: (session: Session, lease: Lease) => () => void,
-  shareable = false,
+  statement?: SharedStatement,
 ): () => void {
   const release = holdLease(
     pool,
@@ -1056,7 +1057,7 @@ function holdTrackedLease<R>(
       tracker?.failed(reported, 0);
       subscriber.error(reported);
     },
-    shareable,
+    statement,
   );
   if (tracker === undefined) return release;
   return () => {

@@ -84,7 +84,7 @@ export function runStatement<T extends object>(
       if (ended) return;
       // The client's limit fired first: stop the server (cancel, or close the cursor) and give
       // the caller the one timeout error now; the session stays held until the server is done.
-      handle.abandon();
+      handle.abandon(true);
       fail(new StatementTimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: sql }));
     });
   };
@@ -126,13 +126,15 @@ export function runStatement<T extends object>(
         }
       },
   };
+  // A shared statement may wait behind others on the session's pipeline: its clock starts when
+  // the server starts on it, as a leased one's starts once the lease is granted.
   const handle =
-    shared === true ? session.executeShared(sql, params, sink, { timeoutMillis }) : session.execute(sql, params, sink, { batchSize, timeoutMillis });
-  startClock();
+    shared === true ? session.executeShared(sql, params, sink, { timeoutMillis }, startClock) : session.execute(sql, params, sink, { batchSize, timeoutMillis });
+  if (shared !== true) startClock();
   if (tracker === undefined) return handle;
   return {
-    abandon: () => {
-      handle.abandon();
+    abandon: (timedOut) => {
+      handle.abandon(timedOut);
       if (!ended) tracker.cancelled(rows);
     },
   };

@@ -1,4 +1,4 @@
-import type { Lease } from './lease.js';
+import type { Lease, SharedStatement } from './lease.js';
 import type { Pool } from './pool.js';
 import type { Session } from './session.js';
 
@@ -23,9 +23,9 @@ export function holdLease(
   pool: Pool,
   granted: (session: Session, lease: Lease) => (() => void) | void,
   failed: (error: unknown) => void,
-  shareable = false,
+  statement?: SharedStatement,
 ): () => void {
-  const lease = pool.lease(shareable);
+  const lease = pool.lease(statement);
   let teardown: (() => void) | void;
   let released = false;
   lease.whenGranted((session) => {

@@ -1,6 +1,14 @@
 import type { Unsubscribable } from 'rxjs';
 import { LeaseScope } from './lease-scope.js';
+import type { RunOptions } from '../driver/statement-sink.js';
 import type { Session } from './session.js';
+
+/** An independent caller's statement, outside any transaction or scope: it may share a busy session's pipeline. */
+export interface SharedStatement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  readonly options?: RunOptions;
+}
 
 /** The pool-side view of a lease: how a grant or a failure reaches it. */
 export interface LeaseOwner {
@@ -26,14 +34,14 @@ export class Lease implements Unsubscribable {
   readonly parent: LeaseScope | undefined;
   readonly #tracked: boolean;
   /**
-   * The request is for one independent caller's statement, which may instead join a busy
+   * The request is for this one independent caller's statement, which may instead join a busy
    * session's pipeline (see {@link Lease.share}).
    */
-  readonly shareable: boolean;
+  readonly statement: SharedStatement | undefined;
 
-  constructor(owner: LeaseOwner, requestedAt: number, tracked = false, shareable = false) {
+  constructor(owner: LeaseOwner, requestedAt: number, tracked = false, statement?: SharedStatement) {
     this.#owner = owner;
-    this.shareable = shareable;
+    this.statement = statement;
     this.requestedAt = requestedAt;
     this.#tracked = tracked;
     this.parent = tracked ? LeaseScope.current() : undefined;

@@ -6,7 +6,7 @@ import type { RxpgError } from '../errors/rxpg-error.js';
 import type { EmitEvent, ReleaseEvent } from '../events/db-event.js';
 import { backgroundTimer } from './background-timer.js';
 import { Connector } from './connector.js';
-import { Lease, type LeaseOwner } from './lease.js';
+import { Lease, type LeaseOwner, type SharedStatement } from './lease.js';
 import { LeaseScope } from './lease-scope.js';
 import { PoolCounters } from './pool-counters.js';
 import type { Session } from './session.js';
@@ -57,6 +57,8 @@ export class Pool implements LeaseOwner {
   /** Granted sessions and the leases that hold them. */
   readonly #leased = new Map<Session, Lease>();
   readonly #waiting: Lease[] = [];
+  /** The backend's sessions cannot pipeline: `pipeline` has no effect on this pool. */
+  #noPipelining = false;
   /**
    * One timer for the whole queue, armed for the oldest request's deadline: requests queue FIFO
    * under the same acquireTimeout, so the head always expires first. A timer per request cost
@@ -112,9 +114,9 @@ export class Pool implements LeaseOwner {
   }
 
   /** A new lease request, queued at once; `unsubscribe()` gives the session back or leaves the queue. */
-  lease(shareable = false): Lease {
+  lease(statement?: SharedStatement): Lease {
     const { scheduler, conn } = this.#options;
-    const lease = new Lease(this, scheduler.now(), this.#options.trackScopes === true, shareable);
+    const lease = new Lease(this, scheduler.now(), this.#options.trackScopes === true, statement);
     if (this.#closing) {
       lease.fail(new PoolError('closed', `Connection '${conn}' is closing; no new leases are granted.`, this.state, { conn }));
       return lease;
@@ -152,25 +154,37 @@ export class Pool implements LeaseOwner {
   }
 
   /**
-   * A busy session an independent caller's statement may join, pipelined behind the statements
-   * in flight there, instead of waiting for a lease: only while no request waits (a request in
-   * the queue gets the next session that comes free, and no session keeps taking on statements
-   * while it waits), none is idle, the pool can grow no more, and fewer than `maxDepth`
-   * statements share that session's pipeline. The one with the fewest goes first.
+   * A busy session that would send `statement` (an independent caller's) at once behind the
+   * statements in flight there, instead of it waiting for a lease: only while no request waits
+   * (a request in the queue gets the next session that comes free, and no session keeps taking
+   * on statements while it waits), none is idle, the pool can grow no more, and fewer than the
+   * config's `pipeline` statements share that session's pipeline; the one with the fewest goes
+   * first. Never one to be retired when it comes back (past maxLifetime, changed role), which
+   * must drain to be.
    */
-  sharedSession(): Session | undefined {
-    if (this.#waiting.length > 0 || this.#idle.length > 0 || this.#closing) return undefined;
+  sharedSession(statement: SharedStatement): Session | undefined {
+    if (this.#noPipelining || this.#waiting.length > 0 || this.#idle.length > 0 || this.#closing) return undefined;
     if (this.#all.size + this.#connector.attempts < this.#options.size) return undefined;
     let chosen: Session | undefined;
     let least = this.#options.pipelineDepth ?? 1;
     for (const session of this.#all) {
-      const depth = session.sharedDepth;
-      if (depth !== undefined && depth < least && !session.isBroken) {
-        chosen = session;
-        least = depth;
+      if (session.driver.pipelineFit === undefined) {
+        // The backend cannot pipeline (MySQL): not asked again for this pool.
+        this.#noPipelining = true;
+        return undefined;
       }
+      const depth = session.sharedDepth;
+      if (depth === undefined || depth >= least || !this.#mayTakeMore(session)) continue;
+      if (session.driver.pipelineFit(statement.sql, statement.params, statement.options) !== 'behind') continue;
+      chosen = session;
+      least = depth;
     }
     return chosen;
+  }
+
+  /** A session that will be retired when it comes back takes on no more statements. */
+  #mayTakeMore(session: Session): boolean {
+    return !session.isBroken && !this.#outlived(session) && session.driver.roleChange === undefined;
   }
 
   /**
@@ -180,9 +194,11 @@ export class Pool implements LeaseOwner {
    */
   #sharedEnded(session: Session): void {
     const maxDepth = this.#options.pipelineDepth ?? 1;
-    while (this.#waiting.length > 0 && this.#waiting[0].shareable && !session.isBroken) {
+    while (this.#waiting.length > 0 && this.#mayTakeMore(session)) {
+      const statement = this.#waiting[0].statement;
       const depth = session.sharedDepth;
-      if (depth === undefined || depth >= maxDepth) return;
+      if (statement === undefined || depth === undefined || depth >= maxDepth) return;
+      if (!session.canTake(statement.sql, statement.params, statement.options)) return;
       const lease = this.#waiting.shift() as Lease;
       this.#queueShrank();
       if (this.#options.trackScopes) LeaseScope.runIn(lease.parent, () => lease.share(session));

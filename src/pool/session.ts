@@ -5,9 +5,13 @@ import { runBatchInTurn } from '../driver/run-batch-in-turn.js';
 import type { CursorControl, RunOptions, StatementSink, StatementSummary } from '../driver/statement-sink.js';
 import type { RowShape } from '../rows/ordered-row.js';
 
-/** A statement queued or running on a session; `abandon()` drops its results and stops it. */
+/**
+ * A statement queued or running on a session; `abandon()` drops its results and stops it.
+ * `timedOut`: a client-side time limit gave up on it, after the server's own limit should have
+ * ended it (see {@link Session}).
+ */
 export interface StatementHandle {
-  abandon(): void;
+  abandon(timedOut?: boolean): void;
 }
 
 interface Job {
@@ -22,8 +26,12 @@ interface Job {
   paused: CursorControl | undefined;
   /** The pending BEGIN this statement carries as its prelude, if it took it. */
   begin: readonly string[] | undefined;
-  /** Another caller's statement may share the session's pipeline with this one (see {@link Session.executeShared}). */
-  readonly sharable: boolean;
+  /** An independent caller's statement, which may share the session's pipeline (see {@link Session.executeShared}). */
+  readonly shares: boolean;
+  /** Sent, and fit to have other callers' statements sent behind it (the driver's {@link PipelineFit}). */
+  sharable: boolean;
+  /** Called once when the server starts on it: it is the first statement in flight. */
+  started: (() => void) | undefined;
 }
 
 interface BatchJob {
@@ -42,7 +50,10 @@ const NO_SINK: StatementSink = { row: () => {}, complete: () => {}, error: () =>
  * the cancel request has been delivered, so a late cancel can never hit the next statement. If
  * the statement has not ended `cancelGraceMillis` after the cancel, the session is destroyed.
  * A statement abandoned while others are in flight with it is never cancelled: a cancel could
- * land on a neighbour's statement. It runs to its end and its results are dropped.
+ * land on a neighbour's statement. It runs to its end and its results are dropped. If a
+ * client-side time limit gave up on it, the server failed to enforce its own limit: unless a
+ * statement in flight ends within `cancelGraceMillis`, the session is destroyed, as one whose
+ * statement ignored a cancel.
  */
 export class Session {
   readonly driver: DriverConnection;
@@ -99,25 +110,32 @@ export class Session {
     return inFlight.length;
   }
 
+  /** Whether an independent caller's statement would be sent behind the statements in flight now. */
+  canTake(sql: string, params: readonly unknown[], options?: RunOptions): boolean {
+    return this.sharedDepth !== undefined && this.driver.pipelineFit?.(sql, params, options) === 'behind';
+  }
+
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
   execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, sharable: false };
+    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined };
     this.#queue.push(job);
     this.#pump();
-    return { abandon: () => this.#abandon(job) };
+    return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
   }
 
   /**
    * Queues an independent caller's statement (one outside any transaction or scope) that may
    * share the pipeline: sent behind other such statements still in flight when the driver can
    * (its own Sync: it succeeds or fails alone), else in turn. Abandoned while others are in
-   * flight with it, it is not cancelled but runs to its end, its results dropped.
+   * flight with it, it is not cancelled but runs to its end, its results dropped (cancelled
+   * once every statement in flight is abandoned). `started` is called when the server starts on
+   * it, after the statements ahead of it: a client-side time limit counts from there.
    */
-  executeShared(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, sharable: true };
+  executeShared(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions, started?: () => void): StatementHandle {
+    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, shares: true, sharable: false, started };
     this.#queue.push(job);
     this.#pump();
-    return { abandon: () => this.#abandon(job) };
+    return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
   }
 
   /**
@@ -126,10 +144,10 @@ export class Session {
    */
   executeBatch(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): StatementHandle {
     const batch: BatchJob = { entries, sink, options };
-    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined, sharable: false };
+    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined };
     this.#queue.push(job);
     this.#pump();
-    return { abandon: () => this.#abandon(job) };
+    return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
   }
 
   /**
@@ -161,7 +179,7 @@ export class Session {
     this.driver.destroy();
   }
 
-  #abandon(job: Job): void {
+  #abandon(job: Job, timedOut: boolean): void {
     if (job.abandoned) return;
     job.abandoned = true;
     const queued = this.#queue.indexOf(job);
@@ -170,12 +188,7 @@ export class Session {
       this.#settle();
       return;
     }
-    const inFlight = this.#inFlight;
-    if (inFlight[0] !== job) {
-      // Pipelined behind another statement: the server has not started it, or will have ended
-      // the one ahead when it does. Either way a cancel could stop a neighbour's statement.
-      return;
-    }
+    if (!this.#inFlight.includes(job)) return;
     if (job.paused) {
       // Between batches the server is idle: closing the portal is enough, no cancel needed.
       const control = job.paused;
@@ -183,18 +196,41 @@ export class Session {
       control.close();
       return;
     }
-    if (this.#cancelling !== null || inFlight.length > 1) return;
+    this.#cancelAbandoned();
+    // No cancel for it while a neighbour's statement is in flight: the grace still applies.
+    if (timedOut && (this.#grace === undefined || this.#grace.closed)) this.#armGrace();
+  }
+
+  /** Destroys the session unless a statement in flight ends (or a cancel is delivered and the statement ends) within the grace. */
+  #armGrace(): void {
+    this.#grace?.unsubscribe();
+    this.#grace = timer(this.#cancelGraceMillis, this.#scheduler).subscribe(() => this.driver.destroy());
+  }
+
+  /**
+   * Sends a cancel when every statement in flight is abandoned: a CancelRequest stops whatever
+   * the server runs when it arrives, so with a neighbour's statement in flight (pipelined) it
+   * could stop that one, and none is sent; the abandoned statement runs to its end, and this is
+   * asked again as each statement ends.
+   */
+  #cancelAbandoned(): void {
+    const inFlight = this.#inFlight;
+    if (this.#cancelling !== null || inFlight.length === 0 || inFlight[0].paused !== undefined) return;
+    for (const job of inFlight) if (!job.abandoned) return;
+    const head = inFlight[0];
     // Often the statement has already ended on the server and its last messages sit in the same
     // socket chunk as the row that made the consumer unsubscribe (firstValueFrom, take(1)): look
     // again once that chunk is parsed, and send a cancel only if it is still running then.
     asapScheduler.schedule(() => {
-      if (inFlight[0] === job && inFlight.length === 1 && this.#cancelling === null) this.#cancel(job);
+      if (this.#inFlight[0] !== head || this.#cancelling !== null) return;
+      for (const job of this.#inFlight) if (!job.abandoned) return;
+      this.#cancel(head);
     });
   }
 
   /** Sends a cancel for the running `job` and holds the session until it has been delivered. */
   #cancel(job: Job): void {
-    this.#grace = timer(this.#cancelGraceMillis, this.#scheduler).subscribe(() => this.driver.destroy());
+    this.#armGrace();
     let synchronous = true;
     let delivered = false;
     const onDelivered = (): void => {
@@ -211,7 +247,7 @@ export class Session {
 
   /** The cancel was delivered: if the statement has ended too, the next one may go. */
   #afterCancel(job: Job): void {
-    if (this.#inFlight[0] === job) return;
+    if (this.#inFlight.includes(job)) return;
     this.#grace?.unsubscribe();
     this.#pump();
   }
@@ -236,6 +272,8 @@ export class Session {
       if (this.#inFlight.length > 0) continue;
       const job = this.#queue.shift() as Job;
       this.#inFlight.push(job);
+      if (job.shares) job.sharable = (this.driver.pipelineFit?.(job.sql, job.params, job.options) ?? 'alone') !== 'alone';
+      this.#started(job);
       const begin = this.#pendingBegin;
       this.#pendingBegin = undefined;
       job.begin = begin;
@@ -253,14 +291,23 @@ export class Session {
    */
   #pipelineNext(): boolean {
     const job = this.#queue[0];
-    if (!job.sharable || this.#pendingBegin !== undefined || this.driver.runPipelined === undefined) return false;
+    if (!job.shares || this.#pendingBegin !== undefined || this.driver.runPipelined === undefined) return false;
     for (const running of this.#inFlight) if (!running.sharable || running.abandoned) return false;
     const sent = this.driver.runPipelined(job.sql, job.params, this.#sinkOf(job), job.options);
     if (!sent) return false;
     this.#queue.shift();
     this.#inFlight.push(job);
+    job.sharable = true;
     this.sharing?.sent();
     return true;
+  }
+
+  /** The server starts on `job` (the first in flight): its `started` hears of it, once. */
+  #started(job: Job): void {
+    const started = job.started;
+    if (started === undefined) return;
+    job.started = undefined;
+    started();
   }
 
   /** What the driver reports a plain statement's results to: dropped once abandoned. */
@@ -321,6 +368,8 @@ export class Session {
     // The driver ends statements in the order they were sent: this is the first in flight.
     const index = this.#inFlight.indexOf(job);
     if (index >= 0) this.#inFlight.splice(index, 1);
+    const next = this.#inFlight[0];
+    if (next !== undefined) this.#started(next);
     if (job.begin !== undefined && this.#pendingBegin === undefined && !this.driver.isBroken && this.driver.transactionStatus === 'idle') {
       this.#pendingBegin = job.begin;
     }
@@ -328,6 +377,7 @@ export class Session {
     if (this.#cancelling === null) this.#grace?.unsubscribe();
     if (!job.abandoned) report();
     this.#pump();
+    this.#cancelAbandoned();
     if (job.sharable) this.sharing?.ended();
   }
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { EMPTY, Observable } from 'rxjs';
 import type { ClientCallWrapper, ConnectionHooks } from '../driver/driver.js';
-import type { DriverConnection, TransactionStatus } from '../driver/driver-connection.js';
+import type { DriverConnection, PipelineFit, TransactionStatus } from '../driver/driver-connection.js';
 import type { ConnectionParams } from '../driver/connection-params.js';
 import { runPreludeFirst } from '../driver/run-prelude.js';
 import type { BatchEntry, BatchRunOptions, BatchSink } from '../driver/batch-sink.js';
@@ -336,13 +336,18 @@ export class PgConnection implements DriverConnection {
     this.#submit(statement);
   }
 
+  pipelineFit(sql: string, params: readonly unknown[], options: RunOptions = {}): PipelineFit {
+    // A parameterised statement (one statement, by the extended protocol) outside any
+    // transaction, named, on a session in its config's state, that reads as touching rows only.
+    if (this.#broken || this.#status !== 'I' || this.#transactionPooler || !this.#prepareMode.named) return 'alone';
+    if (params.length === 0 || (options.batchSize ?? 0) > 0 || options.copy !== undefined || (options.prelude?.length ?? 0) > 0) return 'alone';
+    if (!this.#changes.sharable(sql)) return 'alone';
+    // Behind others only once parsed and described here: its Bind cannot fail on a Parse in flight.
+    return this.#prepared.isReady(sql) ? 'behind' : 'ahead';
+  }
+
   runPipelined(sql: string, params: readonly unknown[], sink: StatementSink, options: RunOptions = {}): boolean {
-    // Only what needs no round trip of its own and cannot fail on its prepared statement's name:
-    // a parameterised statement whose statement this session has parsed and described, outside
-    // any transaction, on a session in its config's state, that reads as leaving no state behind.
-    if (this.#broken || this.#current === null || this.#status !== 'I' || this.#transactionPooler || !this.#prepareMode.named) return false;
-    if (params.length === 0 || (options.batchSize ?? 0) > 0 || options.copy !== undefined || (options.prelude?.length ?? 0) > 0) return false;
-    if (!this.#prepared.isReady(sql) || !this.#changes.sharable(sql)) return false;
+    if (this.#current === null || this.pipelineFit(sql, params, options) !== 'behind') return false;
     let values: (string | Buffer | null)[];
     try {
       values = params.map((param) => prepareValue(param));

@@ -24,6 +24,13 @@ const CHANGING_TEXT = /\b(?:temp|temporary|pg_temp|set_config|pg_(?:try_)?adviso
 const LOCAL_SET = /^\s*SET\s+(?:LOCAL|TRANSACTION|CONSTRAINTS)\s/i;
 
 /**
+ * A statement that reads or writes rows and nothing else by its first word (after comments):
+ * the only kind another caller's statement may share a pipeline with. CALL, DO, SET and the
+ * like may change the session for whatever runs after them on it.
+ */
+const ROWS_ONLY = /^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*(?:select|insert|update|delete|with|values|table)\b/i;
+
+/**
  * The statement that puts a Postgres session back in the state it opened in: what DISCARD ALL
  * does, except that rxpg's own prepared statements (and their plans) survive unless the user
  * prepared statements too. RESET ALL returns every setting to its session default, which for
@@ -75,10 +82,13 @@ export class SessionChanges {
 
   /**
    * Whether the session is in its config's state and `text` reads as a statement that leaves
-   * none behind: another caller's statement may then share the session's pipeline with it.
+   * none behind (it starts with SELECT, INSERT, UPDATE, DELETE, WITH, VALUES or TABLE and names
+   * no set_config, temporary table or session advisory lock): other callers' statements may
+   * then share the session's pipeline with it. A function that changes the session from inside
+   * (a SET in its body) is not seen.
    */
   sharable(text: string): boolean {
-    return this.#change === undefined && !CHANGING_TEXT.test(text);
+    return this.#change === undefined && ROWS_ONLY.test(text) && !CHANGING_TEXT.test(text);
   }
 
   /** A ParameterStatus message after the session was set up: a reported setting changed. */

@@ -162,13 +162,14 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   pgbench \`-M prepared\` in this run, under its 1.3x goal. It measured 1.48x and 1.70x in the
   helper's two runs the same evening.
 - **MariaDB stream**: against mysql2's \`execute().stream()\`, rxpg now takes less CPU per 1M
-  rows (1.08x, 1.09x and 1.15x by per-round medians in three \`bench:mysql\` runs of 5–9 rounds
-  on 2026-11-28, at load 1.5–6.5) and is ahead by the per-round speed ratio (1.05x, 1.09x,
-  1.20x), but the table's median rows/s were 0.91–0.96x of the peer's in those runs: single
-  rounds ranged 0.64–1.46x under load, so an idle-machine run is needed to call the goal met.
-  The remaining per-row cost is mostly what both pay (Date construction in V8's runtime, UTF-8
-  slicing); in a harness without a server, rxpg's session and statement layers added 10–15 ns a
-  row over OrderedRow and RxJS's \`map\` alone, which added 15–20 ns over a plain loop.
+  rows in every run (per-round medians 1.08x, 1.09x, 1.15x and 1.15x in four \`bench:mysql\`
+  runs of 5–9 rounds on 2026-11-28, at load 1.5–6.5), but its speed is level within the noise,
+  not clearly ahead: per-round medians 1.09x, 1.05x, 1.20x and 0.91x, the table's median rows/s
+  0.96x, 0.94x, 0.91x and 1.02x, single rounds 0.64–1.60x. An idle-machine run is needed to call
+  the goal met. The remaining per-row cost is mostly what both pay (Date construction in V8's
+  runtime, UTF-8 slicing); in a harness without a server, rxpg's session and statement layers
+  added 10–15 ns a row over OrderedRow and RxJS's \`map\` alone, which added 15–20 ns over a
+  plain loop.
 - **COPY**: in this run, on an idle machine, copyFrom met its throughput goals: 1.14x psql's
   \`\\copy\` and 1.43x and 1.54x the Node peers. Its RSS growth was 66 MB, over the 64 MB goal
   (V8's heap, not buffers). Under load 2–11 the same 5M rows reached only 0.57–0.62x psql,

@@ -135,6 +135,12 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   text, short UTF-8 sliced in place, dates through an hourly offset cache): about 28 % less CPU
   per 1M rows through \`stream()\` in fresh processes, level with mysql2's \`execute().stream()\` in
   one warmed-up process.
+- The compiled reader making a BIGINT's text from its bytes when it is below 2^31 (an id), with
+  \`'' + n\`: 610 → 510 ms of CPU per 1M rows through \`stream()\` in fresh processes (12
+  interleaved rounds; mysql2's \`execute().stream()\` took 625 ms in the same rounds). BIGINT as
+  exact text is what cost rxpg most against that peer, which gives numbers: with
+  \`bigNumberStrings\`, as rxpg gives them, mysql2's execute stream ran at 0.63x its speed with
+  numbers.
 - COPY's text encoder writing integers digit by digit and a Date's day once per day:
   986 → 699 ns per (int, text, float8, timestamptz) row in process.
 
@@ -155,9 +161,15 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   call-site captures per transaction account for about 70 µs of it. \`batch()\` measured 1.16x
   pgbench \`-M prepared\` in this run, under its 1.3x goal. It measured 1.48x and 1.70x in the
   helper's two runs the same evening.
-- **MariaDB stream**: 0.86x mysql2's \`execute().stream()\` in this run (0.84–0.92x in fresh
-  processes under load, level in one warmed-up process). Parsing alone is level; what remains
-  is the per-row path through the session and RxJS, compiled later under load.
+- **MariaDB stream**: against mysql2's \`execute().stream()\`, rxpg now takes less CPU per 1M
+  rows in every run (per-round medians 1.08x, 1.09x, 1.15x and 1.15x in four \`bench:mysql\`
+  runs of 5–9 rounds on 2026-11-28, at load 1.5–6.5), but its speed is level within the noise,
+  not clearly ahead: per-round medians 1.09x, 1.05x, 1.20x and 0.91x, the table's median rows/s
+  0.96x, 0.94x, 0.91x and 1.02x, single rounds 0.64–1.60x. An idle-machine run is needed to call
+  the goal met. The remaining per-row cost is mostly what both pay (Date construction in V8's
+  runtime, UTF-8 slicing); in a harness without a server, rxpg's session and statement layers
+  added 10–15 ns a row over OrderedRow and RxJS's \`map\` alone, which added 15–20 ns over a
+  plain loop.
 - **COPY**: in this run, on an idle machine, copyFrom met its throughput goals: 1.14x psql's
   \`\\copy\` and 1.43x and 1.54x the Node peers. Its RSS growth was 66 MB, over the 64 MB goal
   (V8's heap, not buffers). Under load 2–11 the same 5M rows reached only 0.57–0.62x psql,

@@ -165,6 +165,25 @@ describe('MyManager values, the same through the text and the binary protocol', 
     }
   });
 
+  it('gives BIGINTs exactly on both sides of the reader\'s small-value path (0 to 2^31 − 1)', async () => {
+    const values = ['0', '1', '2147483647', '2147483648', '4294967295', '4294967296', '-1', '-2147483648', '-2147483649', '9007199254740993'];
+    const bigints = `${table}_bigint`;
+    await admin.query(`CREATE TABLE ${bigints} (id INT PRIMARY KEY, s BIGINT, u BIGINT UNSIGNED)`);
+    try {
+      await admin.query(`INSERT INTO ${bigints} VALUES ${values.map((value, index) => `(${index + 1}, ${value}, ${value.startsWith('-') ? value.slice(1) : value})`).join(', ')}`);
+      const paths = await readAllPaths(`SELECT id, s, u FROM ${bigints}`);
+      for (const [path, rows] of Object.entries(paths)) {
+        assert.deepStrictEqual(
+          rows.map((row) => [row.s, row.u]),
+          values.map((value) => [value, value.startsWith('-') ? value.slice(1) : value]),
+          path,
+        );
+      }
+    } finally {
+      await admin.query(`DROP TABLE ${bigints}`);
+    }
+  });
+
   it('follows a change of process.env.TZ between results', async () => {
     const sql = `SELECT dt, dt6 FROM ${table} WHERE id = 1`;
     const before = await lastValueFrom(mym.stream(sql, [], { batchSize: 10 }));

@@ -182,7 +182,17 @@ function compileReader(fields: readonly BinaryField[]): (packet: MysqlPacket) =>
         break;
       case Kind.Int64:
       case Kind.Uint64:
-        lines.push(`${value} = bigintText(buffer, offset, ${kind === Kind.Uint64}); offset += 8;`);
+        // The usual BIGINT (an id, a count) is below 2^31: then its high four bytes and its low
+        // word's sign bit are zero, and the low word, read here from its bytes, is a small
+        // integer whose text is made with '' + n. This took the MariaDB stream bench (a BIGINT id
+        // per row) from about 610 to 510 ms of CPU per 1M rows in fresh processes; '' + n in
+        // place of String(n), without the rest, gave a quarter to a half of that (warm A/B).
+        lines.push(
+          `if ((buffer[offset + 4] | buffer[offset + 5] | buffer[offset + 6] | buffer[offset + 7] | (buffer[offset + 3] & 128)) === 0) {`,
+          `${value} = '' + (buffer[offset] | (buffer[offset + 1] << 8) | (buffer[offset + 2] << 16) | (buffer[offset + 3] << 24));`,
+          `} else { ${value} = bigintText(buffer, offset, ${kind === Kind.Uint64}); }`,
+          'offset += 8;',
+        );
         break;
       case Kind.Float:
         lines.push(`${value} = buffer.readFloatLE(offset); offset += 4;`);
@@ -238,15 +248,12 @@ function readWithPacket(packet: MysqlPacket, kind: Kind, encoding: string): unkn
 
 const TWO_TO_32 = 4_294_967_296;
 
-/** A BIGINT as its exact decimal text, as the text protocol gives it. */
+/**
+ * A BIGINT as its exact decimal text, as the text protocol gives it (the reader makes the text of
+ * values from 0 to 2^31 − 1 itself).
+ */
 function bigintText(buffer: Buffer, offset: number, unsigned: boolean): string {
   const high = unsigned ? buffer.readUInt32LE(offset + 4) : buffer.readInt32LE(offset + 4);
-  if (high === 0) {
-    // Below 2^31 the low word read signed is a small integer, whose text V8 makes fastest (about
-    // a quarter faster than through a double).
-    const small = buffer.readInt32LE(offset);
-    if (small >= 0) return String(small);
-  }
   // |value| below 2^53: a double holds it exactly.
   if (high < 0x20_0000 && high >= -0x20_0000) return String(high * TWO_TO_32 + buffer.readUInt32LE(offset));
   return (unsigned ? buffer.readBigUInt64LE(offset) : buffer.readBigInt64LE(offset)).toString();

@@ -121,6 +121,8 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
     it('writes numbers as String() does: integers digit by digit, other numbers through V8', () => {
       const values = [0, -0, 1, -1, 7, 9, 10, 99, 100, 123_456_789, -2_147_483_648, 4_294_967_296, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 1e300, -1e-7, 0.1, 1 / 7, 5e-324, Infinity, -Infinity, NaN];
       for (let index = 0; index < 2000; index++) values.push(Math.floor((Math.random() - 0.5) * 2 ** (index % 60)));
+      // Doubles of every magnitude, exponent forms included (JSON.stringify writes finite ones).
+      for (let index = 0; index < 2000; index++) values.push((Math.random() - 0.5) * 10 ** ((index % 60) - 30));
       const sent: Buffer[] = [];
       const encoder = new CopyTextEncoder((message) => sent.push(message.subarray(5)));
       for (const value of values) encoder.row([value]);

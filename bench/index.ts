@@ -143,6 +143,16 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   numbers.
 - COPY's text encoder writing integers digit by digit and a Date's day once per day:
   986 → 699 ns per (int, text, float8, timestamptz) row in process.
+- copyTo() moving each socket read's CopyData payloads together over their headers, inside the
+  read's own Buffer, and emitting one view of it instead of a Buffer per row joined per read:
+  client framing 105–390 → about 60 ns per row (1M rows through the message tap and collector,
+  synthetic reads, one process), 48 → 10 scavenges per 5M-row copyTo, client CPU 1,245 → 1,104 ms
+  per 5M rows (medians of 5 fresh processes at load ~3); rows/s level within the noise, the
+  server being the bound.
+- copyFrom() writing non-integer numbers through \`JSON.stringify\` (the same text as \`String()\`
+  by the language) instead of \`String()\`, whose number-string cache allocates each new text in
+  V8's old generation: RSS growth for 5M rows 64–68 → 22–28 MB (old space between full
+  collections 50 → 13 MB), client CPU no higher.
 
 ## Not there yet
 
@@ -170,13 +180,19 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   runtime, UTF-8 slicing); in a harness without a server, rxpg's session and statement layers
   added 10–15 ns a row over OrderedRow and RxJS's \`map\` alone, which added 15–20 ns over a
   plain loop.
-- **COPY**: in this run, on an idle machine, copyFrom met its throughput goals: 1.14x psql's
-  \`\\copy\` and 1.43x and 1.54x the Node peers. Its RSS growth was 66 MB, over the 64 MB goal
-  (V8's heap, not buffers). Under load 2–11 the same 5M rows reached only 0.57–0.62x psql,
-  since float8 formatting (240 ns per value) competes with the server for the two cores; the
-  binary COPY format is the next thing to measure. copyTo reached 0.96x psql but trailed
-  pg-copy-streams (0.92x) and postgres.js (0.95x), both goals it should lead, and grew RSS by
-  37 MB (goal under 32 MB).
+- **COPY**: copyFrom met every goal in the 2026-11-28 copy run at load 3–6 (1.14x psql's
+  \`\\copy\`, 1.30x and 1.42x the Node peers, RSS growth 28 MB), but earlier runs at load 2–11
+  reached only 0.57–0.62x psql: text formatting on both ends (float8 and timestamptz) competes
+  with the server for the two cores. COPY's binary format would halve the server's part:
+  \`bench/copy-binary.ts\` (a hand-written encoder for these four columns) loaded 2M rows at
+  1.40–1.46M rows/s against 0.72–0.82M in text, server CPU 2.3 → 1.1 s, client 1.6–2.0 → 1.3 s.
+  rxpg has no binary encoder: it needs each column's type, which the COPY does not tell the
+  client. copyTo trailed both Node peers in that run (0.82x and 0.79x, medians of 3), led or tied
+  them in five fresh processes each right after (medians 2.19M against 2.02M and 2.19M rows/s),
+  and its RSS growth stays over the 32 MB goal (35–41 MB; the peers 28–48 MB on this machine):
+  most of it is spent socket reads (arrayBuffers up to 36 MB) that V8 frees only at its next
+  scavenge, which per-row garbage used to bring sooner. A forced minor GC every 500 reads
+  (a diagnostic with \`--expose-gc\`, not something a library may do) brings it to 13–20 MB.
 - Streaming and NOTIFY ratios vary by ±15 % between runs on these shared machines; see the
   README for the spread.
 `;

@@ -121,6 +121,8 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
     it('writes numbers as String() does: integers digit by digit, other numbers through V8', () => {
       const values = [0, -0, 1, -1, 7, 9, 10, 99, 100, 123_456_789, -2_147_483_648, 4_294_967_296, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, 1e21, 1e300, -1e-7, 0.1, 1 / 7, 5e-324, Infinity, -Infinity, NaN];
       for (let index = 0; index < 2000; index++) values.push(Math.floor((Math.random() - 0.5) * 2 ** (index % 60)));
+      // Doubles of every magnitude, exponent forms included (JSON.stringify writes finite ones).
+      for (let index = 0; index < 2000; index++) values.push((Math.random() - 0.5) * 10 ** ((index % 60) - 30));
       const sent: Buffer[] = [];
       const encoder = new CopyTextEncoder((message) => sent.push(message.subarray(5)));
       for (const value of values) encoder.row([value]);
@@ -371,6 +373,37 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
       assert.ok(copyEvents[0].durationMillis >= 0);
       const binary = Buffer.concat(await lastValueFrom(pgm.copyTo('COPY (SELECT 1::int) TO STDOUT (FORMAT binary)').pipe(toArray())));
       assert.equal(binary.subarray(0, 11).toString('latin1'), 'PGCOPY\n\xff\r\n\0');
+      await pgm.close();
+    });
+
+    // The collector moves payloads together inside the socket's chunks (copy-out-collector.ts):
+    // a chunk handed on must keep its bytes however many reads follow, rows cut between reads
+    // must arrive whole, and messages between the rows (notices) must not leak into the data.
+    it("chunks are the consumer's to keep: held across every read they still hold the exact rows, with notices between rows and rows larger than a read", async () => {
+      const { pgm } = testManager();
+      const noisy = uniqueName('rxpg_copy_noisy');
+      await admin.query(
+        `CREATE FUNCTION ${noisy}(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN IF n % 997 = 0 THEN RAISE NOTICE 'row %', n; END IF; RETURN n; END $$`,
+      );
+      try {
+        const notices: string[] = [];
+        pgm.events$.subscribe((event) => event.type === 'notice' && notices.push(event.message));
+        const total = 60_000;
+        const label = (n: number): string => (n % 20_000 === 7 ? 'x'.repeat(300_000) : 'r'.repeat(n % 61));
+        const held: { chunk: Buffer; copy: Buffer }[] = [];
+        await lastValueFrom(
+          pgm.copyTo(`COPY (SELECT ${noisy}(n), CASE WHEN n % 20000 = 7 THEN repeat('x', 300000) ELSE repeat('r', n % 61) END FROM generate_series(1, ${total}) AS n) TO STDOUT`).pipe(
+            reduce((count, chunk) => (held.push({ chunk, copy: Buffer.from(chunk) }), count + 1), 0),
+          ),
+        );
+        assert.ok(held.length > 10, `many reads (${held.length} chunks)`);
+        assert.equal(notices.length, Math.floor(total / 997), 'the notices came between the rows');
+        for (const [index, { chunk, copy }] of held.entries()) assert.ok(chunk.equals(copy), `chunk ${index} unchanged after every later read`);
+        const expected = Array.from({ length: total }, (_, index) => `${index + 1}\t${label(index + 1)}\n`).join('');
+        assert.ok(Buffer.concat(held.map(({ chunk }) => chunk)).equals(Buffer.from(expected)), 'exactly the rows, in order');
+      } finally {
+        await admin.query(`DROP FUNCTION ${noisy}(int)`);
+      }
       await pgm.close();
     });
 

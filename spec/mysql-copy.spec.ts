@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, Subject, toArray } from 'rxjs';
 import { QueryError, type QueryEvent } from '../src/index.js';
 import { MyManager } from '../src/mysql.js';
+import { LoadDataWriter } from '../src/mysql/copy/load-data-writer.js';
 import { uniqueName, waitFor } from './support/database.js';
 import { localMariaDbSkip, startLocalMariaDb, type LocalMariaDb } from './support/local-mariadb.js';
 
@@ -163,5 +164,20 @@ describe('MyManager copyFrom() on a server with local_infile off (a private Mari
     assert.equal(pulled, 1000);
     assert.equal(Number((await firstValueFrom(mym.query<{ n: number }>(`SELECT count(*) AS n FROM ${table}`))).n), 1000);
     await mym.close();
+  });
+});
+
+describe("MyManager copyFrom()'s LOAD DATA encoding", () => {
+  it('writes numbers as String() does: integers and doubles of every magnitude, exponent forms included', async () => {
+    const values = [0, -0, 1, -1, 123_456_789, 2 ** 53, 1e21, 1e300, -1e-7, 0.1, 1 / 7, 5e-324, Infinity, -Infinity, NaN];
+    for (let index = 0; index < 2000; index++) values.push((Math.random() - 0.5) * 10 ** ((index % 60) - 30));
+    const writer = new LoadDataWriter(
+      () => {},
+      () => {},
+    );
+    for (const value of values) writer.write([value]);
+    writer.end();
+    const chunks = (await writer.readable.toArray()) as Buffer[];
+    assert.deepEqual(Buffer.concat(chunks).toString('utf8').split('\n').slice(0, -1), values.map(String));
   });
 });

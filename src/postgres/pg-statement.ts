@@ -316,7 +316,7 @@ export class PgStatement {
   handleCopyOutResponse(connection: ProtocolWriter): void {
     const socket = this.#copy?.copyData ? copySocketOf(connection.stream) : undefined;
     if (socket !== undefined && this.#error === undefined) {
-      this.#copyOut = new CopyOutCollector(this.#copy as CopyHandlers, socket);
+      this.#copyOut = new CopyOutCollector(this.#copy as CopyHandlers, socket, onlyTapReads(connection.stream));
       this.#copy?.copyOut?.(this.#copyOut.control);
       return;
     }
@@ -330,7 +330,7 @@ export class PgStatement {
    */
   takeCopyData(buffer: Buffer, start: number, end: number): boolean {
     if (this.#copyOut === undefined) return false;
-    this.#copyOut.add(buffer.subarray(start, end));
+    this.#copyOut.add(buffer, start, end);
     return true;
   }
 
@@ -391,7 +391,7 @@ export class PgStatement {
   handleCopyData(message: { chunk?: Buffer }): void {
     if (this.#copyOut === undefined || message.chunk === undefined) return;
     // pg-protocol's chunk is a view of its own read buffer, which it reuses: copy it.
-    this.#copyOut.add(Buffer.from(message.chunk));
+    this.#copyOut.addOwn(Buffer.from(message.chunk));
     this.#copyOut.flush();
   }
   handleReadyForQuery(): void {}
@@ -450,4 +450,13 @@ function socketUnfit(): QueryError {
     "COPY cannot run on this session: pg's socket lacks write/pause/resume/writableNeedDrain, which rxpg's COPY uses. Check the pg version against rxpg's dependency range.",
     {},
   );
+}
+
+/**
+ * Whether the message tap is the socket's only reader, so that a COPY … TO may rewrite the
+ * chunks it frames (see CopyOutCollector): another `data` listener would read them after it.
+ */
+function onlyTapReads(stream: unknown): boolean {
+  const socket = stream as { listenerCount?: (event: string) => number } | null | undefined;
+  return typeof socket?.listenerCount === 'function' && socket.listenerCount('data') === 1;
 }

@@ -122,8 +122,11 @@ export class CopyTextEncoder {
   #number(value: number): void {
     if (Number.isInteger(value) && value < MAX_FAST_INTEGER && value > -MAX_FAST_INTEGER) return this.#integer(value);
     // Other numbers as V8 writes them (the shortest text that reads back as the same double,
-    // Infinity, NaN): ASCII with nothing to escape.
-    const text = String(value);
+    // Infinity, NaN): ASCII with nothing to escape. A finite one through JSON.stringify, which
+    // the language defines as the same text: String() keeps each new text in V8's number-string
+    // cache, allocated in the old generation, and 5M such values grew the heap by 40 MB
+    // between full collections.
+    const text = Number.isFinite(value) ? JSON.stringify(value) : String(value);
     const length = text.length;
     this.#ensure(length);
     const buffer = this.#buffer;

@@ -239,6 +239,41 @@ describe('pipeline: independent callers share busy sessions', () => {
     assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
   });
 
+  it('cancels statements in turn when every one in flight is abandoned: the session is free within seconds', async () => {
+    const { pgm, proxy, pid, app, syncs } = await onOneSession(4);
+    const head = pgm.query(SLEEP, [20, 1]).subscribe();
+    await sleeping(pid);
+    const follower = pgm.query(SLEEP, [20, 2]).subscribe();
+    await waitFor(() => syncs() === 2, () => `${syncs()} Syncs sent, expected 2`);
+    head.unsubscribe();
+    follower.unsubscribe();
+    await waitFor(async () => {
+      const sessions = await sessionsOf(admin, app);
+      return sessions.length === 1 && sessions[0].state === 'idle' && pgm.poolStats().inUse === 0;
+    }, () => `both 20 s sleeps were not stopped within 5 s (${proxy.cancelRequests} CancelRequests)`);
+    assert.equal(proxy.cancelRequests, 2, 'one cancel each, in turn');
+    assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
+  });
+
+  it('sends a statement with a time limit only behind statements that have one too, so its wait is bounded', async () => {
+    const { pgm, pid, syncs } = await onOneSession(4);
+    const unlimited = firstValueFrom(pgm.query(SLEEP, [0.3, 1]));
+    await sleeping(pid);
+    const timed = firstValueFrom(pgm.query(POINT, [2], { timeout: 5000 }));
+    await sleeping(pid);
+    assert.equal(syncs(), 1, 'not sent behind a statement without a limit');
+    await unlimited;
+    assert.equal((await timed).n, 2);
+    // The control: behind a statement with a limit, it goes at once.
+    const before = syncs();
+    const limited = firstValueFrom(pgm.query(SLEEP, [0.3, 3], { timeout: 5000 }));
+    await sleeping(pid);
+    const behind = firstValueFrom(pgm.query(POINT, [4], { timeout: 5000 }));
+    await waitFor(() => syncs() === before + 2, () => `${syncs() - before} Syncs sent, expected 2`);
+    assert.equal((await limited).n, 3);
+    assert.equal((await behind).n, 4);
+  });
+
   it('destroys a session whose pipelined statement timed out on a stalled network, failing the ones behind it', async () => {
     const { pgm, proxy, pid, syncs } = await onOneSession(4, { cancelGraceMillis: 500 });
     const head = firstValueFrom(pgm.query(SLEEP, [0.2, 1], { timeout: 300 }));

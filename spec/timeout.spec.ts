@@ -72,6 +72,24 @@ describe('timeouts: enforced by the server and by the client', () => {
     await proxy.stop();
   });
 
+  it('stops the client’s timer when the caller lets go: no timeout error or event afterwards', async () => {
+    const { pgm, app } = testManager({ poolSize: 1 });
+    const errors: string[] = [];
+    const events = pgm.events$.subscribe((event) => {
+      if (event.type === 'error') errors.push(event.error.name);
+    });
+    const started = Date.now();
+    const running = pgm.query('SELECT pg_sleep(5)', [], { timeout: 300 }).subscribe({ error: (error: unknown) => errors.push(`subscriber: ${String(error)}`) });
+    await waitFor(async () => (await sessionsOf(admin, app)).some((session) => session.state === 'active'), 'the statement runs');
+    running.unsubscribe();
+    await idle(app);
+    // Past the limit and the client's grace (300 + 100 ms): the timer would have fired by now.
+    await waitFor(() => Date.now() - started > 800, 'time passes');
+    events.unsubscribe();
+    assert.deepEqual(errors, []);
+    await pgm.close();
+  });
+
   it('limits a whole stream, first fetch to last, the consumer’s time included', async () => {
     const { pgm, app } = testManager({ poolSize: 1 });
     const quick = await lastValueFrom(

@@ -86,8 +86,9 @@ export interface ConnOptions extends ConnectionSource {
    * transaction pooler, nor with `prepare: false`. A pipelined statement unsubscribed while
    * others are in flight with it is not cancelled (the cancel could stop a neighbour's
    * statement): it runs on, its rows dropped, until every statement in flight is abandoned. Its
-   * timeout counts from when the server starts on it. A slow statement delays those pipelined
-   * behind it, so keep it for short statements. Postgres only (MyManager ignores it).
+   * timeout counts from when its turn comes, and one with a time limit goes only behind
+   * statements that have one too. A slow statement delays those pipelined behind it, so keep it
+   * for short statements. Postgres only (MyManager ignores it).
    */
   readonly pipeline?: number;
   /** Maximum lease requests waiting in the queue; more fail at once with `pool_full`. Default 10000. */

@@ -681,7 +681,8 @@ export class DbManager {
       const tracker = this.#hooks.hooks?.start({ kind, method, target: context.target, sql, parent: undefined });
       // An independent statement: with the config's `pipeline`, it may share a busy session.
       const shared = context.pipelineDepth > 1 && options.batchSize === undefined && params.length > 0;
-      const statement = shared ? { sql, params, options: { timeoutMillis: options.timeoutMillis } } : undefined;
+      const limited = options.timeoutMillis !== undefined || context.statementTimeoutMillis > 0;
+      const statement = shared ? { sql, params, options: { timeoutMillis: options.timeoutMillis }, limited } : undefined;
       const busy = statement ? pool.sharedSession(statement) : undefined;
       if (busy !== undefined) {
         const handle = runStatement<T>(busy, sql, params, target(subscriber), context, {

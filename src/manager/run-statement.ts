@@ -60,9 +60,11 @@ export function runStatement<T extends object>(
   const { conn, emit, scheduler } = context;
   const { site, scope, beforeEnd, batchSize, timeoutMillis, defaultTimeoutMillis, tracker, shared } = options;
   const limit = timeoutMillis ?? (defaultTimeoutMillis && defaultTimeoutMillis > 0 ? defaultTimeoutMillis : undefined);
-  const startedAt = scheduler.now();
+  // A shared statement's time starts when the server starts on it (see startClock).
+  let startedAt = scheduler.now();
   let clock: Subscription | undefined;
   let ended = false;
+  let handle: StatementHandle | undefined;
   let rows = 0;
   const wrap = scope ? <R>(fn: () => R): R => scope.inside(fn) : <R>(fn: () => R): R => fn();
   const fail = (error: Error): void => {
@@ -78,13 +80,14 @@ export function runStatement<T extends object>(
     wrap(() => target.error(reported));
   };
   const startClock = (): void => {
+    if (shared === true) startedAt = scheduler.now();
     if (limit === undefined || ended) return;
     // Capped: a timer past 2^31−1 ms would fire after 1 ms.
     clock = timer(Math.min(limit + context.clientTimeoutGraceMillis, MAX_MILLIS), scheduler).subscribe(() => {
       if (ended) return;
       // The client's limit fired first: stop the server (cancel, or close the cursor) and give
       // the caller the one timeout error now; the session stays held until the server is done.
-      handle.abandon(true);
+      handle?.abandon(true);
       fail(new StatementTimeoutError('client', limit, scheduler.now() - startedAt, { conn, statement: sql }));
     });
   };
@@ -127,15 +130,20 @@ export function runStatement<T extends object>(
       },
   };
   // A shared statement may wait behind others on the session's pipeline: its clock starts when
-  // the server starts on it, as a leased one's starts once the lease is granted.
-  const handle =
-    shared === true ? session.executeShared(sql, params, sink, { timeoutMillis }, startClock) : session.execute(sql, params, sink, { batchSize, timeoutMillis });
+  // the server starts on it, as a leased one's starts once the lease is granted. It waits only
+  // behind statements with a time limit when it has one (see Session.executeShared).
+  const started = shared === true ? session.executeShared(sql, params, sink, { timeoutMillis }, { started: startClock, limited: limit !== undefined }) : undefined;
+  handle = started ?? session.execute(sql, params, sink, { batchSize, timeoutMillis });
   if (shared !== true) startClock();
-  if (tracker === undefined) return handle;
+  const running = handle;
   return {
     abandon: (timedOut) => {
-      handle.abandon(timedOut);
-      if (!ended) tracker.cancelled(rows);
+      // The caller let go: its clock can fire no more (no timeout error or event after it).
+      const wasEnded = ended;
+      ended = true;
+      clock?.unsubscribe();
+      running.abandon(timedOut);
+      if (!wasEnded) tracker?.cancelled(rows);
     },
   };
 }

@@ -8,6 +8,8 @@ export interface SharedStatement {
   readonly sql: string;
   readonly params: readonly unknown[];
   readonly options?: RunOptions;
+  /** It has a time limit (its own or the config's statementTimeout). */
+  readonly limited: boolean;
 }
 
 /** The pool-side view of a lease: how a grant or a failure reaches it. */

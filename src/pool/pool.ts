@@ -175,7 +175,7 @@ export class Pool implements LeaseOwner {
       }
       const depth = session.sharedDepth;
       if (depth === undefined || depth >= least || !this.#mayTakeMore(session)) continue;
-      if (session.driver.pipelineFit(statement.sql, statement.params, statement.options) !== 'behind') continue;
+      if (!session.canTake(statement.sql, statement.params, statement.options, statement.limited)) continue;
       chosen = session;
       least = depth;
     }
@@ -198,7 +198,7 @@ export class Pool implements LeaseOwner {
       const statement = this.#waiting[0].statement;
       const depth = session.sharedDepth;
       if (statement === undefined || depth === undefined || depth >= maxDepth) return;
-      if (!session.canTake(statement.sql, statement.params, statement.options)) return;
+      if (!session.canTake(statement.sql, statement.params, statement.options, statement.limited)) return;
       const lease = this.#waiting.shift() as Lease;
       this.#queueShrank();
       if (this.#options.trackScopes) LeaseScope.runIn(lease.parent, () => lease.share(session));

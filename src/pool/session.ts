@@ -32,6 +32,8 @@ interface Job {
   sharable: boolean;
   /** Called once when the server starts on it: it is the first statement in flight. */
   started: (() => void) | undefined;
+  /** It has a time limit: it may wait only behind statements that have one too. */
+  readonly limited: boolean;
 }
 
 interface BatchJob {
@@ -110,14 +112,18 @@ export class Session {
     return inFlight.length;
   }
 
-  /** Whether an independent caller's statement would be sent behind the statements in flight now. */
-  canTake(sql: string, params: readonly unknown[], options?: RunOptions): boolean {
-    return this.sharedDepth !== undefined && this.driver.pipelineFit?.(sql, params, options) === 'behind';
+  /**
+   * Whether an independent caller's statement would be sent behind the statements in flight now
+   * (`limited`: it has a time limit, and may wait only behind statements that have one too).
+   */
+  canTake(sql: string, params: readonly unknown[], options: RunOptions | undefined, limited: boolean): boolean {
+    if (this.sharedDepth === undefined || (limited && !this.#inFlight.every((job) => job.limited))) return false;
+    return this.driver.pipelineFit?.(sql, params, options) === 'behind';
   }
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
   execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined };
+    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined, limited: false };
     this.#queue.push(job);
     this.#pump();
     return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
@@ -128,11 +134,23 @@ export class Session {
    * share the pipeline: sent behind other such statements still in flight when the driver can
    * (its own Sync: it succeeds or fails alone), else in turn. Abandoned while others are in
    * flight with it, it is not cancelled but runs to its end, its results dropped (cancelled
-   * once every statement in flight is abandoned). `started` is called when the server starts on
-   * it, after the statements ahead of it: a client-side time limit counts from there.
+   * once every statement in flight is abandoned). `timing.started` is called when the server
+   * starts on it, after the statements ahead of it: a client-side time limit counts from there.
+   * With a limit (`timing.limited`) it goes only behind statements that have one too, so its
+   * wait is bounded by theirs: if the server stops answering, the first limit to fire on the
+   * client destroys the session after the grace, and it fails with a ConnectionError.
    */
-  executeShared(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions, started?: () => void): StatementHandle {
-    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, shares: true, sharable: false, started };
+  executeShared(
+    sql: string,
+    params: readonly unknown[],
+    sink: StatementSink,
+    options?: RunOptions,
+    timing: { readonly started?: () => void; readonly limited?: boolean } = {},
+  ): StatementHandle {
+    const job: Job = {
+      sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined,
+      shares: true, sharable: false, started: timing.started, limited: timing.limited === true,
+    };
     this.#queue.push(job);
     this.#pump();
     return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
@@ -144,7 +162,7 @@ export class Session {
    */
   executeBatch(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): StatementHandle {
     const batch: BatchJob = { entries, sink, options };
-    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined };
+    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined, limited: false };
     this.#queue.push(job);
     this.#pump();
     return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
@@ -250,6 +268,8 @@ export class Session {
     if (this.#inFlight.includes(job)) return;
     this.#grace?.unsubscribe();
     this.#pump();
+    // Statements pipelined behind it, all abandoned too, are cancelled in turn.
+    this.#cancelAbandoned();
   }
 
   #pump(): void {
@@ -292,7 +312,7 @@ export class Session {
   #pipelineNext(): boolean {
     const job = this.#queue[0];
     if (!job.shares || this.#pendingBegin !== undefined || this.driver.runPipelined === undefined) return false;
-    for (const running of this.#inFlight) if (!running.sharable || running.abandoned) return false;
+    for (const running of this.#inFlight) if (!running.sharable || running.abandoned || (job.limited && !running.limited)) return false;
     const sent = this.driver.runPipelined(job.sql, job.params, this.#sinkOf(job), job.options);
     if (!sent) return false;
     this.#queue.shift();
@@ -305,9 +325,8 @@ export class Session {
   /** The server starts on `job` (the first in flight): its `started` hears of it, once. */
   #started(job: Job): void {
     const started = job.started;
-    if (started === undefined) return;
     job.started = undefined;
-    started();
+    if (started !== undefined && !job.abandoned) started();
   }
 
   /** What the driver reports a plain statement's results to: dropped once abandoned. */

@@ -154,16 +154,22 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   V8's old generation: RSS growth for 5M rows 64–68 → 22–28 MB (old space between full
   collections 50 → 13 MB), client CPU no higher.
 
+- \`pipeline: 4\`: callers beyond the pool's sessions sent behind the statements in flight on
+  a busy session (each with its own Sync) instead of waiting for one: point queries with 32
+  callers on a pool of 10, 18,327 → 27,906 per second (1.52x) in a 2-round run on an idle
+  machine (postgres.js 19,276, pg.Pool 15,051), client CPU 57.1 → 42.4 µs and server CPU
+  41.3 → 30.0 µs per query: fewer socket reads and writes on both ends.
+
 ## Not there yet
 
-- **Point queries** reach neither 1.3x the best Node peer nor pg.Pool's client CPU per query.
-  Nearly all of the CPU gap is the call-site capture: with \`callSites: false\`, rxpg spent
-  44.9–53.5 µs per query against pg.Pool's 47.2–47.5 µs in paired runs. The default stays on,
-  since errors that point at the caller are worth it to most users. Pipelining independent
-  callers' statements on one session (as postgres.js does) was not tried: it would cut the CPU
-  per query on both ends, and it needs a cancel that only ever reaches the statement at the
-  head. Against pgbench the bound is the CPU that client and server spend per query on two
-  shared cores (the CPU table above).
+- **Point queries without \`pipeline\`** (the default) reach neither 1.3x the best Node peer nor
+  pg.Pool's client CPU per query; the goal's figures are the \`rxpg pipeline: 4\` row. Nearly
+  all of the CPU gap is the call-site capture: with \`callSites: false\`, rxpg spent 44.9–53.5 µs
+  per query against pg.Pool's 47.2–47.5 µs in paired runs. The default stays on, since errors
+  that point at the caller are worth it to most users; \`pipeline\` stays off by default, since
+  a pipelined statement abandoned beside a neighbour's is not cancelled at once and a slow one
+  delays those behind it. Against pgbench the bound is the CPU that client and server spend per
+  query on two shared cores (the CPU table above).
 - **TPC-B through \`transaction()\`** runs level with pg.Pool and under pgbench \`-M prepared\`
   (0.44x in this run), spending more client CPU per transaction than pg.Pool (949 against
   641 µs here; in two A/B pairs right after, 800–1,072 against 553–575 µs). The same held

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { Socket } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { firstValueFrom, lastValueFrom, toArray, type Subscription } from 'rxjs';
 import { ConfigurationError, ConnectionError, PgManager, QueryError, StatementTimeoutError } from '../src/index.js';
@@ -68,6 +69,33 @@ describe('pipeline: independent callers share busy sessions', () => {
     assert.deepEqual((await Promise.all(followers)).map((row) => row.n), [1, 2, 3]);
     assert.equal(pgm.poolStats().pipelined, 3);
     assert.equal((await sessionsOf(admin, app)).length, 1, 'one server session served all four');
+  });
+
+  it('writes the statements pipelined in one tick in one write', async () => {
+    const { pgm, proxy, pid } = await onOneSession(4);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.3, 1]));
+    await sleeping(pid);
+    // The writes the session's socket makes (the kernel would merge separate ones on the wire).
+    const writes: number[] = [];
+    const socket = Socket.prototype as unknown as Record<'_write' | '_writev', (this: Socket, ...args: unknown[]) => unknown>;
+    const original = { _write: socket._write, _writev: socket._writev };
+    for (const method of ['_write', '_writev'] as const) {
+      socket[method] = function (this: Socket, ...args: unknown[]) {
+        if (this.remotePort === proxy.port) writes.push(method === '_writev' ? (args[0] as unknown[]).length : 1);
+        return original[method].apply(this, args);
+      };
+    }
+    let followers: Promise<{ n: number }>[];
+    try {
+      followers = [1, 2, 3].map((n) => firstValueFrom(pgm.query<{ n: number }>(POINT, [n])));
+      await waitFor(() => writes.length > 0, 'nothing was written');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      Object.assign(socket, original);
+    }
+    assert.equal(writes.length, 1, `the three statements went out in ${writes.length} writes`);
+    await head;
+    assert.deepEqual((await Promise.all(followers)).map((row) => row.n), [1, 2, 3]);
   });
 
   it('pipelines command()s without rows (an UPDATE), each applied once', async () => {

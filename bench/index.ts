@@ -167,43 +167,48 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
 
 ## Not there yet
 
-- **Point queries**: with \`pipeline: 4\`, rxpg ran 1.29x the best Node peer in this run, a hair
-  under the 1.3x goal (1.45x in a 2-round run on an idle machine an hour before, 1.06x in one at
-  load 5.5), at less client CPU per query than pg.Pool (48.0 against 51.1 µs here, 42.4 against
-  44.5 before). Without \`pipeline\` (the default) rxpg reaches neither goal. Nearly all of the
-  CPU gap is the call-site capture: with \`callSites: false\`, rxpg spent 44.9–53.5 µs per query
-  against pg.Pool's 47.2–47.5 µs in paired runs. The default stays on, since errors that point
-  at the caller are worth it to most users; \`pipeline\` stays off by default, since a pipelined
-  statement abandoned beside a neighbour's is not cancelled at once and a slow one delays those
-  behind it. Against pgbench the bound is the CPU that client and server spend per query on two
-  shared cores (the CPU table above).
-- **TPC-B**: \`batch()\` measured 1.17x pgbench \`-M prepared\` and 0.77x pgbench's pipeline mode in
-  this run, under the 1.3x and 0.8x goals (the helper's two runs the evening before: 1.48x and
-  1.70x, 1.20x and 1.43x; the last full run 1.16x and 0.84x); 1 ms away it ran 8.9x pgbench
-  \`-M prepared\`. At scale 1 every transaction updates the one branch row, so the lock on it,
-  held from that UPDATE to the commit, bounds every client; \`batch()\` spends 188 µs of client
-  CPU per transaction against pgbench's 41 µs in pipeline mode, a quarter of it in the kernel's
-  writev. \`transaction()\` runs level with pg.Pool (0.47x pgbench \`-M prepared\`) and spends
-  more client CPU per transaction than pg.Pool (671 against 447 µs here); six call-site captures
-  per transaction account for about 70 µs of it.
-- **MariaDB stream**: 1.04x mysql2's \`execute().stream()\` in this run (584 against 623 ms of CPU
-  per 1M rows). In four \`bench:mysql\` runs at load 1.5–6.5 the same day rxpg always took less
-  CPU per 1M rows (per-round medians 1.08–1.15x), but its speed was level within the noise
-  (table medians 0.91–1.02x), so one more idle run would settle it. The remaining per-row cost is
-  mostly what both pay (Date construction in V8's runtime, UTF-8 slicing); in a harness without
-  a server, rxpg's session and statement layers added 10–15 ns a row over OrderedRow and RxJS's
-  \`map\` alone, which added 15–20 ns over a plain loop.
-- **COPY**: copyFrom met every goal in this run (1.22x psql's \`\\copy\`, 1.48x and 1.61x the Node
-  peers, RSS growth 29 MB), but earlier runs at load 2–11 reached only 0.57–0.62x psql: text
+- **Point queries**: with \`pipeline: 4\`, rxpg ran 1.15x the best Node peer in this run and
+  1.29x in the full run 35 minutes before it (the code then lacked only the one-write change),
+  against the 1.3x goal; 1.41x and 1.45x in 2-round runs of \`bench/queries.ts --only point\` the
+  same hour. The best peer, postgres.js, pipelines too and moved as much between runs (15,568 and
+  19,519 per second). Client CPU per query stayed under pg.Pool's in every run (43.1 against
+  47.1 µs here, 48.0 against 51.1 before). Without \`pipeline\` (the default) rxpg reaches
+  neither goal. Nearly all of its CPU gap is the call-site capture: with \`callSites: false\`,
+  rxpg spent 44.9–53.5 µs per query against pg.Pool's 47.2–47.5 µs in paired runs, and in a
+  profile of the pipelined run the capture is 10.8 % of rxpg's CPU, a fixed cost in V8 (about
+  1.9 µs even with \`Error.stackTraceLimit = 0\` in a microbenchmark). The default stays on, since
+  errors that point at the caller are worth it to most users; \`pipeline\` stays off by default,
+  since a pipelined statement abandoned beside a neighbour's is not cancelled at once and a slow
+  one delays those behind it. Against pgbench the bound is the CPU that client and server spend
+  per query on two shared cores (the CPU table above).
+- **TPC-B**: \`batch()\` met its goals in this run (1.49x pgbench \`-M prepared\`, 0.90x its pipeline
+  mode, 9.4x \`-M prepared\` 1 ms away) but not in the run before it (1.17x and 0.77x); the
+  helper's runs the evening before gave 1.48x and 1.70x, 1.20x and 1.43x. At scale 1 every
+  transaction updates the one branch row, so the lock on it, held from that UPDATE to the commit,
+  bounds every client. \`batch()\` spends 134–188 µs of client CPU per transaction against
+  pgbench's 36–41 µs in pipeline mode, a quarter of it in the kernel's writev. \`transaction()\`
+  runs level with pg.Pool (0.47–0.64x pgbench \`-M prepared\`) and spends more client CPU per
+  transaction than pg.Pool (455–671 against 340–447 µs); six call-site captures per transaction
+  account for about 70 µs of it.
+- **MariaDB stream**: 0.99x mysql2's \`execute().stream()\` in this run and 1.04x in the run
+  before it, at less CPU per 1M rows in both (601 against 699 ms, 584 against 623). In four
+  \`bench:mysql\` runs at load 1.5–6.5 the same day rxpg always took less CPU per 1M rows
+  (per-round medians 1.08–1.15x) and was level on rows/s (table medians 0.91–1.02x): level, not
+  clearly ahead. The remaining per-row cost is mostly what both pay (Date construction in V8's
+  runtime, UTF-8 slicing); in a harness without a server, rxpg's session and statement layers
+  added 10–15 ns a row over OrderedRow and RxJS's \`map\` alone, which added 15–20 ns over a
+  plain loop.
+- **COPY**: copyFrom led both Node peers and kept its RSS growth under 64 MB in every run (here
+  1.14x and 1.20x, 28 MB; the run before 1.48x and 1.61x, 29 MB), but against psql's \`\\copy\` it
+  measured 0.77x here and 1.22x in the run before (0.57–0.62x in earlier runs at load 2–11): text
   formatting on both ends (float8 and timestamptz) competes with the server for the two cores.
   COPY's binary format would halve the server's part: \`bench/copy-binary.ts\` (a hand-written
   encoder for these four columns) loaded 2M rows at 1.40–1.46M rows/s against 0.72–0.82M in
   text, server CPU 2.3 → 1.1 s, client 1.6–2.0 → 1.3 s. rxpg has no binary encoder: it needs each
-  column's type, which the COPY does not tell the client. copyTo ran 0.99x psql, 1.08x
-  postgres.js and 0.98x pg-copy-streams here (0.82x and 0.79x in the copy run at load 3–6; led
-  or tied them in five fresh processes each right after), so it does not lead pg-copy-streams
-  yet, and its RSS growth stays over the 32 MB goal (37 MB; pg-copy-streams 21 MB): most of it
-  is spent socket reads (arrayBuffers up to 36 MB) that V8 frees only at its next scavenge, which
+  column's type, which the COPY does not tell the client. copyTo ran 0.85x psql and 0.88x and
+  0.82x the Node peers here, 0.99x psql and 0.98x and 1.08x the peers in the run before, so it
+  does not lead them, and its RSS growth stays over the 32 MB goal (37 MB in both): most of it is
+  spent socket reads (arrayBuffers up to 36 MB) that V8 frees only at its next scavenge, which
   per-row garbage used to bring sooner. A forced minor GC every 500 reads (a diagnostic with
   \`--expose-gc\`, not something a library may do) brings it to 13–20 MB.
 - Streaming and NOTIFY ratios vary by ±15 % between runs on these shared machines; see the

@@ -92,48 +92,50 @@ export function runStatement<T extends object>(
     });
   };
   const sink: StatementSink = {
-      row: scope
-        ? (shape, values) => {
-            const row = shape.row<T>(values);
-            rows++;
-            scope.inside(() => target.next(row));
-          }
-        : (shape, values) => {
-            rows++;
-            target.next(shape.row<T>(values));
-          },
-      suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
-      complete: (summary) => {
-        ended = true;
-        clock?.unsubscribe();
-        emit(() => ({
-          type: 'query',
-          conn,
-          processId: session.processId,
-          sql,
-          paramCount: params.length,
-          durationMillis: scheduler.now() - startedAt,
-          rowCount: summary.rowCount,
-          ...(summary.prelude && { prelude: summary.prelude }),
-        }));
-        tracker?.succeeded(rows);
-        beforeEnd?.();
-        wrap(() => target.complete(summary));
-      },
-      error: (error) => {
-        const elapsedMillis = scheduler.now() - startedAt;
-        if (limit !== undefined && error instanceof RxpgError && isServerTimeout(error, limit, elapsedMillis)) {
-          fail(new StatementTimeoutError('server', limit, elapsedMillis, { conn, statement: sql, cause: error }));
-        } else {
-          fail(error);
+    row: scope
+      ? (shape, values) => {
+          const row = shape.row<T>(values);
+          rows++;
+          scope.inside(() => target.next(row));
         }
-      },
+      : (shape, values) => {
+          rows++;
+          target.next(shape.row<T>(values));
+        },
+    suspended: (control) => (target.suspended ? wrap(() => target.suspended?.(control)) : control.fetch()),
+    complete: (summary) => {
+      ended = true;
+      clock?.unsubscribe();
+      emit(() => ({
+        type: 'query',
+        conn,
+        processId: session.processId,
+        sql,
+        paramCount: params.length,
+        durationMillis: scheduler.now() - startedAt,
+        rowCount: summary.rowCount,
+        ...(summary.prelude && { prelude: summary.prelude }),
+      }));
+      tracker?.succeeded(rows);
+      beforeEnd?.();
+      wrap(() => target.complete(summary));
+    },
+    error: (error) => {
+      const elapsedMillis = scheduler.now() - startedAt;
+      if (limit !== undefined && error instanceof RxpgError && isServerTimeout(error, limit, elapsedMillis)) {
+        fail(new StatementTimeoutError('server', limit, elapsedMillis, { conn, statement: sql, cause: error }));
+      } else {
+        fail(error);
+      }
+    },
   };
   // A shared statement may wait behind others on the session's pipeline: its clock starts when
   // the server starts on it, as a leased one's starts once the lease is granted. It waits only
   // behind statements with a time limit when it has one (see Session.executeShared).
-  const started = shared === true ? session.executeShared(sql, params, sink, { timeoutMillis }, { started: startClock, limited: limit !== undefined }) : undefined;
-  handle = started ?? session.execute(sql, params, sink, { batchSize, timeoutMillis });
+  handle =
+    shared === true
+      ? session.executeShared(sql, params, sink, { timeoutMillis }, { started: startClock, limited: limit !== undefined })
+      : session.execute(sql, params, sink, { batchSize, timeoutMillis });
   if (shared !== true) startClock();
   const running = handle;
   return {

@@ -342,6 +342,25 @@ describe('pipeline: independent callers share busy sessions', () => {
     assert.ok(pgm.poolStats().pipelined > 0, 'the statements were pipelined meanwhile');
   });
 
+  it('gives the session back to the pool after statements that waited took a pipeline\'s free place', async () => {
+    const { pgm, pid } = await onOneSession(2);
+    const head = firstValueFrom(pgm.query(SLEEP, [0.3, 0]));
+    await sleeping(pid);
+    // One joins the head; the rest wait and take the free place as each statement ends.
+    const rows = Promise.all(Array.from({ length: 8 }, (_, n) => firstValueFrom(pgm.query<{ n: number }>(POINT, [n + 1]))));
+    await waitFor(() => pgm.poolStats().waiting > 0, 'no statement waited for a place');
+    await head;
+    assert.deepEqual((await rows).map((row) => row.n), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.ok(pgm.poolStats().pipelined >= 2, `only ${pgm.poolStats().pipelined} pipelined`);
+    await waitFor(() => {
+      const { inUse, idle, waiting, total } = pgm.poolStats();
+      return inUse === 0 && idle === 1 && waiting === 0 && total === 1;
+    }, () => `the session did not come back idle: ${JSON.stringify(pgm.poolStats())}`);
+    // A lease of its own gets the same session, outside any transaction.
+    const [row] = await lastValueFrom(pgm.transaction((tx) => tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid').pipe(toArray())));
+    assert.equal(row.pid, pid);
+  });
+
   it('does not starve a request for a session of its own under pipelined load', async () => {
     const { pgm } = await onOneSession(4);
     let running = true;

@@ -106,10 +106,7 @@ export class Session {
    * cancel is under way); undefined when none may.
    */
   get sharedDepth(): number | undefined {
-    const inFlight = this.#inFlight;
-    if (inFlight.length === 0 || this.#queue.length > 0 || this.#cancelling !== null || this.driver.runPipelined === undefined) return undefined;
-    for (const job of inFlight) if (!job.sharable || job.abandoned) return undefined;
-    return inFlight.length;
+    return this.#queue.length === 0 && this.#joinable(false) ? this.#inFlight.length : undefined;
   }
 
   /**
@@ -117,8 +114,27 @@ export class Session {
    * (`limited`: it has a time limit, and may wait only behind statements that have one too).
    */
   canTake(sql: string, params: readonly unknown[], options: RunOptions | undefined, limited: boolean): boolean {
-    if (this.sharedDepth === undefined || (limited && !this.#inFlight.every((job) => job.limited))) return false;
-    return this.driver.pipelineFit?.(sql, params, options) === 'behind';
+    return this.#queue.length === 0 && this.#joinable(limited) && this.driver.pipelineFit?.(sql, params, options) === 'behind';
+  }
+
+  /**
+   * Whether every statement in flight lets an independent caller's statement be sent behind it:
+   * each fits a shared pipeline, none is abandoned, no cancel is under way, the driver pipelines
+   * (`limited`: the newcomer has a time limit, so every one ahead of it must have one too).
+   */
+  #joinable(limited: boolean): boolean {
+    const inFlight = this.#inFlight;
+    if (inFlight.length === 0 || this.#cancelling !== null || this.driver.runPipelined === undefined) return false;
+    for (const job of inFlight) if (!job.sharable || job.abandoned || (limited && !job.limited)) return false;
+    return true;
+  }
+
+  /** Every statement in flight is abandoned (and there is one): a cancel can stop nobody's. */
+  #allAbandoned(): boolean {
+    const inFlight = this.#inFlight;
+    if (inFlight.length === 0) return false;
+    for (const job of inFlight) if (!job.abandoned) return false;
+    return true;
   }
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
@@ -232,17 +248,13 @@ export class Session {
    * asked again as each statement ends.
    */
   #cancelAbandoned(): void {
-    const inFlight = this.#inFlight;
-    if (this.#cancelling !== null || inFlight.length === 0 || inFlight[0].paused !== undefined) return;
-    for (const job of inFlight) if (!job.abandoned) return;
-    const head = inFlight[0];
+    if (this.#cancelling !== null || !this.#allAbandoned()) return;
+    const head = this.#inFlight[0];
     // Often the statement has already ended on the server and its last messages sit in the same
     // socket chunk as the row that made the consumer unsubscribe (firstValueFrom, take(1)): look
     // again once that chunk is parsed, and send a cancel only if it is still running then.
     asapScheduler.schedule(() => {
-      if (this.#inFlight[0] !== head || this.#cancelling !== null) return;
-      for (const job of this.#inFlight) if (!job.abandoned) return;
-      this.#cancel(head);
+      if (this.#inFlight[0] === head && this.#cancelling === null && this.#allAbandoned()) this.#cancel(head);
     });
   }
 
@@ -288,8 +300,10 @@ export class Session {
 
   #pumpQueue(): void {
     while (this.#cancelling === null && this.#queue.length > 0) {
-      if (this.#inFlight.length > 0 && !this.#pipelineNext()) return;
-      if (this.#inFlight.length > 0) continue;
+      if (this.#inFlight.length > 0) {
+        if (!this.#pipelineNext()) return;
+        continue;
+      }
       const job = this.#queue.shift() as Job;
       this.#inFlight.push(job);
       if (job.shares) job.sharable = (this.driver.pipelineFit?.(job.sql, job.params, job.options) ?? 'alone') !== 'alone';
@@ -311,10 +325,8 @@ export class Session {
    */
   #pipelineNext(): boolean {
     const job = this.#queue[0];
-    if (!job.shares || this.#pendingBegin !== undefined || this.driver.runPipelined === undefined) return false;
-    for (const running of this.#inFlight) if (!running.sharable || running.abandoned || (job.limited && !running.limited)) return false;
-    const sent = this.driver.runPipelined(job.sql, job.params, this.#sinkOf(job), job.options);
-    if (!sent) return false;
+    if (!job.shares || this.#pendingBegin !== undefined || !this.#joinable(job.limited)) return false;
+    if (this.driver.runPipelined?.(job.sql, job.params, this.#sinkOf(job), job.options) !== true) return false;
     this.#queue.shift();
     this.#inFlight.push(job);
     job.sharable = true;

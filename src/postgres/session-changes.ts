@@ -30,6 +30,19 @@ const LOCAL_SET = /^\s*SET\s+(?:LOCAL|TRANSACTION|CONSTRAINTS)\s/i;
  */
 const ROWS_ONLY = /^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*(?:select|insert|update|delete|with|values|table)\b/i;
 
+/** The text readsRowsOnly() read last, and what it read: a saturated pool asks of one text per session. */
+let lastText = '';
+let lastRowsOnly = false;
+
+/** Whether `text` reads as touching rows only and leaving no session state (see SessionChanges.sharable). */
+function readsRowsOnly(text: string): boolean {
+  if (text !== lastText) {
+    lastRowsOnly = ROWS_ONLY.test(text) && !CHANGING_TEXT.test(text);
+    lastText = text;
+  }
+  return lastRowsOnly;
+}
+
 /**
  * The statement that puts a Postgres session back in the state it opened in: what DISCARD ALL
  * does, except that rxpg's own prepared statements (and their plans) survive unless the user
@@ -88,7 +101,7 @@ export class SessionChanges {
    * (a SET in its body) is not seen.
    */
   sharable(text: string): boolean {
-    return this.#change === undefined && ROWS_ONLY.test(text) && !CHANGING_TEXT.test(text);
+    return this.#change === undefined && readsRowsOnly(text);
   }
 
   /** A ParameterStatus message after the session was set up: a reported setting changed. */

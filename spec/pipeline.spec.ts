@@ -279,7 +279,9 @@ describe('pipeline: independent callers share busy sessions', () => {
       const sessions = await sessionsOf(admin, app);
       return sessions.length === 1 && sessions[0].state === 'idle' && pgm.poolStats().inUse === 0;
     }, () => `both 20 s sleeps were not stopped within 5 s (${proxy.cancelRequests} CancelRequests)`);
-    assert.equal(proxy.cancelRequests, 2, 'one cancel each, in turn');
+    // One CancelRequest per abandoned statement at most; the server may have stopped both on the
+    // first (seen once in CI: the second statement was cancelled before its cancel was due).
+    assert.ok(proxy.cancelRequests >= 1 && proxy.cancelRequests <= 2, `${proxy.cancelRequests} CancelRequests for two abandoned statements`);
     assert.equal((await firstValueFrom(pgm.query('SELECT pg_backend_pid() AS pid'))).pid, pid, 'the same session serves on');
   });
 

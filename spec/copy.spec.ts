@@ -8,11 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { concat, firstValueFrom, lastValueFrom, Observable, reduce, Subject, take, throwError, toArray } from 'rxjs';
-import { ConfigurationError, QueryError, StatementTimeoutError, type DbEvent, type QueryEvent } from '../src/index.js';
+import { ConfigurationError, PgManager, QueryError, StatementTimeoutError, type DbEvent, type QueryEvent } from '../src/index.js';
 import pg from 'pg';
 import pgUtils from 'pg/lib/utils.js';
+import { CopyOutCollector } from '../src/postgres/copy/copy-out-collector.js';
 import { CopyTextEncoder } from '../src/postgres/copy/copy-text-encoder.js';
 import { DATABASE_URL, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 const { prepareValue } = pgUtils;
 
@@ -408,6 +410,76 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
         await admin.query(`DROP FUNCTION ${noisy}(int)`);
       }
       await pgm.close();
+    });
+
+    // The server is what bounds a COPY … TO, and waking a client that reads each send as it comes
+    // costs it CPU (copy-out-collector.ts, readEnded): after a short read the socket rests one
+    // timer tick, and what came meanwhile is read at once.
+    it('reads data that trickles in as it comes in few large reads: after a short read, reading waits one timer tick', async () => {
+      const proxy = await TcpProxy.start(databaseTarget());
+      const pgm = new PgManager();
+      pgm.createConn({ ...throughProxy(proxy), poolSize: 1, sslmode: 'disable' });
+      try {
+        await firstValueFrom(pgm.query('SELECT 1'));
+        proxy.trickle(1024);
+        const before = proxy.trickled;
+        const chunks = await lastValueFrom(pgm.copyTo('COPY (SELECT n, repeat($$t$$, 90) FROM generate_series(1, 4000) AS n) TO STDOUT').pipe(toArray()));
+        const pieces = proxy.trickled - before;
+        const expected = Array.from({ length: 4000 }, (_, index) => `${index + 1}\t${'t'.repeat(90)}\n`).join('');
+        assert.equal(Buffer.concat(chunks).toString(), expected, 'exactly the rows, in order');
+        assert.ok(pieces >= 350, `the data came in ${pieces} writes of 1 kB, one per turn of the event loop`);
+        assert.ok(chunks.length * 3 <= pieces, `${chunks.length} chunks for ${pieces} writes: reads that each took what one write brought`);
+        // Reading waits only while the COPY runs: the next statement is answered at once.
+        assert.equal((await firstValueFrom(pgm.query<{ ok: number }>('SELECT 1 AS ok'))).ok, 1);
+      } finally {
+        await pgm.close();
+        await proxy.stop();
+      }
+    });
+
+    it("a short read's wait never outlives the COPY, and never resumes a socket the consumer paused", (context) => {
+      context.mock.timers.enable({ apis: ['setTimeout'] });
+      const calls: string[] = [];
+      const socket = { write: () => true, writableNeedDrain: false, once: () => undefined, pause: () => calls.push('pause'), resume: () => calls.push('resume') };
+      const chunks: Buffer[] = [];
+      const collector = new CopyOutCollector({ copyData: (chunk) => chunks.push(chunk) }, socket, true);
+      const read = (payload: string): void => {
+        const message = Buffer.alloc(5 + payload.length);
+        message[0] = 0x64;
+        message.writeInt32BE(4 + payload.length, 1);
+        message.write(payload, 5);
+        collector.add(message, 5, message.length);
+        collector.readEnded();
+      };
+      read('1\ta\n');
+      assert.deepEqual(calls, ['pause'], 'a short read pauses reading');
+      context.mock.timers.tick(1);
+      assert.deepEqual(calls, ['pause', 'resume'], 'and the tick resumes it');
+      // The consumer pauses while the tick runs: the tick must leave the socket paused.
+      read('2\tb\n');
+      collector.control.pause();
+      context.mock.timers.tick(1);
+      assert.deepEqual(calls.slice(2), ['pause', 'pause'], 'paused by the consumer, not resumed by the tick');
+      collector.control.resume();
+      assert.deepEqual(calls.slice(4), ['resume'], "the consumer's resume reads again");
+      // The COPY ends during a tick: reading resumes at once, and the tick never fires (the next
+      // statement may have paused the socket by then).
+      read('3\tc\n');
+      collector.end();
+      assert.deepEqual(calls.slice(5), ['pause', 'resume'], 'resumed at the end');
+      socket.pause();
+      context.mock.timers.tick(5);
+      assert.deepEqual(calls.slice(7), ['pause'], "no resume after the end: the next statement's pause holds");
+      assert.equal(Buffer.concat(chunks).toString(), '1\ta\n2\tb\n3\tc\n');
+      // A full read (the data was waiting) does not wait.
+      const full = new CopyOutCollector({ copyData: () => {} }, socket, true);
+      const payload = 'x'.repeat(40_000);
+      const message = Buffer.alloc(5 + payload.length);
+      message[0] = 0x64;
+      message.writeInt32BE(4 + payload.length, 1);
+      full.add(message, 5, message.length);
+      full.readEnded();
+      assert.deepEqual(calls.slice(8), [], 'no pause after a full read');
     });
 
     it('the server waits while the stage is busy: the socket is paused, and every row arrives once the stage lets go', async () => {

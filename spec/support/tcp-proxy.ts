@@ -25,6 +25,10 @@ export class TcpProxy {
   #frozen = false;
   #refusing = false;
   #delayMillis = 0;
+  /** Server bytes per write to the client when trickling (0: forwarded as they come). */
+  #trickleBytes = 0;
+  /** Pieces written to clients while trickling. */
+  trickled = 0;
   /** Bytes from the server still allowed through before every connection is cut. */
   #bytesLeft = Infinity;
   port = 0;
@@ -90,8 +94,16 @@ export class TcpProxy {
         }
         this.#bytesLeft -= chunk.length;
         if (this.#delayMillis > 0) setTimeout(() => client.write(chunk), this.#delayMillis);
+        else if (this.#trickleBytes > 0) trickle.push(chunk);
         else client.write(chunk);
       });
+      // Trickling: what the server sent goes on in pieces, one per turn of the event loop, in order.
+      const trickle = new PieceQueue((piece) => {
+        this.trickled++;
+        // Each piece a segment of its own: Nagle's algorithm would join them on the way.
+        client.setNoDelay(true);
+        client.write(piece);
+      }, () => this.#trickleBytes);
     });
   }
 
@@ -113,6 +125,14 @@ export class TcpProxy {
     this.#delayMillis = millis;
   }
 
+  /**
+   * Forwards what the server sends in pieces of `bytes`, one piece per turn of the event loop (0:
+   * as it comes): data that arrives about as fast as the client reads it, in small reads.
+   */
+  trickle(bytes: number): void {
+    this.#trickleBytes = bytes;
+  }
+
   /** Lets `bytes` more bytes through from the server, then cuts every connection mid-stream. */
   cutAfterBytes(bytes: number): void {
     this.#bytesLeft = bytes;
@@ -132,6 +152,7 @@ export class TcpProxy {
   thaw(): void {
     this.#frozen = false;
     this.#delayMillis = 0;
+    this.#trickleBytes = 0;
     this.#bytesLeft = Infinity;
   }
 
@@ -162,4 +183,33 @@ export function throughProxy(proxy: TcpProxy): { host: string; port: number; use
     password: decodeURIComponent(url.password) || undefined,
     database: url.pathname.slice(1),
   };
+}
+
+/** Chunks handed on in pieces of `size()` bytes, one piece per setImmediate turn, in order. */
+class PieceQueue {
+  readonly #chunks: Buffer[] = [];
+  #scheduled = false;
+  constructor(
+    private readonly write: (piece: Buffer) => void,
+    private readonly size: () => number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#chunks.length === 0) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      const chunk = this.#chunks[0];
+      const bytes = Math.max(1, this.size());
+      if (chunk.length <= bytes) this.#chunks.shift();
+      else this.#chunks[0] = chunk.subarray(bytes);
+      this.write(chunk.subarray(0, bytes));
+      this.#schedule();
+    });
+  }
 }

@@ -336,7 +336,7 @@ export class PgStatement {
 
   /** The end of a socket read: the COPY data gathered in it goes on as one chunk. */
   readEnded(): void {
-    this.#copyOut?.flush();
+    this.#copyOut?.readEnded();
   }
 
   handleEmptyQuery(connection: ProtocolWriter): void {

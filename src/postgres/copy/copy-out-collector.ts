@@ -5,6 +5,14 @@ import type { CopySocket } from './pg-copy-in-writer.js';
 const HEADER = 5;
 
 /**
+ * A read that handed on less than this was not a full socket read (Node reads up to 64 kB at a
+ * time): the data comes about as fast as it is read, and the next read waits (see `readEnded`).
+ */
+const SHORT_READ = 32 * 1024;
+/** How long reading waits after a short read: one timer tick, the shortest Node has. */
+const COALESCE_MILLIS = 1;
+
+/**
  * Gathers the payloads of a COPY … TO STDOUT's CopyData messages and hands them on once per
  * socket read, as one Buffer: the server sends one message per row, and a Buffer (and an RxJS
  * emission) per row would cost more than the row. Pausing stops the socket's reads after the
@@ -33,6 +41,8 @@ export class CopyOutCollector {
   #bounds = new Int32Array(4096);
   #count = 0;
   #paused = false;
+  /** Reading waits after a short read (see `readEnded`); resumed when the timer fires, if nothing else paused it. */
+  #coalescing: ReturnType<typeof setTimeout> | undefined;
   /** After the statement's end reading never pauses: the session may serve the next statement. */
   #ended = false;
 
@@ -56,7 +66,7 @@ export class CopyOutCollector {
     resume: () => {
       if (!this.#paused) return;
       this.#paused = false;
-      this.#socket.resume();
+      if (this.#coalescing === undefined) this.#socket.resume();
     },
   };
 
@@ -93,8 +103,29 @@ export class CopyOutCollector {
     this.#pushPart(payload);
   }
 
-  /** Hands on what was gathered since the last flush, if anything. */
-  flush(): void {
+  /**
+   * The end of a socket read. What it gathered is handed on, and after a short read (the copy
+   * still running) the socket is not read again for one timer tick.
+   *
+   * The server is what bounds a COPY … TO: it spends more on the rows than the client does. A
+   * client that reads each 8 kB the server sends as it arrives makes the server wake it for every
+   * send, and those wakeups cost the server about a sixth of its CPU (5M rows: server CPU 1.26 s
+   * read this way against 1.50–1.62 s read at once; 5,700 reads instead of 37,000, and the
+   * client's own CPU 790 → 470 ms). The server never waits on it: the socket's receive buffer
+   * takes what comes in a tick, and the reads after the tick are full ones, which do not wait.
+   */
+  readEnded(): void {
+    const handed = this.flush();
+    if (this.#ended || this.#coalescing !== undefined || handed === 0 || handed >= SHORT_READ) return;
+    this.#socket.pause();
+    this.#coalescing = setTimeout(() => {
+      this.#coalescing = undefined;
+      if (!this.#paused) this.#socket.resume();
+    }, COALESCE_MILLIS);
+  }
+
+  /** Hands on what was gathered since the last flush, if anything; returns its size in bytes. */
+  flush(): number {
     let chunk: Buffer | undefined;
     if (this.#chunk !== undefined) {
       const run = this.#compactRun();
@@ -117,13 +148,21 @@ export class CopyOutCollector {
     }
     this.#parts = [];
     this.#partBytes = 0;
-    if (chunk !== undefined && chunk.length > 0) this.#handlers.copyData?.(chunk);
+    if (chunk === undefined || chunk.length === 0) return 0;
+    this.#handlers.copyData?.(chunk);
+    return chunk.length;
   }
 
   /** The statement ended: reading goes on for whoever uses the session next. */
   end(): void {
     this.flush();
     this.#ended = true;
+    if (this.#coalescing !== undefined) {
+      // The timer must not resume the socket later, when the next statement may have paused it.
+      clearTimeout(this.#coalescing);
+      this.#coalescing = undefined;
+      if (!this.#paused) this.#socket.resume();
+    }
     this.control.resume();
   }
 

@@ -7,7 +7,10 @@ import { cpus } from 'node:os';
 import mysql from 'mysql2/promise';
 import { findMysql } from '../scripts/test-database.js';
 
-const ROUNDS = Number(process.argv[process.argv.indexOf('--rounds') + 1] || 3);
+// Without `--rounds` indexOf gives -1, and argv[0] (node's path) is no count: 3 rounds then.
+const roundsArgument = process.argv.indexOf('--rounds');
+const ROUNDS = roundsArgument >= 0 ? Number(process.argv[roundsArgument + 1]) : 3;
+if (!(ROUNDS >= 1)) throw new Error(`--rounds takes a count of at least 1, not ${process.argv[roundsArgument + 1]}`);
 const ROWS = 1_000_000;
 const url = await findMysql();
 if (!url) {

@@ -184,6 +184,26 @@ describe('behind PgBouncer in transaction mode', { skip, timeout: 120_000 }, () 
       }
     });
 
+    // With `pipeline`, statements wait in flight behind the first: each of them finds its name
+    // missing, and none of them ran, so each runs again unnamed (behind the others still in flight).
+    it('outside a transaction, with pipelined statements in flight: every one of them runs again unnamed and succeeds', async () => {
+      const made = manager({ poolSize: 1, pipeline: 4 });
+      const { pgm, events } = made;
+      try {
+        for (let run = 0; run < 2; run++) assert.equal((await firstValueFrom(pgm.query<{ n: number }>(TEXT, [run]))).n, 40 + run);
+        await bouncer.admin('RECONNECT');
+        const values = [2, 3, 4, 5, 6, 7];
+        const answers = await Promise.all(values.map(async (value) => (await firstValueFrom(pgm.query<{ n: number }>(TEXT, [value]))).n));
+        assert.deepEqual(answers, values.map((value) => 40 + value));
+        assert.ok(pgm.poolStats().pipelined >= 3, `the statements were pipelined (${pgm.poolStats().pipelined})`);
+        assert.deepEqual(events.filter((event) => event.type === 'error'), []);
+        assert.equal(switched(events).length, 1);
+        assert.equal((await firstValueFrom(pgm.query<{ n: number }>(TEXT, [8]))).n, 48);
+      } finally {
+        await pgm.close();
+      }
+    });
+
     it('inside a transaction: a retryable error that says so, and retryTransaction() recovers', async () => {
       const { pgm, events } = await prepared();
       try {

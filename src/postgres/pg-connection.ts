@@ -185,20 +185,28 @@ export class PgConnection implements DriverConnection {
       this.#current = null;
       // The server answers the next pipelined statement from here on: pg's Client made the one
       // it ran inactive before this listener, and takes this one as active without sending it.
+      const rerunnable = this.#rerunnable;
       const next = this.#followers.shift();
       if (next !== undefined) {
-        this.#rerunnable = false;
+        // A pipelined statement was sent outside any transaction, behind row statements only.
+        this.#rerunnable = true;
         this.#current = next;
         this.#submit(next);
       }
       if (statement.staleName) {
         this.#switchToUnnamed();
-        if (this.#rerunnable && this.#status === 'I' && next === undefined) {
+        if (rerunnable && this.#status === 'I' && next === undefined) {
           // Parse or Bind failed, so nothing ran, and no transaction was open: run it again unnamed.
           this.#rerunnable = false;
           const again = statement.unnamed();
           this.#current = again;
           this.#submit(again);
+          return;
+        }
+        if (rerunnable && this.#status === 'I' && statement instanceof PgStatement) {
+          // The same, behind the statements still in flight: callers that share a pipeline are
+          // independent, so the order between them is free.
+          this.#sendBehind(statement.unnamed());
           return;
         }
         statement.finish((error) => staleNameError(toRxpgError(error, { statement: statement.errorText })));
@@ -360,12 +368,17 @@ export class PgConnection implements DriverConnection {
     const timeout = options.timeoutMillis === undefined ? undefined : { value: `${Math.max(1, Math.ceil(options.timeoutMillis))}ms`, restore: undefined };
     const statement = new PgStatement(sql, values, sink, this.#shapes, 0, timeout, this.#prepared, [], this.#onCommand, undefined);
     this.#changes.statement(sql);
+    this.#sendBehind(statement);
+    return true;
+  }
+
+  /** Writes `statement` now, to be answered after the statements in flight (see runPipelined). */
+  #sendBehind(statement: PgStatement): void {
     this.#followers.push(statement);
     this.#holdWritesForTick();
     const wrap = this.clientCalls?.wrap;
     if (wrap === undefined) statement.submit(this.#internals.connection);
     else wrap(() => statement.submit(this.#internals.connection));
-    return true;
   }
 
   /**

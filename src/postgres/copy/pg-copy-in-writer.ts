@@ -1,6 +1,7 @@
 import type { CopyInValue, CopyInWriter } from '../../driver/copy-handlers.js';
 import { QueryError } from '../../errors/query-error.js';
-import { COPY_DATA_HEADER, CopyTextEncoder } from './copy-text-encoder.js';
+import { COPY_DATA_HEADER } from './copy-data-encoder.js';
+import { CopyTextEncoder } from './copy-text-encoder.js';
 
 /** The socket under pg's connection, as far as COPY writes to it: checked, never assumed (see {@link copySocketOf}). */
 export interface CopySocket {

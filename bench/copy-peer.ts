@@ -1,8 +1,9 @@
 // One COPY client in a process of its own (so its RSS is its own). Prints one JSON line:
-// { peer, direction, rows, bytes, millis, maxRssMB, rssGrowthMB }.
+// { peer, direction, rows, bytes, millis, cpuMillis, maxRssMB, rssGrowthMB }.
 // to:   COPY <table> TO STDOUT into a sink that counts bytes.
-// from: the same generated rows (copyRows) into an empty table; rxpg encodes its own rows, the
-//       peers get the same text encoding (encodeLines), written with their streams' backpressure.
+// from: the same generated rows (copyRows) into an empty table; rxpg encodes its own rows (in
+//       COPY's text format, or binary as rxpg-binary), the peers get the same text encoding
+//       (encodeLines), written with their streams' backpressure.
 import { once } from 'node:events';
 import pg from 'pg';
 import { from as copyFromStdin, to as copyToStdout } from 'pg-copy-streams';
@@ -19,6 +20,7 @@ const rssAtStart = process.memoryUsage().rss;
 let bytes = 0;
 let rows = 0;
 const started = performance.now();
+const cpuAtStart = process.cpuUsage();
 
 /** Writes the encoded lines into a Node writable, waiting for 'drain' as a stream user must. */
 async function writeLines(stream: NodeJS.WritableStream): Promise<void> {
@@ -65,6 +67,14 @@ if (direction === 'to') {
       await pgm.close();
       break;
     }
+    case 'rxpg-binary': {
+      // The same rows in COPY's binary format: copyFrom() with each column's type.
+      const pgm = new PgManager();
+      pgm.createConn({ connectionString: url, poolSize: 1, sslmode: 'disable' });
+      rows = await firstValueFrom(pgm.copyFrom(`${sql} (FORMAT binary)`, copyRows(ROWS), { types: ['int4', 'text', 'float8', 'timestamptz'] }));
+      await pgm.close();
+      break;
+    }
     case 'rxpg-inserts': {
       // The baseline COPY is measured against: 1,000-row INSERTs through query().
       const pgm = new PgManager();
@@ -102,6 +112,7 @@ if (direction === 'to') {
   }
 }
 const millis = performance.now() - started;
+const cpu = process.cpuUsage(cpuAtStart);
 clearInterval(sampler);
 maxRss = Math.max(maxRss, process.memoryUsage().rss);
-console.log(JSON.stringify({ peer, direction, rows, bytes, millis, maxRssMB: maxRss / 1048576, rssGrowthMB: (maxRss - rssAtStart) / 1048576 }));
+console.log(JSON.stringify({ peer, direction, rows, bytes, millis, cpuMillis: (cpu.user + cpu.system) / 1000, maxRssMB: maxRss / 1048576, rssGrowthMB: (maxRss - rssAtStart) / 1048576 }));

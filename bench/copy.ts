@@ -3,8 +3,9 @@
 // - copyTo: COPY <table> TO STDOUT of (int, text, float8, timestamptz) into a sink that counts
 //   bytes, with rxpg's copyTo(), pg-copy-streams, postgres.js .readable(), and psql into /dev/null.
 // - copyFrom: the same generated rows (bench/copy-rows.ts) into an empty table with rxpg's
-//   copyFrom() (its own encoder), pg-copy-streams and postgres.js .writable() (one shared text
-//   encoder), psql's \copy from a file of those rows, and 1,000-row INSERTs through rxpg's query().
+//   copyFrom() (its own encoder, text; rxpg-binary: COPY's binary format with `types`),
+//   pg-copy-streams and postgres.js .writable() (one shared text encoder), psql's \copy from a
+//   file of those rows, and 1,000-row INSERTs through rxpg's query().
 // `--rows N` (default 1000000; the issue's goal is 5000000), `--rounds N` (default 3),
 // `--peers a,b`, `--skip-inserts`.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -23,7 +24,10 @@ const argument = (name: string, fallback: number): number => {
 const ROWS = argument('rows', 1_000_000);
 const ROUNDS = argument('rounds', 3);
 const peersArgument = process.argv.indexOf('--peers');
-const PEERS = peersArgument >= 0 ? process.argv[peersArgument + 1].split(',') : ['rxpg', 'pg-copy-streams', 'postgres.js'];
+const PEERS = peersArgument >= 0 ? process.argv[peersArgument + 1].split(',') : ['rxpg', 'rxpg-binary', 'pg-copy-streams', 'postgres.js'];
+/** Peers that only load (rxpg-binary is copyFrom's binary format; copyTo reads whatever the statement asks for). */
+const FROM_ONLY = new Set(['rxpg-binary']);
+const TO_PEERS = PEERS.filter((peer) => !FROM_ONLY.has(peer));
 const INSERTS = !process.argv.includes('--skip-inserts');
 
 const database = await findOrStartDatabase((line) => console.log(line));
@@ -55,6 +59,8 @@ interface Result {
   rows: number;
   bytes: number;
   millis: number;
+  /** The client process's CPU time (user + system) for the whole run, connect included. */
+  cpuMillis: number;
   rssGrowthMB: number;
 }
 function runPeer(peer: string, direction: 'to' | 'from'): Result {
@@ -75,21 +81,31 @@ const to = new Map<string, Result[]>();
 const from = new Map<string, Result[]>();
 const add = (map: Map<string, Result[]>, result: Result): void => void map.set(result.peer, [...(map.get(result.peer) ?? []), result]);
 for (let round = 0; round < ROUNDS; round++) {
-  for (const peer of PEERS) {
+  for (const peer of TO_PEERS) {
     const result = runPeer(peer, 'to');
     if (peer !== 'rxpg' && to.get('rxpg')?.[0] && result.bytes !== to.get('rxpg')?.[0].bytes) throw new Error(`${peer} read ${result.bytes} bytes, rxpg ${to.get('rxpg')?.[0].bytes}`);
     add(to, result);
   }
-  add(to, { peer: 'psql', rows: ROWS, bytes: 0, millis: psql(['-c', `COPY ${source} TO STDOUT`]), rssGrowthMB: NaN });
+  add(to, { peer: 'psql', rows: ROWS, bytes: 0, millis: psql(['-c', `COPY ${source} TO STDOUT`]), cpuMillis: NaN, rssGrowthMB: NaN });
   for (const peer of [...PEERS, ...(INSERTS ? ['rxpg-inserts'] : [])]) {
     await truncate();
     const result = runPeer(peer, 'from');
     const loaded = Number((await admin.query(`SELECT count(*) AS n FROM ${target}`)).rows[0].n);
     if (loaded !== ROWS) throw new Error(`${peer} loaded ${loaded} rows, expected ${ROWS}`);
+    // The rows read back as generated (bench/copy-rows.ts), whatever the format they went in.
+    const wrong = Number(
+      (
+        await admin.query(
+          `SELECT count(*) AS n FROM ${target} WHERE label IS DISTINCT FROM 'label ' || id OR score IS DISTINCT FROM id / 7.0::float8 ` +
+            `OR created_at IS DISTINCT FROM timestamptz '2025-01-01 00:00:00+00' + id * interval '1 second'`,
+        )
+      ).rows[0].n,
+    );
+    if (wrong !== 0) throw new Error(`${peer} loaded ${wrong} rows that differ from the generated ones`);
     add(from, { ...result, rows: loaded });
   }
   await truncate();
-  add(from, { peer: 'psql', rows: ROWS, bytes: 0, millis: psql(['-c', `\\copy ${target} (id, label, score, created_at) FROM '${file}'`]), rssGrowthMB: NaN });
+  add(from, { peer: 'psql', rows: ROWS, bytes: 0, millis: psql(['-c', `\\copy ${target} (id, label, score, created_at) FROM '${file}'`]), cpuMillis: NaN, rssGrowthMB: NaN });
   console.log(`round ${round + 1}/${ROUNDS} done`);
 }
 await admin.query(`DROP TABLE ${target}`);
@@ -100,19 +116,22 @@ const median = (values: number[]): number => [...values].sort((a, b) => a - b)[M
 const rate = (runs: Result[]): number => ROWS / (median(runs.map((run) => run.millis)) / 1000);
 const table = (title: string, map: Map<string, Result[]>, against: string[]): void => {
   console.log(`\n### ${title}\n`);
-  console.log(`| client | rows/s | ${against.map((peer) => `vs ${peer}`).join(' | ')} | RSS growth |`);
-  console.log(`|---|---|${against.map(() => '---|').join('')}---|`);
+  console.log(`| client | rows/s | ${against.map((peer) => `vs ${peer}`).join(' | ')} | RSS growth | client CPU |`);
+  console.log(`|---|---|${against.map(() => '---|').join('')}---|---|`);
   for (const [peer, runs] of map) {
     const ratios = against.map((other) => (map.has(other) ? `${(rate(runs) / rate(map.get(other) as Result[])).toFixed(2)}x` : '–'));
     const growth = Math.max(...runs.map((run) => run.rssGrowthMB));
-    console.log(`| ${peer} | ${(rate(runs) / 1e6).toFixed(2)}M | ${ratios.join(' | ')} | ${Number.isNaN(growth) ? '–' : `${growth.toFixed(0)} MB`} |`);
+    const cpu = median(runs.map((run) => run.cpuMillis));
+    console.log(
+      `| ${peer} | ${(rate(runs) / 1e6).toFixed(2)}M | ${ratios.join(' | ')} | ${Number.isNaN(growth) ? '–' : `${growth.toFixed(0)} MB`} | ${Number.isNaN(cpu) ? '–' : `${Math.round(cpu).toLocaleString('en')} ms`} |`,
+    );
   }
 };
 const rows = `${ROWS.toLocaleString('en')} rows of (int, text, float8, timestamptz)`;
 console.log(`\n${rows}, median of ${ROUNDS} interleaved round${ROUNDS === 1 ? '' : 's'}`);
 console.log(`PostgreSQL ${serverVersion} (${database.origin}), Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString().slice(0, 10)}`);
 table(`copyTo: COPY of ${rows} TO STDOUT into a byte-counting sink (median of ${ROUNDS})`, to, ['psql', 'pg-copy-streams', 'postgres.js']);
-table(`copyFrom: ${rows}, generated in JavaScript, into an empty table (median of ${ROUNDS})`, from, ['psql', 'pg-copy-streams', 'postgres.js', 'rxpg-inserts']);
+table(`copyFrom: ${rows}, generated in JavaScript, into an empty table (median of ${ROUNDS})`, from, ['psql', 'pg-copy-streams', 'postgres.js', 'rxpg-inserts', 'rxpg']);
 if (from.has('rxpg-inserts')) {
   // The goal is relative to psql's own speed-up: COPY over the INSERTs an application would otherwise send.
   const inserts = rate(from.get('rxpg-inserts') as Result[]);
@@ -120,7 +139,7 @@ if (from.has('rxpg-inserts')) {
   console.log(`\n### copyFrom's speed-up over 1,000-row INSERTs through query()\n`);
   console.log("| loader | over INSERTs | vs psql's speed-up |");
   console.log('|---|---|---|');
-  for (const peer of ['psql', 'rxpg', 'pg-copy-streams', 'postgres.js']) {
+  for (const peer of ['psql', 'rxpg', 'rxpg-binary', 'pg-copy-streams', 'postgres.js']) {
     if (!from.has(peer)) continue;
     const speedUp = rate(from.get(peer) as Result[]) / inserts;
     console.log(`| ${peer} | ${speedUp.toFixed(2)}x | ${(speedUp / psqlSpeedUp).toFixed(2)}x |`);

@@ -13,42 +13,14 @@ import pg from 'pg';
 import pgUtils from 'pg/lib/utils.js';
 import { CopyOutCollector } from '../src/postgres/copy/copy-out-collector.js';
 import { CopyTextEncoder } from '../src/postgres/copy/copy-text-encoder.js';
-import { DATABASE_URL, testManager, uniqueName, useAdminClient, waitFor } from './support/database.js';
+import { useCopyChecks } from './support/copy-checks.js';
+import { DATABASE_URL, testManager, uniqueName, waitFor } from './support/database.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
 
 const { prepareValue } = pgUtils;
 
 describe('copyTo() and copyFrom(): COPY as observables', () => {
-  const tables: string[] = [];
-  const admin = useAdminClient({
-    teardown: async (client) => {
-      for (const table of tables) await client.query(`DROP TABLE IF EXISTS ${table}`);
-    },
-  });
-  const table = async (columns: string): Promise<string> => {
-    const name = uniqueName('rxpg_copy');
-    tables.push(name);
-    await admin.query(`CREATE TABLE ${name} (${columns})`);
-    return name;
-  };
-  const countOf = async (name: string): Promise<number> => Number((await admin.query(`SELECT count(*) AS n FROM ${name}`)).rows[0].n);
-  /** The app's sessions as the server shows them, with what they run. */
-  const activity = async (app: string): Promise<{ pid: number; state: string; query: string }[]> =>
-    (await admin.query('SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1', [app])).rows;
-  const copyRunning = async (app: string): Promise<boolean> => (await activity(app)).some((session) => session.state === 'active' && /^COPY/i.test(session.query));
-  /** After an abort: the one session is idle on the server (no COPY running), pooled, and serves the next statement itself. */
-  const expectCleanSession = async (pgm: ReturnType<typeof testManager>['pgm'], app: string, pid: number): Promise<void> => {
-    let seen: unknown[] = [];
-    await waitFor(async () => {
-      const sessions = (seen = await activity(app));
-      return sessions.length === 1 && sessions[0].state === 'idle';
-    }, () => `the session of ${app} idle with no COPY running: ${JSON.stringify(seen)}`, 10_000);
-    await waitFor(() => pgm.poolState().idle === 1 && pgm.poolState().inUse === 0, () => `the session back in the pool: ${JSON.stringify(pgm.poolState())}`, 10_000);
-    const next = await firstValueFrom(pgm.query<{ pid: number; status: string }>("SELECT pg_backend_pid() AS pid, 'ok' AS status"));
-    assert.equal(next.pid, pid, 'the same session served the next statement');
-    assert.equal(next.status, 'ok');
-  };
-  const pidOf = async (pgm: ReturnType<typeof testManager>['pgm']): Promise<number> => (await firstValueFrom(pgm.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))).pid;
+  const { admin, table, countOf, copyRunning, expectCleanSession, expectUnsubscribeRollsBack, pidOf } = useCopyChecks('rxpg_copy');
 
   describe('copyFrom()', () => {
     it('copies rows of every kind of value, emits the count once, and the server reads back what was sent', async () => {
@@ -237,19 +209,7 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
 
     it('unsubscribing mid-copy sends CopyFail: no rows, no COPY running, the session clean in the pool', async () => {
       const name = await table('id int');
-      const { pgm, app } = testManager({ poolSize: 1 });
-      const pid = await pidOf(pgm);
-      const source = new Subject<number[]>();
-      const subscription = pgm.copyFrom(`COPY ${name} FROM STDIN`, source).subscribe({ error: (error) => assert.fail(`no error after unsubscribe: ${String(error)}`) });
-      await waitFor(() => source.observed, 'the source subscribed once the server waits for data', 10_000);
-      for (let id = 1; id <= 1000; id++) source.next([id]);
-      // The positive control of the checks below: the COPY runs on the server.
-      await waitFor(() => copyRunning(app), 'the COPY running on the server', 10_000);
-      subscription.unsubscribe();
-      assert.equal(source.observed, false, 'the source was unsubscribed');
-      await expectCleanSession(pgm, app, pid);
-      assert.equal(await countOf(name), 0, 'the server rolled the COPY back');
-      await pgm.close();
+      await expectUnsubscribeRollsBack(name, `COPY ${name} FROM STDIN`, {}, 1000, (id) => [id]);
     });
 
     it('a source error fails the COPY with its message, and the caller gets that very error once the session is clean', async () => {

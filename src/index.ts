@@ -7,7 +7,7 @@ export { boundedConcatMap, DroppedValues, type BoundedConcatMapOptions, type Ove
 export { DbManager, type ManagerOptions } from './manager/db-manager.js';
 export type { ConnOptions, IsolationLevel, Pooler, SslMode } from './manager/conn-options.js';
 export type { QueryOptions, StreamOptions } from './manager/query-options.js';
-export type { CopyFromOptions, CopyToOptions } from './manager/copy-options.js';
+export type { CopyBinaryType, CopyFromOptions, CopyToOptions } from './manager/copy-options.js';
 export type { CopySource } from './manager/copy-source.js';
 export { Connection, type Cursor } from './manager/connection.js';
 export type { CommandResult } from './manager/command-result.js';

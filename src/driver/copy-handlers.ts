@@ -1,6 +1,7 @@
 /**
  * One value a COPY … FROM source yields: a chunk of data in the statement's own format, sent
- * as it is, or a row as an array of values, which the driver encodes in its text format.
+ * as it is, or a row as an array of values, which the driver encodes in its text format (or,
+ * given copyFrom()'s `types`, in its binary format).
  *
  * @category Driver seam
  */
@@ -52,6 +53,12 @@ export interface CopyHandlers {
   copyData?(chunk: Buffer): void;
   /** The server waits for COPY data: send it through `writer`. Without this handler the driver refuses the COPY. */
   copyIn?(writer: CopyInWriter): void;
+  /**
+   * copyFrom()'s `types`, checked by the driver's `Driver.checkCopyTypes`: the writer
+   * encodes rows in the COPY's binary format with one type per column, and the driver refuses
+   * a COPY whose format or column count does not match before any row is read.
+   */
+  readonly binaryTypes?: readonly string[];
 }
 
 /**

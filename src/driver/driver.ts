@@ -117,6 +117,13 @@ export interface Driver {
    * instrumentation leaves it out.
    */
   wrapClientCalls?(wrap: ClientCallWrapper | undefined): void;
+  /**
+   * Checks copyFrom()'s `types` option when it is given (its rows to go in a binary format, one
+   * type per column): returns it as the writer will get it, or throws a ConfigurationError that
+   * says what to fix. A backend without a binary COPY format throws, saying so; one without
+   * this method makes copyFrom() refuse the option.
+   */
+  checkCopyTypes?(types: unknown, method: string): readonly string[];
 }
 
 /**

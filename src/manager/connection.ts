@@ -10,7 +10,7 @@ import type { OperationTracker } from './manager-hooks.js';
 import { batchEntriesOf, type BatchResult, type BatchStatement } from './batch-statements.js';
 import { summaryTo, type CommandResult } from './command-result.js';
 import { copyFromFeeder } from './copy-from-feeder.js';
-import { stageOf, type CopyToOptions } from './copy-options.js';
+import { copyTypesOf, stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
 import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
 import { copySubscriber, runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
@@ -149,12 +149,13 @@ export class Connection {
    *   .subscribe();
    * ```
    */
-  copyFrom(sql: string, source$: CopySource, options: { timeout?: number } = {}): Observable<number> {
+  copyFrom(sql: string, source$: CopySource, options: Omit<CopyFromOptions, 'conn'> = {}): Observable<number> {
     checkStatement(sql, []);
     const source = checkCopySource(source$, 'copyFrom');
-    checkOptionKeys(options, ['timeout'], 'copyFrom');
+    checkOptionKeys(options, ['timeout', 'types'], 'copyFrom');
     const timeoutMillis = timeoutOf(options, 'copyFrom');
-    return this.#copy<number>('copyFrom', sql, [], captureCallSite(this.copyFrom, this.context.callSites), timeoutMillis, () => copyFromFeeder(source));
+    const types = copyTypesOf(options, this.context.driver, 'copyFrom');
+    return this.#copy<number>('copyFrom', sql, [], captureCallSite(this.copyFrom, this.context.callSites), timeoutMillis, () => copyFromFeeder(source, types));
   }
 
   /**

@@ -6,15 +6,17 @@ import type { CopyDirection } from './run-copy.js';
  * copyFrom()'s side of a COPY … FROM STDIN: once the server waits for data, the source is read
  * into the driver's writer as fast as the socket drains. A source error, or a value the writer
  * cannot encode, ends the COPY with a CopyFail carrying its message, and the caller gets that
- * error itself once the server has rolled the COPY back.
+ * error itself once the server has rolled the COPY back. With `binaryTypes` (checked by the
+ * driver) rows go in the COPY's binary format.
  */
-export function copyFromFeeder(source: CheckedCopySource): CopyDirection {
+export function copyFromFeeder(source: CheckedCopySource, binaryTypes?: readonly string[]): CopyDirection {
   let writer: CopyInWriter | undefined;
   let stopSource: (() => void) | undefined;
   let stopped: string | undefined;
   let sourceError: unknown;
   return {
     handlers: {
+      binaryTypes,
       copyIn: (copyWriter) => {
         writer = copyWriter;
         if (stopped !== undefined) {

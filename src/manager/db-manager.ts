@@ -24,7 +24,7 @@ import { registerHooksSlot, type HooksSlot, type ManagerHooks, type OperationKin
 import { poolStatsDiffer, poolStatsOf, type PoolStats } from './pool-stats.js';
 import { Connection, type Cursor } from './connection.js';
 import { copyFromFeeder } from './copy-from-feeder.js';
-import { stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
+import { copyTypesOf, stageOf, type CopyFromOptions, type CopyToOptions } from './copy-options.js';
 import { checkCopySource, type CopySource } from './copy-source.js';
 import { copyToConsumer } from './copy-to-consumer.js';
 import { copySubscriber, runCopy, trackedCopy, type CopyDirection } from './run-copy.js';
@@ -576,7 +576,9 @@ export class DbManager {
    * are bound as parameters). An iterable, a generator, an async iterable or a Node Readable
    * is pulled only as fast as the socket drains; an Observable has no demand signal, so what it
    * emits faster than the server takes it waits in memory. Unsubscribing sends a CopyFail: the
-   * server rolls the COPY back and the session goes back clean. An error of `source$` does the
+   * server rolls the COPY back and the session goes back clean. With `types` (Postgres, a
+   * `COPY … (FORMAT binary)`), rows go in COPY's binary format instead, one type per column
+   * (see {@link CopyFromOptions.types}). An error of `source$` does the
    * same, and is the error you get. A row the server rejects fails with a `QueryError` whose
    * `where` says `COPY t, line N`. On MyManager the statement is a `LOAD DATA LOCAL INFILE`
    * (any file name), fed the same way; an abort there is a `KILL QUERY` before the data ends.
@@ -599,12 +601,13 @@ export class DbManager {
   copyFrom(sql: string, source$: CopySource, options: CopyFromOptions = {}): Observable<number> {
     checkStatement(sql, []);
     const source = checkCopySource(source$, 'copyFrom');
-    checkOptionKeys(options, ['conn', 'timeout'], 'copyFrom');
+    checkOptionKeys(options, ['conn', 'timeout', 'types'], 'copyFrom');
     const timeoutMillis = timeoutOf(options, 'copyFrom');
+    const types = copyTypesOf(options, this.#driver, 'copyFrom');
     const conn = options.conn ?? 'default';
     this.#registry.get(conn);
     const site = captureCallSite(this.copyFrom, this.#callSites);
-    return this.#leasedCopy<number>('copyFrom', conn, sql, [], site, timeoutMillis, () => copyFromFeeder(source));
+    return this.#leasedCopy<number>('copyFrom', conn, sql, [], site, timeoutMillis, () => copyFromFeeder(source, types));
   }
 
   /** A COPY on a leased session, as `#leasedStatement` runs a statement. */

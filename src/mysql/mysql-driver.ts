@@ -26,6 +26,14 @@ import { resolveMysqlParams } from './mysql-params.js';
 export class MysqlDriver extends SqlDriver {
   readonly dialect = 'mysql';
 
+  /** MySQL's LOAD DATA reads text only: copyFrom()'s `types` (COPY's binary format) has no counterpart. */
+  checkCopyTypes(_types: unknown, method: string): never {
+    throw new ConfigurationError(
+      `${method}: types is a PostgreSQL option (COPY's binary format); MyManager's copyFrom() feeds LOAD DATA LOCAL INFILE, which has no binary format. ` +
+        'Leave types out: rows are sent as LOAD DATA text, which every column type reads.',
+    );
+  }
+
   resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {
     return resolveMysqlParams(source, settings, conn);
   }

@@ -216,6 +216,12 @@ export class PgConnection implements DriverConnection {
     });
     // Sent when a reported setting changes; the ones sent during startup came before this.
     internals.connection.on('parameterStatus', (message) => this.#changes.parameter(String(message?.parameterName)));
+    // pg hands a CopyInResponse's statement no fields: its format and column count (which a
+    // binary copyFrom checks) are taken here, ahead of pg's own listener.
+    const { connection } = internals as unknown as { connection: { prependListener?: (event: string, listener: (message: { binary?: unknown; columnTypes?: unknown[] } | undefined) => void) => void } };
+    connection.prependListener?.('copyInResponse', (message) => {
+      if (this.#current instanceof PgStatement) this.#current.copyInFormat = { binary: message?.binary === true, columns: message?.columnTypes?.length ?? -1 };
+    });
     // pg has no handler of its own for COPY … TO STDOUT: the statement takes it (copyTo) or refuses it.
     internals.connection.on('copyOutResponse', () => this.#current?.handleCopyOutResponse(internals.connection));
     client.on('notice', (notice: NoticeFields) =>

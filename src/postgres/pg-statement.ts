@@ -4,7 +4,7 @@ import { QueryError } from '../errors/query-error.js';
 import type { RxpgError } from '../errors/rxpg-error.js';
 import type { RowShape } from '../rows/ordered-row.js';
 import { CopyOutCollector } from './copy/copy-out-collector.js';
-import { copySocketOf, PgCopyInWriter } from './copy/pg-copy-in-writer.js';
+import { copySocketOf, PgCopyInWriter, type CopyInFormat } from './copy/pg-copy-in-writer.js';
 import { readDataRow } from './message-tap.js';
 import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
@@ -64,6 +64,8 @@ export class PgStatement {
   readonly #cache: PreparedStatements | undefined;
   /** Hears the command tag of each statement of the text (not of the prelude's or a timeout's). */
   readonly #onCommand: ((tag: string) => void) | undefined;
+  /** A COPY … FROM STDIN's format, from its CopyInResponse (set by the connection just before {@link PgStatement.handleCopyInResponse}). */
+  copyInFormat: CopyInFormat | undefined;
   /** Where a COPY's data goes (copyTo) or comes from (copyFrom); undefined for every other statement. */
   readonly #copy: CopyHandlers | undefined;
   #copyOut: CopyOutCollector | undefined;
@@ -295,15 +297,16 @@ export class PgStatement {
    */
   handleCopyInResponse(connection: ProtocolWriter): void {
     const socket = this.#copy?.copyIn ? copySocketOf(connection.stream) : undefined;
-    if (socket !== undefined && this.#error === undefined) {
+    const misfit = this.#copy?.copyIn ? formatMisfit(this.#copy.binaryTypes, this.copyInFormat, this.text) : undefined;
+    if (socket !== undefined && misfit === undefined && this.#error === undefined) {
       // By the extended protocol the server holds its answer to CopyDone back until a Flush or
       // Sync, and the Sync must wait for that answer (see #syncLate): so a Flush follows the data.
-      this.#copyIn = new PgCopyInWriter(socket, this.#syncLate ? () => connection.flush() : undefined);
+      this.#copyIn = new PgCopyInWriter(socket, this.#syncLate ? () => connection.flush() : undefined, this.#copy?.binaryTypes, this.copyInFormat?.binary);
       this.#copy?.copyIn?.(this.#copyIn);
       return;
     }
-    this.#error ??= this.#copy?.copyIn ? socketUnfit() : copyRefused(this.text, 'FROM STDIN');
-    connection.sendCopyFail('rxpg: COPY FROM STDIN runs only through copyFrom()');
+    this.#error ??= misfit ?? (this.#copy?.copyIn ? socketUnfit() : copyRefused(this.text, 'FROM STDIN'));
+    connection.sendCopyFail(misfit === undefined ? 'rxpg: COPY FROM STDIN runs only through copyFrom()' : `rxpg: ${misfit.message}`);
     const extended = this.#values !== undefined || this.#timeout !== undefined;
     if (extended && !this.#syncLate) connection.sync();
   }
@@ -441,6 +444,32 @@ function copyRefused(statement: string, direction: 'TO STDOUT' | 'FROM STDIN'): 
       `The session is unharmed.`,
     { statement },
   );
+}
+
+/**
+ * Why copyFrom()'s `types` (rows in the binary format) do not fit the COPY the server started:
+ * it reads text, or has another number of columns. Undefined when they fit, when no `types`
+ * were given, or when pg did not say the format (the server then judges the data).
+ */
+function formatMisfit(types: readonly string[] | undefined, format: CopyInFormat | undefined, statement: string): QueryError | undefined {
+  if (types === undefined || format === undefined) return undefined;
+  if (!format.binary) {
+    return new QueryError(
+      'unsupported',
+      "copyFrom(): types were given, so rows go in COPY's binary format, but this COPY reads text: add (FORMAT binary) to the statement " +
+        '(COPY t (a, b) FROM STDIN (FORMAT binary)), or leave types out to send rows as text. Nothing was copied; the session is unharmed.',
+      { statement },
+    );
+  }
+  if (format.columns >= 0 && format.columns !== types.length) {
+    return new QueryError(
+      'unsupported',
+      `copyFrom(): types names ${types.length} column type${types.length === 1 ? '' : 's'} (${types.join(', ')}), but this COPY has ${format.columns} column${format.columns === 1 ? '' : 's'}: ` +
+        "give one type per column of the COPY, in the statement's column order (list the columns in the statement to be sure of it). Nothing was copied; the session is unharmed.",
+      { statement },
+    );
+  }
+  return undefined;
 }
 
 /** pg's socket lacks a member COPY writes or pauses with (a pg release that changed it). */

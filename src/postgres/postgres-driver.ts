@@ -8,6 +8,7 @@ import { SqlDriver } from '../driver/sql-driver.js';
 import type { DriverConnection } from '../driver/driver-connection.js';
 import type { StatementSummary } from '../driver/statement-sink.js';
 import { ConnectionError } from '../errors/connection-error.js';
+import { checkCopyBinaryTypes } from './copy/copy-binary-encoder.js';
 import { isServerError, toRxpgError } from './pg-error.js';
 import { isTransientConnectFailure } from './sqlstate-reason.js';
 import { tapMessages } from './message-tap.js';
@@ -55,6 +56,10 @@ export class PostgresDriver extends SqlDriver {
   constructor(options: PostgresDriverOptions = {}) {
     super();
     this.#messageTap = options.messageTap ?? process.env.RXPG_MESSAGE_TAP !== 'off';
+  }
+
+  checkCopyTypes(types: unknown, method: string): readonly string[] {
+    return checkCopyBinaryTypes(types, method);
   }
 
   resolveConnection(source: ConnectionSource, settings: SessionSettings, conn: string): ResolvedConnection {

@@ -1,15 +1,10 @@
 import pg from 'pg';
 import pgUtils from 'pg/lib/utils.js';
 import { unsendableCopyValue } from '../../driver/copy-handlers.js';
-import { QueryError } from '../../errors/query-error.js';
+import { CopyDataEncoder } from './copy-data-encoder.js';
 
 const { prepareValue } = pgUtils;
 
-/** CopyData: type byte 'd', int32 length (counting itself), then the data. */
-const COPY_DATA = 0x64;
-export const COPY_DATA_HEADER = 5;
-/** Bytes of rows per CopyData message: large enough that per-message costs vanish, small enough to stay in cache. */
-const CHUNK_BYTES = 64 * 1024;
 /** The characters the server's COPY TO text output escapes (CopyAttributeOutText): backslash and \b \t \n \v \f \r. */
 const NEEDS_ESCAPE = /[\\\x08-\x0d]/;
 const ESCAPES = /[\\\x08-\x0d]/g;
@@ -36,29 +31,15 @@ const MAX_FAST_INTEGER = 2 ** 53;
  * `false`, and a Date, Buffer, array or object as pg binds it as a parameter (pg's
  * `prepareValue`: local time with its offset, `\x` hex, an array literal, JSON).
  */
-export class CopyTextEncoder {
-  readonly #emit: (message: Buffer) => void;
-  #buffer: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  #at = COPY_DATA_HEADER;
-  /** Rows encoded so far, for error messages (1-based line numbers, as the server counts them). */
-  #line = 0;
+export class CopyTextEncoder extends CopyDataEncoder {
   /** The local days (since 1970) of the last Date written, and its `YYYY-MM-DD` bytes: sorted timestamps share days. */
   #lastDays = NaN;
   readonly #lastDay = Buffer.alloc(10);
 
-  /** `emit` gets each whole CopyData message (header included) and owns it from then on. */
-  constructor(emit: (message: Buffer) => void) {
-    this.#emit = emit;
-  }
-
-  /**
-   * Appends one row. Throws a {@link QueryError} (reason `data`) for a value COPY cannot carry;
-   * part of the row may be buffered by then, so the COPY must be failed.
-   */
   row(values: readonly unknown[]): void {
-    this.#line++;
+    this.line++;
     const count = values.length;
-    if (count === 0) throw this.#badRow('is an empty array: a row needs at least one value');
+    if (count === 0) throw this.badRow('is an empty array: a row needs at least one value');
     for (let index = 0; index < count; index++) {
       const value = values[index];
       // A row may be split across CopyData messages: the server joins them.
@@ -66,36 +47,23 @@ export class CopyTextEncoder {
       else if (typeof value === 'number') this.#number(value);
       else if (value === null) this.#ascii('\\N');
       else this.#other(value, index);
-      this.#ensure(1);
-      this.#buffer[this.#at++] = index === count - 1 ? NEWLINE : TAB;
+      this.ensure(1);
+      this.buffer[this.at++] = index === count - 1 ? NEWLINE : TAB;
     }
-  }
-
-  /** Sends what is buffered as one CopyData message. */
-  flush(): void {
-    if (this.#at === COPY_DATA_HEADER) return;
-    const message = this.#buffer.subarray(0, this.#at);
-    message[0] = COPY_DATA;
-    message.writeInt32BE(this.#at - 1, 1);
-    // A new buffer per message: reusing the ones the socket had written (its write callbacks)
-    // measured no faster and grew RSS from 52 to 166 MB for 2M rows.
-    this.#buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-    this.#at = COPY_DATA_HEADER;
-    this.#emit(message);
   }
 
   #text(text: string): void {
     const length = text.length;
     if (length < SHORT_TEXT) {
       // Room for the worst case of the loop: every character escaped (two bytes).
-      this.#ensure(length * 2);
-      const buffer = this.#buffer;
-      let at = this.#at;
+      this.ensure(length * 2);
+      const buffer = this.buffer;
+      let at = this.at;
       for (let index = 0; index < length; index++) {
         const code = text.charCodeAt(index);
         if (code >= 0x80) {
           // Not ASCII: the rest goes through the UTF-8 writer.
-          this.#at = at;
+          this.at = at;
           return this.#longText(text.slice(index));
         }
         if (code === BACKSLASH) {
@@ -106,7 +74,7 @@ export class CopyTextEncoder {
           buffer[at++] = CONTROL_LETTERS[code - 0x08];
         } else buffer[at++] = code;
       }
-      this.#at = at;
+      this.at = at;
       return;
     }
     this.#longText(text);
@@ -115,8 +83,8 @@ export class CopyTextEncoder {
   #longText(text: string): void {
     const escaped = NEEDS_ESCAPE.test(text) ? text.replace(ESCAPES, escapeChar) : text;
     // UTF-8 needs at most three bytes per UTF-16 unit.
-    this.#ensure(escaped.length * 3);
-    this.#at += this.#buffer.write(escaped, this.#at, 'utf8');
+    this.ensure(escaped.length * 3);
+    this.at += this.buffer.write(escaped, this.at, 'utf8');
   }
 
   #number(value: number): void {
@@ -128,18 +96,18 @@ export class CopyTextEncoder {
     // between full collections.
     const text = Number.isFinite(value) ? JSON.stringify(value) : String(value);
     const length = text.length;
-    this.#ensure(length);
-    const buffer = this.#buffer;
-    let at = this.#at;
+    this.ensure(length);
+    const buffer = this.buffer;
+    let at = this.at;
     for (let index = 0; index < length; index++) buffer[at++] = text.charCodeAt(index);
-    this.#at = at;
+    this.at = at;
   }
 
   /** An integer as String() writes it (-0 as 0), digit by digit straight into the buffer. */
   #integer(value: number): void {
-    this.#ensure(17);
-    const buffer = this.#buffer;
-    let at = this.#at;
+    this.ensure(17);
+    const buffer = this.buffer;
+    let at = this.at;
     let rest = value;
     if (rest < 0) {
       buffer[at++] = 0x2d;
@@ -153,7 +121,7 @@ export class CopyTextEncoder {
       buffer[index] = 0x30 + (rest - next * 10);
       rest = next;
     }
-    this.#at = at;
+    this.at = at;
   }
 
   /**
@@ -178,9 +146,9 @@ export class CopyTextEncoder {
     // rounds away and pg's getters keep: such a date goes through pg.
     if (offsetMinutes !== 0 && seconds !== date.getSeconds()) return false;
     if (days !== this.#lastDays && !this.#day(days)) return false;
-    this.#ensure(29);
-    const buffer = this.#buffer;
-    let at = this.#at;
+    this.ensure(29);
+    const buffer = this.buffer;
+    let at = this.at;
     const day = this.#lastDay;
     for (let index = 0; index < 10; index++) buffer[at++] = day[index];
     buffer[at++] = 0x54;
@@ -197,7 +165,7 @@ export class CopyTextEncoder {
     at = twoDigits(buffer, at, Math.floor(offset / 60));
     buffer[at++] = 0x3a;
     at = twoDigits(buffer, at, offset % 60);
-    this.#at = at;
+    this.at = at;
     return true;
   }
 
@@ -228,8 +196,8 @@ export class CopyTextEncoder {
   }
 
   #ascii(text: string): void {
-    this.#ensure(text.length);
-    this.#at += this.#buffer.write(text, this.#at, 'latin1');
+    this.ensure(text.length);
+    this.at += this.buffer.write(text, this.at, 'latin1');
   }
 
   #other(value: unknown, index: number): void {
@@ -241,35 +209,24 @@ export class CopyTextEncoder {
       case 'undefined':
       case 'symbol':
       case 'function':
-        throw this.#badRow(unsendableCopyValue(value, index + 1) as string);
+        throw this.badRow(unsendableCopyValue(value, index + 1) as string);
       default:
         break;
     }
     if (value instanceof Date) {
-      if (Number.isNaN(value.getTime())) throw this.#badRow(unsendableCopyValue(value, index + 1) as string);
+      if (Number.isNaN(value.getTime())) throw this.badRow(unsendableCopyValue(value, index + 1) as string);
       if (this.#date(value)) return;
     }
     let prepared: unknown;
     try {
       prepared = prepareValue(value);
     } catch (error) {
-      throw this.#badRow(`has a value in column ${index + 1} that could not be encoded: ${error instanceof Error ? error.message : String(error)}`, error);
+      throw this.badRow(`has a value in column ${index + 1} that could not be encoded: ${error instanceof Error ? error.message : String(error)}`, error);
     }
     if (prepared === null) return this.#ascii('\\N');
     // bytea's hex form, its backslash escaped as every backslash of COPY text.
     if (Buffer.isBuffer(prepared)) return this.#ascii(`\\\\x${prepared.toString('hex')}`);
     this.#text(String(prepared));
-  }
-
-  /** Room for `bytes` more: flushes a full buffer, and grows one for a value larger than a message. */
-  #ensure(bytes: number): void {
-    if (this.#at + bytes <= this.#buffer.length) return;
-    this.flush();
-    if (COPY_DATA_HEADER + bytes > this.#buffer.length) this.#buffer = Buffer.allocUnsafe(COPY_DATA_HEADER + bytes);
-  }
-
-  #badRow(problem: string, cause?: unknown): QueryError {
-    return new QueryError('data', `copyFrom(): row ${this.#line} of the source ${problem}.`, {}, { cause });
   }
 }
 

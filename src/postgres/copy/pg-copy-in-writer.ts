@@ -1,6 +1,16 @@
 import type { CopyInValue, CopyInWriter } from '../../driver/copy-handlers.js';
 import { QueryError } from '../../errors/query-error.js';
-import { COPY_DATA_HEADER, CopyTextEncoder } from './copy-text-encoder.js';
+import type { CopyBinaryType } from '../../manager/copy-options.js';
+import { CopyBinaryEncoder } from './copy-binary-encoder.js';
+import { COPY_DATA_HEADER, type CopyDataEncoder } from './copy-data-encoder.js';
+import { CopyTextEncoder } from './copy-text-encoder.js';
+
+/** What a CopyInResponse says of the data it waits for: binary or text (and csv), and how many columns. */
+export interface CopyInFormat {
+  readonly binary: boolean;
+  /** -1 when pg did not pass the column list on. */
+  readonly columns: number;
+}
 
 /** The socket under pg's connection, as far as COPY writes to it: checked, never assumed (see {@link copySocketOf}). */
 export interface CopySocket {
@@ -30,28 +40,54 @@ const COPY_FAIL = 0x66;
 
 /**
  * Writes a COPY … FROM STDIN's data to the socket as CopyData messages: rows through the text
- * encoder, chunks as they are (a header, then the caller's bytes, without copying them).
- * `write` reports the socket's demand: false once Node's write buffer is above its high-water
- * mark, so a source is pulled only as fast as the server takes the data.
+ * encoder, or the binary one when copyFrom() was given `types`; chunks as they are (a header,
+ * then the caller's bytes, without copying them). `write` reports the socket's demand: false
+ * once Node's write buffer is above its high-water mark, so a source is pulled only as fast as
+ * the server takes the data.
  */
 export class PgCopyInWriter implements CopyInWriter {
   readonly #socket: CopySocket;
-  readonly #encoder: CopyTextEncoder;
+  readonly #encoder: CopyDataEncoder;
   readonly #afterData: () => void;
+  /** Rows go in the binary format (`types` given): chunks would break its framing. */
+  readonly #binaryRows: boolean;
+  /** The COPY reads binary and no `types` were given: rows cannot be encoded, chunks go as they are. */
+  readonly #binaryChunksOnly: boolean;
   /** Set once the data ended (CopyDone or CopyFail sent) or the server ended the COPY: nothing more goes out. */
   #closed = false;
 
-  /** `afterData` runs after CopyDone or CopyFail went out (by the extended protocol, a Flush: see PgStatement). */
-  constructor(socket: CopySocket, afterData: () => void = () => {}) {
+  /**
+   * `afterData` runs after CopyDone or CopyFail went out (by the extended protocol, a Flush: see
+   * PgStatement). `types` (checked, one per column) encode rows in the binary format; `binary`
+   * is the COPY's own format, where pg said it.
+   */
+  constructor(socket: CopySocket, afterData: () => void = () => {}, types?: readonly string[], binary?: boolean) {
     this.#socket = socket;
     this.#afterData = afterData;
-    this.#encoder = new CopyTextEncoder((message) => this.#socket.write(message));
+    const emit = (message: Buffer): void => void this.#socket.write(message);
+    this.#binaryRows = types !== undefined;
+    this.#binaryChunksOnly = types === undefined && binary === true;
+    this.#encoder = types === undefined ? new CopyTextEncoder(emit) : new CopyBinaryEncoder(types as readonly CopyBinaryType[], emit);
   }
 
   write(value: CopyInValue): boolean {
     if (this.#closed) return true;
     if (Array.isArray(value)) {
+      if (this.#binaryChunksOnly) {
+        throw new QueryError(
+          'data',
+          "copyFrom(): the source emitted a row (an array) for a COPY … (FORMAT binary), and rows need each column's type to be encoded in that format: " +
+            "pass types (copyFrom(sql, rows, { types: ['int4', 'text', …] })), or drop FORMAT binary to send rows as text.",
+          {},
+        );
+      }
       this.#encoder.row(value);
+    } else if (this.#binaryRows) {
+      throw new QueryError(
+        'data',
+        `copyFrom(): the source emitted ${typeof value === 'string' ? 'a string' : value instanceof Uint8Array ? 'a Buffer' : value === null ? 'null' : typeof value} while types were given: with types it may emit rows (arrays of values) only, which rxpg encodes in COPY's binary format. Send data of your own without types.`,
+        {},
+      );
     } else if (typeof value === 'string') {
       if (value.length > 0) this.#chunk(Buffer.from(value, 'utf8'));
     } else if (value instanceof Uint8Array) {
@@ -73,7 +109,7 @@ export class PgCopyInWriter implements CopyInWriter {
 
   end(): void {
     if (this.#closed) return;
-    this.#encoder.flush();
+    this.#encoder.end();
     this.#closed = true;
     this.#socket.write(COPY_DONE);
     this.#afterData();

@@ -166,6 +166,11 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   client's 790 → 470 ms, the copy 1.49–1.64 → 1.26–1.43 s (three rounds each, pg-copy-streams
   1.43–1.52 s and postgres.js 1.33–1.48 s in the same rounds).
 
+- copyFrom()'s \`types\`: rows in COPY's binary format, one type per column, for a
+  \`COPY … (FORMAT binary)\`: 5M rows of (int4, text, float8, timestamptz) 1.31M → 2.47M rows/s
+  (1.89x; 2.06x in the helper's run), client CPU 2,876 → 1,694 ms: no float8 or timestamptz
+  text on either end.
+
 - The statements pipelined in one tick written in one write (the socket corked until the tick's
   callbacks have run, as postgres.js does): writes per point query with \`pipeline: 4\` 1.0 →
   0.62 (strace), and in 6 interleaved pairs at load 1.3–1.8 a median 15,400 → 16,300 queries/s
@@ -173,50 +178,37 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
 
 ## Not there yet
 
-- **Point queries**: with \`pipeline: 4\`, rxpg ran 1.15x the best Node peer in this run and
-  1.29x in the full run 35 minutes before it (the code then lacked only the one-write change),
-  against the 1.3x goal; 1.41x and 1.45x in 2-round runs of \`bench/queries.ts --only point\` the
-  same hour. The best peer, postgres.js, pipelines too and moved as much between runs (15,568 and
-  19,519 per second). Client CPU per query stayed under pg.Pool's in every run (43.1 against
-  47.1 µs here, 48.0 against 51.1 before). Without \`pipeline\` (the default) rxpg reaches
-  neither goal. Nearly all of its CPU gap is the call-site capture: with \`callSites: false\`,
-  rxpg spent 44.9–53.5 µs per query against pg.Pool's 47.2–47.5 µs in paired runs, and in a
-  profile of the pipelined run the capture is 10.8 % of rxpg's CPU, a fixed cost in V8 (about
-  1.9 µs even with \`Error.stackTraceLimit = 0\` in a microbenchmark). The default stays on, since
-  errors that point at the caller are worth it to most users; \`pipeline\` stays off by default,
-  since a pipelined statement abandoned beside a neighbour's is not cancelled at once and a slow
-  one delays those behind it. Against pgbench the bound is the CPU that client and server spend
-  per query on two shared cores (the CPU table above).
-- **TPC-B**: \`batch()\` met its goals in this run (1.49x pgbench \`-M prepared\`, 0.90x its pipeline
-  mode, 9.4x \`-M prepared\` 1 ms away) but not in the run before it (1.17x and 0.77x); the
-  helper's runs the evening before gave 1.48x and 1.70x, 1.20x and 1.43x. At scale 1 every
-  transaction updates the one branch row, so the lock on it, held from that UPDATE to the commit,
-  bounds every client. \`batch()\` spends 134–188 µs of client CPU per transaction against
-  pgbench's 36–41 µs in pipeline mode, a quarter of it in the kernel's writev. \`transaction()\`
-  runs level with pg.Pool (0.47–0.64x pgbench \`-M prepared\`) and spends more client CPU per
-  transaction than pg.Pool (455–671 against 340–447 µs); six call-site captures per transaction
-  account for about 70 µs of it.
-- **MariaDB stream**: 0.99x mysql2's \`execute().stream()\` in this run and 1.04x in the run
-  before it, at less CPU per 1M rows in both (601 against 699 ms, 584 against 623). In four
-  \`bench:mysql\` runs at load 1.5–6.5 the same day rxpg always took less CPU per 1M rows
-  (per-round medians 1.08–1.15x) and was level on rows/s (table medians 0.91–1.02x): level, not
-  clearly ahead. The remaining per-row cost is mostly what both pay (Date construction in V8's
-  runtime, UTF-8 slicing); in a harness without a server, rxpg's session and statement layers
-  added 10–15 ns a row over OrderedRow and RxJS's \`map\` alone, which added 15–20 ns over a
-  plain loop.
-- **COPY**: copyFrom led both Node peers and kept its RSS growth under 64 MB in every run (here
-  1.14x and 1.20x, 28 MB; the run before 1.48x and 1.61x, 29 MB), but against psql's \`\\copy\` it
-  measured 0.77x here and 1.22x in the run before (0.57–0.62x in earlier runs at load 2–11): text
-  formatting on both ends (float8 and timestamptz) competes with the server for the two cores.
-  COPY's binary format would halve the server's part: \`bench/copy-binary.ts\` (a hand-written
-  encoder for these four columns) loaded 2M rows at 1.40–1.46M rows/s against 0.72–0.82M in
-  text, server CPU 2.3 → 1.1 s, client 1.6–2.0 → 1.3 s. rxpg has no binary encoder: it needs each
-  column's type, which the COPY does not tell the client. copyTo ran 0.85x psql and 0.88x and
-  0.82x the Node peers here, 0.99x psql and 0.98x and 1.08x the peers in the run before, so it
-  does not lead them, and its RSS growth stays over the 32 MB goal (37 MB in both): most of it is
-  spent socket reads (arrayBuffers up to 36 MB) that V8 frees only at its next scavenge, which
-  per-row garbage used to bring sooner. A forced minor GC every 500 reads (a diagnostic with
-  \`--expose-gc\`, not something a library may do) brings it to 13–20 MB.
+- **TPC-B through \`batch()\` against pgbench \`-M prepared\`**: 1.20x in this run and 1.23x in the
+  full run 25 minutes before it, against the 1.3x goal (1.49x and 1.17x in the two full runs
+  of the day before). Its other goals held in both runs of the day: 0.91x and 0.93x pgbench's
+  pipeline mode (goal 0.8x), 9.3x and 9.5x \`-M prepared\` 1 ms away (goal 3x). pgbench's own
+  pipeline mode ran 1.32x \`-M prepared\` in both runs, so 1.3x asks \`batch()\` to match it. At
+  scale 1 every transaction updates the one branch row and holds its lock from that UPDATE to
+  the commit's WAL flush, so the server's CPU per transaction is the same for both (258–260 and
+  242 µs); what separates them is the client's CPU on the two shared cores: 128–148 µs per
+  transaction for \`batch()\` (one writev and one read each, a third of its time in the kernel's
+  writev) against pgbench's 28–31 µs. The call-site capture is 10–25 µs of it (\`callSites:
+  false\` in three paired runs: 137 → 119 µs on average); \`Error.captureStackTrace\` measured
+  1–2 µs in a tight loop and 5–20 µs (p10–p50) inside the running TPC-B client, in the same
+  process, with the same six frames, a cost of V8's stack walk on a busy process that rxpg's
+  code does not add to.
+- **copyTo's RSS growth**: 34 MB in both runs of the day, against the 32 MB goal (postgres.js
+  33–34 MB, pg-copy-streams 17–18 MB). It is the spent socket reads: V8 collects young
+  ArrayBuffers when their backing stores reach twice its default semi-space size, a fixed 32 MB
+  (\`--max-semi-space-size\` does not move it: 33.1–34.8 MB RSS, arrayBuffers 31.3–32.6 MB at
+  their peak, with 4, 8 and the default 16 MB). A reader that makes little other garbage, as
+  rxpg's in-place framing does, sits at that floor; pg-copy-streams stays under it because its
+  Buffer per row fills the young generation sooner, at 2.4x rxpg's client CPU. Going under it
+  would take emitting chunks the consumer may not keep, which the API promises it can.
+- **Point queries without \`pipeline\`** (the default): 1.01–1.04x the best Node peer, at more
+  client CPU per query than pg.Pool (30.8 against 25.6 µs, 37.2 against 28.8); with
+  \`pipeline: 4\` rxpg ran 1.56x and 1.66x the best peer at less client CPU than pg.Pool (20.3
+  and 24.0 µs), which meets the goal. \`pipeline\` stays off by default, since a pipelined
+  statement abandoned beside a neighbour's is not cancelled at once and a slow one delays those
+  behind it.
+- \`transaction()\` runs level with pg.Pool and postgres.js's \`begin()\` (0.54–0.58x pgbench
+  \`-M prepared\`) at 365–403 µs of client CPU per transaction against pg.Pool's 248–296;
+  postgres.js's pipelined \`begin()\` (0.68–0.69x) sends the next statements without waiting.
 - Streaming and NOTIFY ratios vary by ±15 % between runs on these shared machines; see the
   README for the spread.
 `;

@@ -2,8 +2,9 @@
 // the tap is installed on that socket (at the connection's `sslconnect`), where it frames the
 // decrypted stream. On a server of the test's own with a throwaway certificate.
 import assert from 'node:assert/strict';
+import { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { filter, firstValueFrom, lastValueFrom, take, timeout, toArray } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, reduce, take, timeout, toArray } from 'rxjs';
 import selfsigned from 'selfsigned';
 import { PgManager, PostgresDriver, type DbEvent, type DriverEvent } from '../src/index.js';
 import type { PgConnection } from '../src/postgres/pg-connection.js';
@@ -63,6 +64,30 @@ describe('the message tap over TLS', { timeout: 120_000 }, () => {
     assert.deepEqual((await notes).map((note) => note.payload), ['a', 'b', 'c']);
     assert.ok(events.filter((event) => event.type === 'connect').length >= 2, 'a pooled and a listen session opened');
     assert.deepEqual(events.filter((event) => event.type === 'fallback'), []);
+    await pgm.close();
+  });
+
+  // A TLS socket's reads are one record each (16 kB at most), however much data waits: copyTo's
+  // wait after a short read (copy-out-collector.ts) would make every read wait one timer tick.
+  it('copyTo() over TLS reads as the data comes: no read waits for a timer tick', async () => {
+    const pgm = new PgManager({ driver: new PostgresDriver({ messageTap: true }) });
+    pgm.createConn({ connectionString: url, poolSize: 1 });
+    await firstValueFrom(pgm.query('SELECT 1'));
+    const pause = TLSSocket.prototype.pause;
+    let pauses = 0;
+    TLSSocket.prototype.pause = function (this: TLSSocket) {
+      pauses++;
+      return pause.call(this);
+    };
+    try {
+      const bytes = await lastValueFrom(pgm.copyTo("COPY (SELECT n, repeat('t', 90) FROM generate_series(1, 50000) AS n) TO STDOUT").pipe(reduce((sum, chunk) => sum + chunk.length, 0)));
+      let expected = 0;
+      for (let n = 1; n <= 50_000; n++) expected += String(n).length + 92;
+      assert.equal(bytes, expected, 'every byte');
+    } finally {
+      TLSSocket.prototype.pause = pause;
+    }
+    assert.equal(pauses, 0, `the TLS socket was paused ${pauses} times for a consumer that never asked to wait`);
     await pgm.close();
   });
 });

@@ -37,6 +37,11 @@ export interface CopyOutControl {
   pause(): void;
   /** Reads again. */
   resume(): void;
+  /**
+   * The consumer has gone (unsubscribed): read what is left as fast as it comes, so the server
+   * sees the cancel and the session is ready soon. Drivers without it get `resume()`.
+   */
+  drain?(): void;
 }
 
 /**

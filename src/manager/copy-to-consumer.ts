@@ -72,7 +72,8 @@ export function copyToConsumer(subscriber: Subscriber<Buffer>, stage: CopyToOpti
       stopped = true;
       queue.length = 0;
       // The server must be able to send what it has left, or it never sees the cancel.
-      control?.resume();
+      if (control?.drain) control.drain();
+      else control?.resume();
       return false;
     },
     completed: (done) => {

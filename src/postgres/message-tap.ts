@@ -21,8 +21,8 @@ export interface TapHandlers {
   readonly dataRow?: (buffer: Buffer, start: number, end: number) => boolean;
   /** A CopyData message's payload, between `start` and `end`: true when it consumed it, false to hand it to pg. */
   readonly copyData?: (buffer: Buffer, start: number, end: number) => boolean;
-  /** Called after each socket read has been framed: COPY data gathered during the read goes on as one chunk. */
-  readonly readEnd?: () => void;
+  /** Called after each socket read (of `bytes` bytes) has been framed: COPY data gathered during the read goes on as one chunk. */
+  readonly readEnd?: (bytes: number) => void;
 }
 
 /**
@@ -107,7 +107,7 @@ export class MessageReader {
   #deliver: ((notification: ServerNotification) => void) | undefined;
   #dataRow: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
   #copyData: ((buffer: Buffer, start: number, end: number) => boolean) | undefined;
-  #readEnd: (() => void) | undefined;
+  #readEnd: ((bytes: number) => void) | undefined;
   /** The start of a message the last read cut off (a copy: chunks are not kept). */
   #pending: Buffer | undefined;
   #receivedAt = -1;
@@ -165,7 +165,7 @@ export class MessageReader {
     }
     const end = this.#scan(chunk, offset);
     if (end < chunk.length) this.#pending = Buffer.from(chunk.subarray(end));
-    this.#readEnd?.();
+    this.#readEnd?.(chunk.length);
   }
 
   /** Handles every whole message in `buffer` from `offset`; returns where the first cut one starts. */

@@ -268,7 +268,7 @@ export class PgBatch {
 
   handleCopyData(): void {}
 
-  readEnded(): void {}
+  readEnded(_bytes: number): void {}
 
   handleReadyForQuery(): void {}
 

@@ -245,7 +245,7 @@ export class PgConnection implements DriverConnection {
         notification: onNotification,
         dataRow: (buffer, start) => this.#current !== null && this.#current.takeDataRow(buffer, start),
         copyData: (buffer, start, end) => this.#current !== null && this.#current.takeCopyData(buffer, start, end),
-        readEnd: () => this.#current?.readEnded(),
+        readEnd: (bytes) => this.#current?.readEnded(bytes),
       });
     } else {
       if (typeof tap === 'object' && 'refused' in tap) {

@@ -338,8 +338,8 @@ export class PgStatement {
   }
 
   /** The end of a socket read: the COPY data gathered in it goes on as one chunk. */
-  readEnded(): void {
-    this.#copyOut?.readEnded();
+  readEnded(bytes: number): void {
+    this.#copyOut?.readEnded(bytes);
   }
 
   handleEmptyQuery(connection: ProtocolWriter): void {

@@ -5,8 +5,8 @@ import type { CopySocket } from './pg-copy-in-writer.js';
 const HEADER = 5;
 
 /**
- * A read that handed on less than this was not a full socket read (Node reads up to 64 kB at a
- * time): the data comes about as fast as it is read, and the next read waits (see `readEnded`).
+ * A socket read of fewer bytes than this was not a full one (Node reads up to 64 kB at a time):
+ * the data comes about as fast as it is read, and the next read waits (see `readEnded`).
  */
 const SHORT_READ = 32 * 1024;
 /** How long reading waits after a short read: one timer tick, the shortest Node has. */
@@ -43,6 +43,12 @@ export class CopyOutCollector {
   #paused = false;
   /** Reading waits after a short read (see `readEnded`); resumed when the timer fires, if nothing else paused it. */
   #coalescing: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Whether a short read may make reading wait: not on TLS, whose reads are one record each
+   * (16 kB at most) however much is waiting, and not once the consumer has gone (the rest is
+   * read as fast as it comes, so the cancel ends the COPY soon).
+   */
+  #mayWait: boolean;
   /** After the statement's end reading never pauses: the session may serve the next statement. */
   #ended = false;
 
@@ -54,6 +60,7 @@ export class CopyOutCollector {
     this.#handlers = handlers;
     this.#socket = socket;
     this.#inPlace = inPlace;
+    this.#mayWait = socket.encrypted !== true;
   }
 
   /** The control the consumer pauses and resumes reading with. */
@@ -67,6 +74,12 @@ export class CopyOutCollector {
       if (!this.#paused) return;
       this.#paused = false;
       if (this.#coalescing === undefined) this.#socket.resume();
+    },
+    drain: () => {
+      this.#mayWait = false;
+      this.#paused = false;
+      this.#stopWaiting();
+      this.#socket.resume();
     },
   };
 
@@ -104,8 +117,9 @@ export class CopyOutCollector {
   }
 
   /**
-   * The end of a socket read. What it gathered is handed on, and after a short read (the copy
-   * still running) the socket is not read again for one timer tick.
+   * The end of a socket read of `bytes` bytes. What it gathered is handed on, and after a short
+   * read (the copy still running, nothing more read and waiting in the socket's stream) the
+   * socket is not read again for one timer tick.
    *
    * The server is what bounds a COPY … TO: it spends more on the rows than the client does. A
    * client that reads each 8 kB the server sends as it arrives makes the server wake it for every
@@ -114,9 +128,10 @@ export class CopyOutCollector {
    * client's own CPU 790 → 470 ms). The server never waits on it: the socket's receive buffer
    * takes what comes in a tick, and the reads after the tick are full ones, which do not wait.
    */
-  readEnded(): void {
+  readEnded(bytes: number): void {
     const handed = this.flush();
-    if (this.#ended || this.#coalescing !== undefined || handed === 0 || handed >= SHORT_READ) return;
+    if (!this.#mayWait || this.#ended || this.#coalescing !== undefined || handed === 0 || bytes >= SHORT_READ) return;
+    if ((this.#socket.readableLength ?? 0) > 0) return;
     this.#socket.pause();
     this.#coalescing = setTimeout(() => {
       this.#coalescing = undefined;
@@ -157,13 +172,17 @@ export class CopyOutCollector {
   end(): void {
     this.flush();
     this.#ended = true;
-    if (this.#coalescing !== undefined) {
-      // The timer must not resume the socket later, when the next statement may have paused it.
-      clearTimeout(this.#coalescing);
-      this.#coalescing = undefined;
-      if (!this.#paused) this.#socket.resume();
-    }
+    // The timer must not resume the socket later, when the next statement may have paused it.
+    if (this.#stopWaiting() && !this.#paused) this.#socket.resume();
     this.control.resume();
+  }
+
+  /** Ends a short read's wait, if one runs (true then): the timer will not fire. */
+  #stopWaiting(): boolean {
+    if (this.#coalescing === undefined) return false;
+    clearTimeout(this.#coalescing);
+    this.#coalescing = undefined;
+    return true;
   }
 
   #pushPart(part: Buffer): void {

@@ -21,6 +21,10 @@ export interface CopySocket {
   resume(): unknown;
   cork?(): void;
   uncork?(): void;
+  /** Bytes read off the socket that its stream has not handed on yet (a paused stream keeps them). */
+  readonly readableLength?: number;
+  /** True on a TLS socket, whose reads are one TLS record each (16 kB at most), however much waits. */
+  readonly encrypted?: boolean;
 }
 
 /** pg's socket as a {@link CopySocket}, or undefined when it lacks a member COPY needs. */

@@ -50,6 +50,12 @@ export interface StatementSink {
   complete(summary: StatementSummary): void;
   /** The statement failed (or the session died). */
   error(error: Error): void;
+  /**
+   * Pipelining only: the statement did not run (its prepared name was missing on a transaction
+   * pooler's server connection) and was sent again behind the statements now in flight, which
+   * the server answers first. It starts again when their turn is over.
+   */
+  requeued?(): void;
 }
 
 /**

@@ -32,6 +32,8 @@ interface Job {
   sharable: boolean;
   /** Called once when the server starts on it: it is the first statement in flight. */
   started: (() => void) | undefined;
+  /** What `started` was, to call again when the statement is sent again behind others (see `requeued`). */
+  readonly restart: (() => void) | undefined;
   /** It has a time limit: it may wait only behind statements that have one too. */
   readonly limited: boolean;
 }
@@ -138,8 +140,11 @@ export class Session {
   }
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
-  execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
-    const job: Job = { sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined, limited: false };
+  execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions, restart?: () => void): StatementHandle {
+    const job: Job = {
+      sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined,
+      shares: false, sharable: false, started: undefined, restart, limited: false,
+    };
     this.#queue.push(job);
     this.#pump();
     return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
@@ -165,7 +170,7 @@ export class Session {
   ): StatementHandle {
     const job: Job = {
       sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined,
-      shares: true, sharable: false, started: timing.started, limited: timing.limited === true,
+      shares: true, sharable: false, started: timing.started, restart: timing.started, limited: timing.limited === true,
     };
     this.#queue.push(job);
     this.#pump();
@@ -178,7 +183,10 @@ export class Session {
    */
   executeBatch(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): StatementHandle {
     const batch: BatchJob = { entries, sink, options };
-    const job: Job = { sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined, shares: false, sharable: false, started: undefined, limited: false };
+    const job: Job = {
+      sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined,
+      shares: false, sharable: false, started: undefined, restart: undefined, limited: false,
+    };
     this.#queue.push(job);
     this.#pump();
     return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
@@ -374,7 +382,23 @@ export class Session {
       complete: (summary: StatementSummary) =>
         this.#ended(job, () => job.sink.complete(job.begin === undefined ? summary : { ...summary, prelude: job.begin })),
       error: (error: Error) => this.#ended(job, () => job.sink.error(error)),
+      requeued: () => this.#requeued(job),
     };
+  }
+
+  /**
+   * The driver sent `job` again behind the statements in flight (see StatementSink.requeued):
+   * they run first now, so the next of them is the one the server starts on, and `job` starts
+   * again (its clock too) when its new turn comes.
+   */
+  #requeued(job: Job): void {
+    const index = this.#inFlight.indexOf(job);
+    if (index < 0) return;
+    this.#inFlight.splice(index, 1);
+    this.#inFlight.push(job);
+    job.started = job.restart;
+    const first = this.#inFlight[0];
+    if (first !== job) this.#started(first);
   }
 
   #runBatch(job: Job, batch: BatchJob, begin: readonly string[] | undefined): void {

@@ -206,7 +206,7 @@ export class PgConnection implements DriverConnection {
         if (rerunnable && this.#status === 'I' && statement instanceof PgStatement) {
           // The same, behind the statements still in flight: callers that share a pipeline are
           // independent, so the order between them is free.
-          this.#sendBehind(statement.unnamed());
+          this.#sendBehind(statement.requeued());
           return;
         }
         statement.finish((error) => staleNameError(toRxpgError(error, { statement: statement.errorText })));

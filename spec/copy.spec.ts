@@ -375,27 +375,32 @@ describe('copyTo() and copyFrom(): COPY as observables', () => {
     // The server is what bounds a COPY … TO, and waking a client that reads each send as it comes
     // costs it CPU (copy-out-collector.ts, readEnded): after a short read the socket rests one
     // timer tick, and what came meanwhile is read at once.
-    it('reads data that trickles in as it comes in few large reads: after a short read, reading waits one timer tick', async () => {
-      const proxy = await TcpProxy.start(databaseTarget());
-      const pgm = new PgManager();
-      pgm.createConn({ ...throughProxy(proxy), poolSize: 1, sslmode: 'disable' });
-      try {
-        await firstValueFrom(pgm.query('SELECT 1'));
-        proxy.trickle(1024);
-        const before = proxy.trickled;
-        const chunks = await lastValueFrom(pgm.copyTo('COPY (SELECT n, repeat($$t$$, 90) FROM generate_series(1, 4000) AS n) TO STDOUT').pipe(toArray()));
-        const pieces = proxy.trickled - before;
-        const expected = Array.from({ length: 4000 }, (_, index) => `${index + 1}\t${'t'.repeat(90)}\n`).join('');
-        assert.equal(Buffer.concat(chunks).toString(), expected, 'exactly the rows, in order');
-        assert.ok(pieces >= 350, `the data came in ${pieces} writes of 1 kB, one per turn of the event loop`);
-        assert.ok(chunks.length * 3 <= pieces, `${chunks.length} chunks for ${pieces} writes: reads that each took what one write brought`);
-        // Reading waits only while the COPY runs: the next statement is answered at once.
-        assert.equal((await firstValueFrom(pgm.query<{ ok: number }>('SELECT 1 AS ok'))).ok, 1);
-      } finally {
-        await pgm.close();
-        await proxy.stop();
-      }
-    });
+    it(
+      'reads data that trickles in as it comes in few large reads: after a short read, reading waits one timer tick',
+      // Without the message tap pg parses the socket and hands on one CopyData at a time: no reads to gather.
+      { skip: process.env.RXPG_MESSAGE_TAP === 'off' && 'the message tap is off (RXPG_MESSAGE_TAP=off): copyTo gets no socket reads to wait between' },
+      async () => {
+        const proxy = await TcpProxy.start(databaseTarget());
+        const pgm = new PgManager();
+        pgm.createConn({ ...throughProxy(proxy), poolSize: 1, sslmode: 'disable' });
+        try {
+          await firstValueFrom(pgm.query('SELECT 1'));
+          proxy.trickle(1024);
+          const before = proxy.trickled;
+          const chunks = await lastValueFrom(pgm.copyTo('COPY (SELECT n, repeat($$t$$, 90) FROM generate_series(1, 4000) AS n) TO STDOUT').pipe(toArray()));
+          const pieces = proxy.trickled - before;
+          const expected = Array.from({ length: 4000 }, (_, index) => `${index + 1}\t${'t'.repeat(90)}\n`).join('');
+          assert.equal(Buffer.concat(chunks).toString(), expected, 'exactly the rows, in order');
+          assert.ok(pieces >= 350, `the data came in ${pieces} writes of 1 kB, one per turn of the event loop`);
+          assert.ok(chunks.length * 3 <= pieces, `${chunks.length} chunks for ${pieces} writes: reads that each took what one write brought`);
+          // Reading waits only while the COPY runs: the next statement is answered at once.
+          assert.equal((await firstValueFrom(pgm.query<{ ok: number }>('SELECT 1 AS ok'))).ok, 1);
+        } finally {
+          await pgm.close();
+          await proxy.stop();
+        }
+      },
+    );
 
     it("a short read's wait never outlives the COPY, and never resumes a socket the consumer paused", (context) => {
       context.mock.timers.enable({ apis: ['setTimeout'] });

@@ -60,6 +60,11 @@ export function copyToConsumer(subscriber: Subscriber<Buffer>, stage: CopyToOpti
       copyOut: (copyControl) => {
         started = true;
         control = copyControl;
+        // The consumer left before the COPY started: what the server sends is read as it comes.
+        if (stopped) {
+          if (copyControl.drain) copyControl.drain();
+          else copyControl.resume();
+        }
       },
       copyData: (chunk) => {
         if (stopped) return;

@@ -132,6 +132,8 @@ export function runStatement<T extends object>(
         fail(error);
       }
     },
+    // Sent again behind other statements (see StatementSink.requeued): its clock waits for its new turn.
+    requeued: () => clock?.unsubscribe(),
   };
   // A shared statement may wait behind others on the session's pipeline: its clock starts when
   // the server starts on it, as a leased one's starts once the lease is granted. It waits only

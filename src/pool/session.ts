@@ -396,9 +396,13 @@ export class Session {
     if (index < 0) return;
     this.#inFlight.splice(index, 1);
     this.#inFlight.push(job);
+    // Its clock stops until its new turn (it is not running): a time limit cannot fire while it waits.
+    if (!job.abandoned) job.sink.requeued?.();
     job.started = job.restart;
     const first = this.#inFlight[0];
     if (first !== job) this.#started(first);
+    // The statement first in flight changed: a cancel waiting for the head may go now.
+    this.#cancelAbandoned();
   }
 
   #runBatch(job: Job, batch: BatchJob, begin: readonly string[] | undefined): void {

@@ -153,13 +153,13 @@ export class PgStatement {
     return this.#staleName;
   }
 
-  /** The same statement again, unnamed (Parse/Bind/Execute with the empty name), for the same sink. */
   /** Tells the sink the statement goes again behind others (see StatementSink.requeued); returns it unnamed, to send. */
   requeued(): PgStatement {
     this.#sink.requeued?.();
     return this.unnamed();
   }
 
+  /** The same statement again, unnamed (Parse/Bind/Execute with the empty name), for the same sink. */
   unnamed(): PgStatement {
     return new PgStatement(this.text, this.#values, this.#sink, this.#shapes, this.#batchSize, this.#timeout, undefined, this.#prelude, this.#onCommand, this.#copy);
   }

@@ -79,12 +79,10 @@ export function runStatement<T extends object>(
     beforeEnd?.();
     wrap(() => target.error(reported));
   };
-  let clockStarted = false;
   const startClock = (): void => {
-    // Called again when the statement was sent again behind others: it counts from its new turn.
-    if (shared === true || clockStarted) startedAt = scheduler.now();
-    clockStarted = true;
-    clock?.unsubscribe();
+    // A shared statement's turn: again when it was sent again behind others (its old clock was
+    // stopped then, see `requeued`), and it counts from the new turn.
+    if (shared === true) startedAt = scheduler.now();
     if (limit === undefined || ended) return;
     // Capped: a timer past 2^31−1 ms would fire after 1 ms.
     clock = timer(Math.min(limit + context.clientTimeoutGraceMillis, MAX_MILLIS), scheduler).subscribe(() => {
@@ -141,7 +139,7 @@ export function runStatement<T extends object>(
   handle =
     shared === true
       ? session.executeShared(sql, params, sink, { timeoutMillis }, { started: startClock, limited: limit !== undefined })
-      : session.execute(sql, params, sink, { batchSize, timeoutMillis }, startClock);
+      : session.execute(sql, params, sink, { batchSize, timeoutMillis });
   if (shared !== true) startClock();
   const running = handle;
   return {

@@ -32,7 +32,7 @@ interface Job {
   sharable: boolean;
   /** Called once when the server starts on it: it is the first statement in flight. */
   started: (() => void) | undefined;
-  /** What `started` was, to call again when the statement is sent again behind others (see `requeued`). */
+  /** What `started` was, to call again when the statement is sent again behind others (see `#requeued`). */
   readonly restart: (() => void) | undefined;
   /** It has a time limit: it may wait only behind statements that have one too. */
   readonly limited: boolean;
@@ -45,6 +45,21 @@ interface BatchJob {
 }
 
 const NO_SINK: StatementSink = { row: () => {}, complete: () => {}, error: () => {} };
+
+/** A queued job: a batch (`batch`), an independent caller's statement that may share the pipeline (`shared`), or a leased statement. */
+function newJob(
+  sql: string,
+  params: readonly unknown[],
+  sink: StatementSink,
+  options: RunOptions | undefined,
+  batch: BatchJob | undefined,
+  shared: { readonly started?: () => void; readonly limited?: boolean } | undefined,
+): Job {
+  return {
+    sql, params, sink, options, batch, abandoned: false, paused: undefined, begin: undefined,
+    shares: shared !== undefined, sharable: false, started: shared?.started, restart: shared?.started, limited: shared?.limited === true,
+  };
+}
 
 /**
  * One pooled session: a driver connection plus the statement queue that keeps one statement in
@@ -140,14 +155,8 @@ export class Session {
   }
 
   /** Queues a statement; the sink hears from it exactly once unless it is abandoned first. */
-  execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions, restart?: () => void): StatementHandle {
-    const job: Job = {
-      sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined,
-      shares: false, sharable: false, started: undefined, restart, limited: false,
-    };
-    this.#queue.push(job);
-    this.#pump();
-    return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
+  execute(sql: string, params: readonly unknown[], sink: StatementSink, options?: RunOptions): StatementHandle {
+    return this.#enqueue(newJob(sql, params, sink, options, undefined, undefined));
   }
 
   /**
@@ -168,13 +177,7 @@ export class Session {
     options?: RunOptions,
     timing: { readonly started?: () => void; readonly limited?: boolean } = {},
   ): StatementHandle {
-    const job: Job = {
-      sql, params, sink, options, batch: undefined, abandoned: false, paused: undefined, begin: undefined,
-      shares: true, sharable: false, started: timing.started, restart: timing.started, limited: timing.limited === true,
-    };
-    this.#queue.push(job);
-    this.#pump();
-    return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };
+    return this.#enqueue(newJob(sql, params, sink, options, undefined, timing));
   }
 
   /**
@@ -182,11 +185,10 @@ export class Session {
    * after another. It runs, is abandoned and holds the session as one statement does.
    */
   executeBatch(entries: readonly BatchEntry[], sink: BatchSink, options?: BatchRunOptions): StatementHandle {
-    const batch: BatchJob = { entries, sink, options };
-    const job: Job = {
-      sql: '', params: [], sink: NO_SINK, options: undefined, batch, abandoned: false, paused: undefined, begin: undefined,
-      shares: false, sharable: false, started: undefined, restart: undefined, limited: false,
-    };
+    return this.#enqueue(newJob('', [], NO_SINK, undefined, { entries, sink, options }, undefined));
+  }
+
+  #enqueue(job: Job): StatementHandle {
     this.#queue.push(job);
     this.#pump();
     return { abandon: (timedOut) => this.#abandon(job, timedOut === true) };

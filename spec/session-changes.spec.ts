@@ -118,6 +118,24 @@ describe('Postgres statements that change session state', () => {
     assert.match(changes([{ text: 'x', tags: ['PREPARE'] }]).reset, /; DEALLOCATE ALL$/);
   });
 
+  it('reads a text the same when it comes again, and after 600 other texts have been read', () => {
+    const again = (): { change: string | undefined; sharable: boolean; localSet: string | undefined } => {
+      const changing = new PostgresChanges(() => {});
+      changing.statement("SELECT set_config('app.tenant', $1, false)");
+      const rows = new PostgresChanges(() => {});
+      const local = new PostgresChanges(() => {});
+      local.statement("SET LOCAL app.user_id = '42'");
+      local.command('SET');
+      return { change: changing.change, sharable: rows.sharable('SELECT * FROM t WHERE id = $1') && !rows.sharable("SELECT set_config('app.tenant', $1, false)"), localSet: local.change };
+    };
+    const first = again();
+    assert.deepEqual(first, { change: "a statement: SELECT set_config('app.tenant', $1, false)", sharable: true, localSet: undefined });
+    assert.deepEqual(again(), first);
+    const filler = new PostgresChanges(() => {});
+    for (let index = 0; index < 600; index++) filler.statement(`SELECT ${index}`);
+    assert.deepEqual(again(), first);
+  });
+
   it('counts a ParameterStatus after setup, and forgets everything at the baseline', () => {
     const tracker = new PostgresChanges(() => {});
     tracker.parameter('is_superuser');

@@ -10,6 +10,7 @@ import { isStaleName } from './prepare-mode.js';
 import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import type { FieldDescription, ResultShapes } from './result-shapes.js';
 import { explainStatementError } from './statement-hints.js';
+import { sendMessages } from './frontend-messages.js';
 
 /** One statement of the batch as it is sent: its text and its serialised values. */
 export interface PgBatchEntry {
@@ -133,28 +134,25 @@ export class PgBatch {
 
   submit(connection: ProtocolWriter): null {
     // One write for the whole pipeline.
-    connection.stream.cork?.();
-    try {
+    sendMessages(connection.stream, (messages) => {
       const { prelude, postlude, timeout } = this.#framing;
-      for (const text of prelude) sendPlainStatement(connection, text);
-      if (timeout) sendStatementTimeout(connection, timeout.value);
+      for (const text of prelude) sendPlainStatement(messages, text);
+      if (timeout) sendStatementTimeout(messages, timeout.value);
       const entries = this.#entries;
       for (let index = 0; index < entries.length; index++) {
         const { text, values } = entries[index];
         const prepared = this.#prepared[index];
         // Evicted or failed names: closed before the Parse that may need the room.
-        for (const name of prepared?.closeFirst ?? []) connection.close({ type: 'S', name });
-        if (!prepared?.parsed) connection.parse({ text, name: prepared?.name });
-        connection.bind({ statement: prepared?.name, values });
-        if (this.#kept[index] === undefined) connection.describe({ type: 'P' });
-        connection.execute({ rows: 0 });
+        for (const name of prepared?.closeFirst ?? []) messages.close({ type: 'S', name });
+        if (!prepared?.parsed) messages.parse({ text, name: prepared?.name });
+        messages.bind({ statement: prepared?.name, values });
+        if (this.#kept[index] === undefined) messages.describe({ type: 'P' });
+        messages.execute({ rows: 0 });
       }
-      for (const text of postlude) sendPlainStatement(connection, text);
-      if (timeout?.restore !== undefined) sendStatementTimeout(connection, timeout.restore);
-      connection.sync();
-    } finally {
-      connection.stream.uncork?.();
-    }
+      for (const text of postlude) sendPlainStatement(messages, text);
+      if (timeout?.restore !== undefined) sendStatementTimeout(messages, timeout.restore);
+      messages.sync();
+    });
     return null;
   }
 

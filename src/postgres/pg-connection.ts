@@ -63,6 +63,7 @@ export function pgInternalsOf(client: pg.Client): PgClientInternals | { readonly
   else {
     for (const method of WRITER_METHODS) if (typeof connection[method] !== 'function') missing.push(`Connection.${method}()`);
     if (typeof (connection.stream as { destroy?: unknown } | undefined)?.destroy !== 'function') missing.push('Connection.stream.destroy()');
+    if (typeof (connection.stream as { write?: unknown } | undefined)?.write !== 'function') missing.push('Connection.stream.write()');
   }
   return missing.length > 0 ? { missing } : (client as unknown as PgClientInternals);
 }

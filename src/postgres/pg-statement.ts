@@ -11,19 +11,12 @@ import type { PreparedStatements, PreparedUse } from './prepared-statements.js';
 import { parseInPlace, readCommandTag, sendPlainStatement, sendStatementTimeout } from './pipeline-parts.js';
 import type { FieldDescription, ResultShapes } from './result-shapes.js';
 import { explainStatementError } from './statement-hints.js';
+import { sendMessages, type MessageStream, type MessageWriter } from './frontend-messages.js';
 
 /** The parts of pg's protocol connection a statement writes to. */
-export interface ProtocolWriter {
-  /** pg's socket; COPY checks it for what it needs before use (copySocketOf). */
-  readonly stream: { cork?: () => void; uncork?: () => void };
-  query(text: string): void;
-  parse(config: { text: string; name?: string; types?: number[] }): void;
-  bind(config: { portal?: string; statement?: string; values: (string | Buffer | null)[] }): void;
-  describe(config: { type: 'P' | 'S'; name?: string }): void;
-  execute(config: { portal?: string; rows?: number }): void;
-  close(config: { type: 'P' | 'S'; name?: string }): void;
-  flush(): void;
-  sync(): void;
+export interface ProtocolWriter extends MessageWriter {
+  /** pg's socket: a submission's messages go to it in one write; COPY checks it for what it needs before use (copySocketOf). */
+  readonly stream: MessageStream & { cork?: () => void; uncork?: () => void };
   sendCopyFail(message: string): void;
 }
 
@@ -188,36 +181,33 @@ export class PgStatement {
       connection.query(this.text);
       return null;
     }
-    // One packet for Parse/Bind/Describe/Execute/Sync.
-    connection.stream.cork?.();
-    try {
+    // One write for Parse/Bind/Describe/Execute/Sync.
+    sendMessages(connection.stream, (messages) => {
       // With a timeout, set_config(…, true) runs in the same implicit transaction (same Sync),
       // so the setting covers this statement alone and lapses at Sync.
       const prepared = this.#prepared;
-      for (const name of prepared?.closeFirst ?? []) connection.close({ type: 'S', name });
+      for (const name of prepared?.closeFirst ?? []) messages.close({ type: 'S', name });
       // The prelude runs in the same implicit transaction; a BEGIN there turns it into the
       // transaction block the statements after it run in.
-      for (const text of this.#prelude) sendPlainStatement(connection, text);
-      if (this.#timeout) sendStatementTimeout(connection, this.#timeout.value);
-      if (!prepared?.parsed) connection.parse({ text: this.text, name: prepared?.name });
-      connection.bind({ statement: prepared?.name, values: this.#values ?? [] });
-      if (this.#describe) connection.describe({ type: 'P' });
+      for (const text of this.#prelude) sendPlainStatement(messages, text);
+      if (this.#timeout) sendStatementTimeout(messages, this.#timeout.value);
+      if (!prepared?.parsed) messages.parse({ text: this.text, name: prepared?.name });
+      messages.bind({ statement: prepared?.name, values: this.#values ?? [] });
+      if (this.#describe) messages.describe({ type: 'P' });
       if (this.#batchSize > 0) {
         // A cursor: the unnamed portal yields batchSize rows per Execute; Flush (not Sync) keeps
         // it open until the consumer asks for more.
-        connection.execute({ rows: this.#batchSize });
-        connection.flush();
+        messages.execute({ rows: this.#batchSize });
+        messages.flush();
       } else if (this.#syncLate) {
-        connection.execute({ rows: 0 });
-        connection.flush();
+        messages.execute({ rows: 0 });
+        messages.flush();
       } else {
-        connection.execute({ rows: 0 });
-        this.#restoreTimeout(connection);
-        connection.sync();
+        messages.execute({ rows: 0 });
+        this.#restoreTimeout(messages);
+        messages.sync();
       }
-    } finally {
-      connection.stream.uncork?.();
-    }
+    });
     return null;
   }
 
@@ -361,18 +351,20 @@ export class PgStatement {
     };
     const control: CursorControl = {
       fetch: once(() => {
-        connection.execute({ rows: this.#batchSize });
-        connection.flush();
+        sendMessages(connection.stream, (messages) => {
+          messages.execute({ rows: this.#batchSize });
+          messages.flush();
+        });
       }),
       close: once(() => {
         // The portal's remaining rows are given up: whatever answers next (a timeout's restore)
         // is not the statement's.
         this.#shape = undefined;
         if (this.#answeringStatement) this.#at++;
-        connection.stream.cork?.();
-        connection.close({ type: 'P' });
-        this.#syncCursor(connection);
-        connection.stream.uncork?.();
+        sendMessages(connection.stream, (messages) => {
+          messages.close({ type: 'P' });
+          this.#syncCursor(messages);
+        });
       }),
     };
     if (this.#error !== undefined) return control.close();
@@ -385,7 +377,7 @@ export class PgStatement {
     }
   }
 
-  #syncCursor(connection: ProtocolWriter): void {
+  #syncCursor(connection: MessageWriter): void {
     if (!this.#syncLate || this.#synced) return;
     this.#synced = true;
     this.#restoreTimeout(connection);
@@ -393,7 +385,7 @@ export class PgStatement {
   }
 
   /** Inside an explicit transaction a local setting outlives the statement: put the default back. */
-  #restoreTimeout(connection: ProtocolWriter): void {
+  #restoreTimeout(connection: MessageWriter): void {
     if (this.#timeout?.restore !== undefined) sendStatementTimeout(connection, this.#timeout.restore);
   }
   /** CopyData parsed by pg (the message tap is off): handed on one message at a time. */

@@ -1,4 +1,4 @@
-import type { ProtocolWriter } from './pg-statement.js';
+import type { MessageWriter } from './frontend-messages.js';
 
 /** The statement that sets a per-statement timeout (see {@link sendStatementTimeout}). */
 export const SET_TIMEOUT_TEXT = "SELECT set_config('statement_timeout', $1, true)";
@@ -7,14 +7,14 @@ export const SET_TIMEOUT_TEXT = "SELECT set_config('statement_timeout', $1, true
  * `set_config('statement_timeout', value, true)` by the extended protocol: local to the
  * (implicit or explicit) transaction the pipeline runs in, so it lapses at Sync or COMMIT.
  */
-export function sendStatementTimeout(connection: ProtocolWriter, value: string): void {
+export function sendStatementTimeout(connection: MessageWriter, value: string): void {
   connection.parse({ text: SET_TIMEOUT_TEXT });
   connection.bind({ values: [value] });
   connection.execute({ rows: 0 });
 }
 
 /** A statement without parameters, unnamed, by the extended protocol (a prelude's BEGIN, a batch's COMMIT). */
-export function sendPlainStatement(connection: ProtocolWriter, text: string): void {
+export function sendPlainStatement(connection: MessageWriter, text: string): void {
   connection.parse({ text });
   connection.bind({ values: [] });
   connection.execute({ rows: 0 });

@@ -35,6 +35,8 @@ const MAX_SHAPES = 256;
  */
 export class ResultShapes {
   readonly #cache = new Map<string, CachedShape>();
+  /** By the columns array itself: a prepared statement keeps its first run's columns and hands the same array to every run. */
+  readonly #byColumns = new WeakMap<readonly FieldDescription[], CachedShape>();
   readonly #overrides: ReadonlyMap<number, Parser>;
 
   constructor(overrides: ReadonlyMap<number, Parser>) {
@@ -42,6 +44,8 @@ export class ResultShapes {
   }
 
   for(fields: readonly FieldDescription[]): ResultShape {
+    const known = this.#byColumns.get(fields);
+    if (known !== undefined && stillRegistered(known)) return known;
     let key = '';
     for (const field of fields) key += `${field.name}\u0000${field.dataTypeID}\u0000${field.tableID}\u0000${field.columnID}\u0001`;
     let entry = this.#cache.get(key);
@@ -64,6 +68,7 @@ export class ResultShapes {
       };
       this.#cache.set(key, entry);
     }
+    this.#byColumns.set(fields, entry);
     return entry;
   }
 }

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { concat, lastValueFrom, toArray } from 'rxjs';
 import { ConfigurationError, PgManager, QueryError, type ConnOptions, type DbEvent } from '../src/index.js';
 import { MyManager } from '../src/mysql.js';
+import { PreparedStatements } from '../src/postgres/prepared-statements.js';
 import { DATABASE_URL, uniqueName } from './support/database.js';
 import { PgMessageCounter } from './support/pg-message-counter.js';
 import { databaseTarget, TcpProxy, throughProxy } from './support/tcp-proxy.js';
@@ -139,6 +140,31 @@ describe('prepare and pooler', () => {
       await pgm.close();
       await proxy.stop();
     }
+  });
+
+  it('evicts the statement used longest ago, not the one created first, and closes it before the next Parse', () => {
+    const cache = new PreparedStatements();
+    const first = Array.from({ length: 128 }, (_, index) => cache.use(`SELECT ${index}`));
+    assert.ok(first.every((use) => !use.parsed && use.closeFirst.length === 0));
+    // Text 0 used again: now text 1 is the oldest.
+    const again = cache.use('SELECT 0');
+    assert.equal(again.parsed, true);
+    assert.equal(again.name, first[0].name);
+    assert.equal(cache.use('SELECT 0'), again, 'a use with nothing to close is the same answer again');
+    const newcomer = cache.use('SELECT 128');
+    assert.deepEqual(newcomer.closeFirst, [first[1].name]);
+    assert.equal(cache.use('SELECT 0').parsed, true, 'the text used again was evicted');
+    // The evicted text is parsed again, and evicts the oldest now (text 2), closed first.
+    const back = cache.use('SELECT 1');
+    assert.equal(back.parsed, false);
+    assert.deepEqual(back.closeFirst, [first[2].name]);
+    assert.equal(cache.use('SELECT 3').parsed, true);
+    // A forgotten statement is closed first by the next use, which is then an answer of its own.
+    cache.forget('SELECT 3');
+    const afterForget = cache.use('SELECT 0');
+    assert.deepEqual(afterForget.closeFirst, [first[3].name]);
+    assert.notEqual(afterForget, again);
+    assert.equal(cache.use('SELECT 3').parsed, false);
   });
 
   it('validates the options and says how to fix them', () => {

@@ -33,6 +33,15 @@ export interface PreparedUse {
 
 const MAX_PREPARED = 128;
 
+/** Nothing to close first. */
+const NOTHING: readonly string[] = Object.freeze([]);
+
+/** A statement in the cache: when it was used last, and its answer for a use with nothing to close. */
+interface CachedStatement extends PreparedStatement {
+  usedAt: number;
+  parsedUse: PreparedUse | undefined;
+}
+
 /** This process's mark in statement names, so that no two processes behind one pooler share a name. */
 const PROCESS = randomBytes(4).toString('hex');
 let sessions = 0;
@@ -55,11 +64,11 @@ export class PreparedStatements {
    */
   readonly keepsColumns: boolean;
   readonly #prefix = `rxpg_${PROCESS}_${(++sessions).toString(36)}_`;
-  readonly #byText = new Map<string, PreparedStatement>();
+  readonly #byText = new Map<string, CachedStatement>();
   #toClose: string[] = [];
   #next = 1;
-  /** The most recently used text, already last in `#byText`, and its answer with nothing to close. */
-  #last: { readonly text: string; readonly use: PreparedUse } | undefined;
+  /** Counts uses: each statement's stamp says when it was used last, so eviction takes the oldest without reordering the map on every use. */
+  #uses = 0;
 
   constructor(keepsColumns = true) {
     this.keepsColumns = keepsColumns;
@@ -68,27 +77,34 @@ export class PreparedStatements {
   /** The prepared statement for `text`, creating its name on first use. */
   use(text: string): PreparedUse {
     const known = this.#byText.get(text);
-    // The same text again (a point query's loop): the answer of last time, without reordering.
-    if (known !== undefined && this.#toClose.length === 0 && this.#last?.text === text) return this.#last.use;
-    const closeFirst = this.#toClose;
-    this.#toClose = [];
     if (known !== undefined) {
-      // Most recently used last: eviction takes the oldest.
-      this.#byText.delete(text);
-      this.#byText.set(text, known);
-      const use = { name: known.name, statement: known, parsed: true, closeFirst };
-      if (closeFirst.length === 0) this.#last = { text, use };
-      return use;
+      known.usedAt = ++this.#uses;
+      // Nothing to close first (nearly always): the same answer as last time, no allocation.
+      if (this.#toClose.length === 0) return (known.parsedUse ??= Object.freeze({ name: known.name, statement: known, parsed: true, closeFirst: NOTHING }));
+      return { name: known.name, statement: known, parsed: true, closeFirst: this.#takeToClose() };
     }
-    this.#last = undefined;
-    const statement: PreparedStatement = { name: `${this.#prefix}${(this.#next++).toString(36)}`, columns: undefined };
+    const closeFirst = this.#takeToClose();
+    const statement: CachedStatement = { name: `${this.#prefix}${(this.#next++).toString(36)}`, columns: undefined, usedAt: ++this.#uses, parsedUse: undefined };
     this.#byText.set(text, statement);
     if (this.#byText.size > MAX_PREPARED) {
-      const [oldestText, oldest] = this.#byText.entries().next().value as [string, PreparedStatement];
+      const [oldestText, oldest] = this.#leastRecentlyUsed();
       this.#byText.delete(oldestText);
       closeFirst.push(oldest.name);
     }
     return { name: statement.name, statement, parsed: false, closeFirst };
+  }
+
+  #takeToClose(): string[] {
+    const names = this.#toClose;
+    this.#toClose = [];
+    return names;
+  }
+
+  /** The entry used longest ago: a scan of at most MAX_PREPARED + 1 entries, once per statement evicted. */
+  #leastRecentlyUsed(): [string, CachedStatement] {
+    let oldest: [string, CachedStatement] | undefined;
+    for (const entry of this.#byText) if (oldest === undefined || entry[1].usedAt < oldest[1].usedAt) oldest = entry;
+    return oldest as [string, CachedStatement];
   }
 
   /**
@@ -106,7 +122,6 @@ export class PreparedStatements {
    * names are Closed before the next statement, which is no error for names already gone.
    */
   forgetAll(): void {
-    this.#last = undefined;
     for (const { name } of this.#byText.values()) this.#toClose.push(name);
     this.#byText.clear();
   }
@@ -115,7 +130,6 @@ export class PreparedStatements {
   forget(text: string): void {
     const statement = this.#byText.get(text);
     if (statement === undefined) return;
-    this.#last = undefined;
     this.#byText.delete(text);
     this.#toClose.push(statement.name);
   }

@@ -9,6 +9,7 @@ import { Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { serialize } from 'pg-protocol';
 import { lastValueFrom, toArray } from 'rxjs';
+import { QueryError } from '../src/index.js';
 import { FrontendMessages, sendMessages, type MessageStream } from '../src/postgres/frontend-messages.js';
 import { DATABASE_URL, testManager, uniqueName } from './support/database.js';
 
@@ -47,6 +48,8 @@ const CALLS: readonly Call[] = [
   ['execute', { rows: 0 }],
   ['execute', { rows: 500 }],
   ['execute', { portal: 'p', rows: 2 ** 31 - 1 }],
+  ['execute', { rows: 2 ** 31 }],
+  ['bind', { values: Array.from({ length: 40_000 }, (_, index) => (index % 2 === 0 ? null : String(index))) }],
   ['close', { type: 'S', name: 'rxpg_0a1b2c3d_1_7' }],
   ['close', { type: 'P' }],
   ['flush'],
@@ -55,7 +58,7 @@ const CALLS: readonly Call[] = [
 
 describe('FrontendMessages', () => {
   it('builds each message with the bytes pg-protocol gives it', () => {
-    for (const call of CALLS) assert.deepEqual(built([call]), oracle([call]), `${call[0]} ${JSON.stringify(call[1])}`);
+    for (const call of CALLS) assert.deepEqual(built([call]), oracle([call]), `${call[0]} ${String(JSON.stringify(call[1])).slice(0, 80)}`);
   });
 
   it('builds a whole pipeline, one message after the other, as the same bytes', () => {
@@ -141,6 +144,23 @@ describe('FrontendMessages on a real session', () => {
     assert.equal(types.join(''), 'BEBEBEBEBES');
     const statementWrites = await writesDuring(() => lastValueFrom(pgm.query('SELECT $1::text AS t', ['a']).pipe(toArray())));
     assert.equal(statementWrites.length, 1, `the statement took ${statementWrites.length} writes`);
+  });
+
+  it('sends 65535 values in a statement and in a batch, refuses 65536 before sending, and the session goes on', async () => {
+    const placeholders = (count: number): string => `SELECT cardinality(ARRAY[${Array.from({ length: count }, (_, index) => `$${index + 1}::int`).join(',')}]) AS n`;
+    const values = (count: number): number[] => Array.from({ length: count }, (_, index) => index);
+    const [row] = await lastValueFrom(pgm.query<{ n: number }>(placeholders(65_535), values(65_535)).pipe(toArray()));
+    assert.equal(row.n, 65_535);
+    const [result] = await lastValueFrom(pgm.batch([[placeholders(40_000), values(40_000)]]).pipe(toArray()));
+    assert.equal(result.rows[0].n, 40_000);
+    await assert.rejects(lastValueFrom(pgm.query(placeholders(65_536), values(65_536))), (error: unknown) => {
+      assert.ok(error instanceof QueryError, String(error));
+      assert.match(error.message, /65536 values were given, and the protocol carries at most 65535 per statement/);
+      return true;
+    });
+    await assert.rejects(lastValueFrom(pgm.batch([['SELECT 1', []], [placeholders(65_536), values(65_536)]])), /statement 2 of the batch could not be sent: 65536 values/);
+    const [after] = await lastValueFrom(pgm.query<{ ok: number }>('SELECT $1::int AS ok', [1]).pipe(toArray()));
+    assert.equal(after.ok, 1);
   });
 
   it('round-trips large and unicode values through batch() and query()', async () => {

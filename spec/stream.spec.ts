@@ -193,6 +193,8 @@ describe('stream(): a server-side cursor with backpressure', () => {
   it('rejects a bad batchSize at once', () => {
     const { pgm } = testManager();
     assert.throws(() => pgm.stream('SELECT 1', [], { batchSize: 0 }), /batchSize must be a positive integer/);
+    assert.throws(() => pgm.stream('SELECT 1', [], { batchSize: 2 ** 31 }), /batchSize must be a positive integer number of rows of at most 2147483647, got 2147483648/);
+    assert.doesNotThrow(() => pgm.stream('SELECT 1', [], { batchSize: 2 ** 31 - 1 }));
     assert.throws(() => pgm.stream('SELECT 1', [], { batchsize: 10 } as never), /did you mean 'batchSize'/);
   });
 });

@@ -31,11 +31,14 @@ export interface StreamOptions {
 
 export const DEFAULT_BATCH_SIZE = 2000;
 
-/** The batch size of `options`, checked: a positive integer. */
+/** The most rows one Execute may ask for: the server reads the count as a signed 32-bit integer. */
+export const MAX_BATCH_SIZE = 2 ** 31 - 1;
+
+/** The batch size of `options`, checked: a positive integer of at most MAX_BATCH_SIZE. */
 export function batchSizeOf(options: StreamOptions, method: string): number {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
-  if (!Number.isInteger(batchSize) || batchSize <= 0) {
-    throw new ConfigurationError(`${method}: batchSize must be a positive integer number of rows, got ${shownValue(options.batchSize)}.`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0 || batchSize > MAX_BATCH_SIZE) {
+    throw new ConfigurationError(`${method}: batchSize must be a positive integer number of rows of at most ${MAX_BATCH_SIZE}, got ${shownValue(options.batchSize)}.`);
   }
   return batchSize;
 }

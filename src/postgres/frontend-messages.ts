@@ -16,6 +16,15 @@ export interface MessageStream {
   write(chunk: Buffer): boolean;
 }
 
+/**
+ * Room enough for `text` in UTF-8: a UTF-16 code unit is at most 3 bytes, which short texts
+ * take as their bound; a long one is measured, so that a 100 MB ASCII value does not grow the
+ * buffer to 300 MB.
+ */
+function maxUtf8Bytes(text: string): number {
+  return text.length <= 65_536 ? text.length * 3 : Buffer.byteLength(text, 'utf8');
+}
+
 /** The buffer messages are built in, shared by the submissions, which build and send synchronously (see sendMessages). */
 let scratch = Buffer.allocUnsafeSlow(16 * 1024);
 let scratchInUse = false;
@@ -30,7 +39,7 @@ export function sendMessages(stream: MessageStream, build: (messages: FrontendMe
   const messages = new FrontendMessages();
   try {
     build(messages);
-    if (stream.writable !== false) stream.write(messages.bytes());
+    if (stream.writable) stream.write(messages.bytes());
   } finally {
     messages.release();
   }
@@ -68,7 +77,7 @@ export class FrontendMessages implements MessageWriter {
     this.#cString(text);
     const count = types?.length ?? 0;
     this.#int16(count);
-    for (let index = 0; index < count; index++) this.#int32((types as readonly number[])[index]);
+    for (let index = 0; index < count; index++) this.#uint32((types as readonly number[])[index]);
     this.#end();
   }
 
@@ -108,7 +117,7 @@ export class FrontendMessages implements MessageWriter {
   execute({ portal, rows }: { portal?: string; rows?: number }): void {
     this.#begin(0x45);
     this.#cString(portal ?? '');
-    this.#int32(rows ?? 0);
+    this.#uint32(rows ?? 0);
     this.#end();
   }
 
@@ -160,9 +169,10 @@ export class FrontendMessages implements MessageWriter {
     this.#buffer[this.#length++] = value;
   }
 
+  /** Counts are unsigned on the wire (a Bind may carry up to 65535 values), as pg-protocol writes them. */
   #int16(value: number): void {
     this.#ensure(2);
-    this.#length = this.#buffer.writeInt16BE(value, this.#length);
+    this.#length = this.#buffer.writeUInt16BE(value, this.#length);
   }
 
   #int32(value: number): void {
@@ -170,15 +180,20 @@ export class FrontendMessages implements MessageWriter {
     this.#length = this.#buffer.writeInt32BE(value, this.#length);
   }
 
+  /** Row counts and type OIDs, unsigned as pg-protocol writes them. */
+  #uint32(value: number): void {
+    this.#ensure(4);
+    this.#length = this.#buffer.writeUInt32BE(value, this.#length);
+  }
+
   #cString(text: string): void {
-    // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    this.#ensure(text.length * 3 + 1);
+    this.#ensure(maxUtf8Bytes(text) + 1);
     if (text.length > 0) this.#length += this.#buffer.write(text, this.#length, 'utf8');
     this.#buffer[this.#length++] = 0;
   }
 
   #lengthPrefixed(text: string): void {
-    this.#ensure(text.length * 3 + 4);
+    this.#ensure(maxUtf8Bytes(text) + 4);
     const written = text.length === 0 ? 0 : this.#buffer.write(text, this.#length + 4, 'utf8');
     this.#buffer.writeInt32BE(written, this.#length);
     this.#length += 4 + written;

@@ -30,6 +30,15 @@ import pgUtils from 'pg/lib/utils.js';
 
 const { prepareValue } = pgUtils;
 
+/** The most values a Bind carries: the protocol counts them in 16 bits. */
+const MAX_VALUES = 65_535;
+
+/** A statement's values as they are sent (text, bytes or NULL); throws for one that cannot be sent, or for too many. */
+function wireValues(params: readonly unknown[]): (string | Buffer | null)[] {
+  if (params.length > MAX_VALUES) throw new Error(`${params.length} values were given, and the protocol carries at most ${MAX_VALUES} per statement: split the statement, or pass an array as one value ($1::int[])`);
+  return params.map((param) => prepareValue(param));
+}
+
 /**
  * The members of pg's Client a session uses beyond pg's typings (undocumented, so each is
  * checked by {@link pgInternalsOf} before use, never assumed).
@@ -320,7 +329,7 @@ export class PgConnection implements DriverConnection {
     let values: (string | Buffer | null)[] | undefined;
     if (params.length > 0) {
       try {
-        values = params.map((param) => prepareValue(param));
+        values = wireValues(params);
       } catch (error) {
         sink.error(
           new QueryError('data', `a parameter could not be sent: ${error instanceof Error ? error.message : String(error)}`, { statement: sql }, { cause: error }),
@@ -367,7 +376,7 @@ export class PgConnection implements DriverConnection {
     if (this.#current === null || this.pipelineFit(sql, params, options) !== 'behind') return false;
     let values: (string | Buffer | null)[];
     try {
-      values = params.map((param) => prepareValue(param));
+      values = wireValues(params);
     } catch {
       // Not sent: run() reports it when the statement runs in turn.
       return false;
@@ -384,8 +393,7 @@ export class PgConnection implements DriverConnection {
     this.#followers.push(statement);
     this.#holdWritesForTick();
     const wrap = this.clientCalls?.wrap;
-    if (wrap === undefined) statement.submit(this.#internals.connection);
-    else wrap(() => statement.submit(this.#internals.connection));
+    this.#sending(() => (wrap === undefined ? statement.submit(this.#internals.connection) : wrap(() => statement.submit(this.#internals.connection))));
   }
 
   /**
@@ -414,7 +422,7 @@ export class PgConnection implements DriverConnection {
     for (let index = 0; index < entries.length; index++) {
       const { sql, params } = entries[index];
       try {
-        sent.push({ text: sql, values: params.map((param) => prepareValue(param)) });
+        sent.push({ text: sql, values: wireValues(params) });
       } catch (error) {
         const message = `a parameter of statement ${index + 1} of the batch could not be sent: ${error instanceof Error ? error.message : String(error)}`;
         sink.error(new QueryError('data', message, { statement: sql }, { cause: error }), index, false);
@@ -451,8 +459,22 @@ export class PgConnection implements DriverConnection {
   /** Hands a statement or batch to pg, through the driver's wrapper when one is set. */
   #submit(statement: PgStatement | PgBatch): void {
     const wrap = this.clientCalls?.wrap;
-    if (wrap === undefined) this.#client.query(statement as unknown as pg.QueryConfig);
-    else wrap(() => this.#client.query(statement as unknown as pg.QueryConfig));
+    this.#sending(() => (wrap === undefined ? this.#client.query(statement as unknown as pg.QueryConfig) : wrap(() => this.#client.query(statement as unknown as pg.QueryConfig))));
+  }
+
+  /**
+   * Runs a submission. Values are checked before (wireValues), so building the messages cannot
+   * fail; should it all the same, pg would keep the statement as its active query with nothing
+   * sent, and the session would wait for an answer for ever: it is destroyed instead, and the
+   * statements on it fail.
+   */
+  #sending(submit: () => unknown): void {
+    try {
+      submit();
+    } catch (error) {
+      this.#internals.connection.stream.destroy();
+      this.#lost(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   /**

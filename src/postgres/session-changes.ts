@@ -43,17 +43,20 @@ interface TextReading {
 /** Readings of the texts seen last; emptied when full. */
 const readings = new Map<string, TextReading>();
 const MAX_READINGS = 512;
+/** Longer texts (generated multi-row INSERTs, say) are read every time rather than kept: 512 of them could hold hundreds of MB. */
+const MAX_KEPT_TEXT = 4096;
 
 /**
- * What `text` says, read by the regular expressions once per text: an application sends the
- * same few texts again and again, and three expressions per statement were a percent of the
- * client's CPU per statement in a batch.
+ * What `text` says, read by the regular expressions once per text (up to MAX_KEPT_TEXT long):
+ * an application sends the same few texts again and again, and three expressions per statement
+ * were a percent of the client's CPU per statement in a batch.
  */
 function readingOf(text: string): TextReading {
   let reading = readings.get(text);
   if (reading === undefined) {
     const changing = CHANGING_TEXT.test(text);
     reading = { changing, localSet: LOCAL_SET.test(text) && !text.includes(';'), rowsOnly: !changing && ROWS_ONLY.test(text) };
+    if (text.length > MAX_KEPT_TEXT) return reading;
     if (readings.size >= MAX_READINGS) readings.clear();
     readings.set(text, reading);
   }

@@ -176,39 +176,48 @@ ${tables(mysqlCopy) || mysqlCopy.trim()}
   0.62 (strace), and in 6 interleaved pairs at load 1.3–1.8 a median 15,400 → 16,300 queries/s
   and 62 → 58 µs of client CPU per query (the pairs spread ±12 %).
 
+- One write per submission: a statement's or batch's messages built into one buffer
+  (src/postgres/frontend-messages.ts) instead of one pg write per message gathered by the
+  corked socket (eleven for a TPC-B batch), with the session-state reading of a text, a
+  prepared statement's shape and the prepared-statement cache made allocation-free on a
+  repeat: user-space instructions per TPC-B \`batch()\` transaction 249,500 → 229,000–234,000,
+  per point query 125,400 → 119,700 (callgrind, one caller, 8,000 transactions after 3,000
+  untimed). In throughput it sits inside this machine's noise: \`batch()\` ran 0.91–0.93x
+  pgbench's pipeline mode in the two full runs before it and 0.93–0.96x in the two after.
+
 ## Not there yet
 
-- **TPC-B through \`batch()\` against pgbench \`-M prepared\`**: 1.20x in this run and 1.23x in the
-  full run 25 minutes before it, against the 1.3x goal (1.49x and 1.17x in the two full runs
-  of the day before). Its other goals held in both runs of the day: 0.91x and 0.93x pgbench's
-  pipeline mode (goal 0.8x), 9.3x and 9.5x \`-M prepared\` 1 ms away (goal 3x). pgbench's own
-  pipeline mode ran 1.32x \`-M prepared\` in both runs, so 1.3x asks \`batch()\` to match it. At
-  scale 1 every transaction updates the one branch row and holds its lock from that UPDATE to
-  the commit's WAL flush, so the server's CPU per transaction is the same for both (258–260 and
-  242 µs); what separates them is the client's CPU on the two shared cores: 128–148 µs per
-  transaction for \`batch()\` (one writev and one read each, a third of its time in the kernel's
-  writev) against pgbench's 28–31 µs. The call-site capture is 10–25 µs of it (\`callSites:
-  false\` in three paired runs: 137 → 119 µs on average); \`Error.captureStackTrace\` measured
-  1–2 µs in a tight loop and 5–20 µs (p10–p50) inside the running TPC-B client, in the same
-  process, with the same six frames, a cost of V8's stack walk on a busy process that rxpg's
-  code does not add to.
-- **copyTo's RSS growth**: 34 MB in both runs of the day, against the 32 MB goal (postgres.js
-  33–34 MB, pg-copy-streams 17–18 MB). It is the spent socket reads: V8 collects young
-  ArrayBuffers when their backing stores reach twice its default semi-space size, a fixed 32 MB
+- **TPC-B through \`batch()\` against pgbench \`-M prepared\`** met the 1.3x goal in this run
+  (1.43x) and in a 5-round TPC-B run after it (1.49x), and missed it in the two full runs of
+  the day before (1.20x and 1.23x). The ratio moves with pgbench \`-M prepared\` itself (2,306 to
+  2,837 transactions/s over those runs, its server CPU 337–446 µs per transaction), while
+  \`batch()\` against pgbench's own pipeline mode held at 0.91–0.96x. What separates \`batch()\`
+  from that pipeline is the client's CPU on the two shared cores: 122–148 µs per transaction
+  against pgbench's 28–38 µs. With the server's processes on one core and the client on the
+  other (taskset), \`batch()\` ran 0.97–1.10x pgbench's pipeline and 1.31–1.65x \`-M prepared\` in
+  six runs, and 0.98–0.99x and 1.48–1.50x on an idle machine. The call-site capture is 10–25
+  µs of the client's CPU (\`callSites: false\`); \`Error.captureStackTrace\` costs 5–20 µs (p10–p50)
+  inside the running TPC-B client against 1–2 µs in a tight loop, and about 5 µs even with
+  \`Error.stackTraceLimit = 0\`, which walks no frame: on a busy process V8's runtime call itself
+  is slow, so capturing fewer frames saves little.
+- **copyTo's RSS growth**: 42 MB in this run and 34 MB in both runs of the day before, against
+  the 32 MB goal (postgres.js 44 and 33–34 MB, pg-copy-streams 16–18 MB). It is the spent
+  socket reads: V8 collects young ArrayBuffers when their backing stores reach twice its default semi-space size, a fixed 32 MB
   (\`--max-semi-space-size\` does not move it: 33.1–34.8 MB RSS, arrayBuffers 31.3–32.6 MB at
   their peak, with 4, 8 and the default 16 MB). A reader that makes little other garbage, as
   rxpg's in-place framing does, sits at that floor; pg-copy-streams stays under it because its
   Buffer per row fills the young generation sooner, at 2.4x rxpg's client CPU. Going under it
   would take emitting chunks the consumer may not keep, which the API promises it can.
-- **Point queries without \`pipeline\`** (the default): 1.01–1.04x the best Node peer, at more
-  client CPU per query than pg.Pool (30.8 against 25.6 µs, 37.2 against 28.8); with
-  \`pipeline: 4\` rxpg ran 1.56x and 1.66x the best peer at less client CPU than pg.Pool (20.3
-  and 24.0 µs), which meets the goal. \`pipeline\` stays off by default, since a pipelined
-  statement abandoned beside a neighbour's is not cancelled at once and a slow one delays those
-  behind it.
-- \`transaction()\` runs level with pg.Pool and postgres.js's \`begin()\` (0.54–0.58x pgbench
-  \`-M prepared\`) at 365–403 µs of client CPU per transaction against pg.Pool's 248–296;
-  postgres.js's pipelined \`begin()\` (0.68–0.69x) sends the next statements without waiting.
+- **Point queries without \`pipeline\`** (the default): 0.97x the best Node peer in this run
+  (1.01–1.04x in the two of the day before), at more client CPU per query than pg.Pool (54.5
+  against 46.0 µs); with \`pipeline: 4\` rxpg ran 1.49x the best peer (1.56x and 1.66x before)
+  at less client CPU than pg.Pool (32.5 µs), which meets the goal. \`pipeline\` stays off by
+  default, since a pipelined statement abandoned beside a neighbour's is not cancelled at once
+  and a slow one delays those behind it.
+- \`transaction()\` runs level with pg.Pool and postgres.js's \`begin()\` (0.53–0.62x pgbench
+  \`-M prepared\` in this run and the two before) at 365–419 µs of client CPU per transaction
+  against pg.Pool's 248–356; postgres.js's pipelined \`begin()\` (0.68–0.77x) sends the next
+  statements without waiting.
 - Streaming and NOTIFY ratios vary by ±15 % between runs on these shared machines; see the
   README for the spread.
 `;

@@ -10,7 +10,7 @@ export interface MessageWriter {
   sync(): void;
 }
 
-/** Where the bytes go: pg's socket (pg's own writes skip a socket that is no longer writable, and so does send()). */
+/** Where the bytes go: pg's socket (pg's own writes skip a socket that is no longer writable, and so does sendMessages()). */
 export interface MessageStream {
   readonly writable?: boolean;
   write(chunk: Buffer): boolean;
@@ -108,10 +108,7 @@ export class FrontendMessages implements MessageWriter {
   }
 
   describe({ type, name }: { type: 'P' | 'S'; name?: string }): void {
-    this.#begin(0x44);
-    this.#byte(type === 'P' ? 0x50 : 0x53);
-    this.#cString(name ?? '');
-    this.#end();
+    this.#portalOrStatement(0x44, type, name);
   }
 
   execute({ portal, rows }: { portal?: string; rows?: number }): void {
@@ -122,10 +119,7 @@ export class FrontendMessages implements MessageWriter {
   }
 
   close({ type, name }: { type: 'P' | 'S'; name?: string }): void {
-    this.#begin(0x43);
-    this.#byte(type === 'P' ? 0x50 : 0x53);
-    this.#cString(name ?? '');
-    this.#end();
+    this.#portalOrStatement(0x43, type, name);
   }
 
   flush(): void {
@@ -150,6 +144,14 @@ export class FrontendMessages implements MessageWriter {
     if (this.#shared) scratchInUse = false;
     this.#shared = false;
     this.#length = 0;
+  }
+
+  /** Describe or Close: of a portal ('P') or a prepared statement ('S'), by name ('' the unnamed one). */
+  #portalOrStatement(message: number, type: 'P' | 'S', name: string | undefined): void {
+    this.#begin(message);
+    this.#byte(type === 'P' ? 0x50 : 0x53);
+    this.#cString(name ?? '');
+    this.#end();
   }
 
   #begin(type: number): void {

@@ -61,10 +61,7 @@ export function copyToConsumer(subscriber: Subscriber<Buffer>, stage: CopyToOpti
         started = true;
         control = copyControl;
         // The consumer left before the COPY started: what the server sends is read as it comes.
-        if (stopped) {
-          if (copyControl.drain) copyControl.drain();
-          else copyControl.resume();
-        }
+        if (stopped) readRest(copyControl);
       },
       copyData: (chunk) => {
         if (stopped) return;
@@ -77,8 +74,7 @@ export function copyToConsumer(subscriber: Subscriber<Buffer>, stage: CopyToOpti
       stopped = true;
       queue.length = 0;
       // The server must be able to send what it has left, or it never sees the cancel.
-      if (control?.drain) control.drain();
-      else control?.resume();
+      if (control) readRest(control);
       return false;
     },
     completed: (done) => {
@@ -87,4 +83,10 @@ export function copyToConsumer(subscriber: Subscriber<Buffer>, stage: CopyToOpti
     },
     ownError: () => undefined,
   };
+}
+
+/** The consumer has gone: the rest of the COPY is read as fast as it comes (`drain`, or `resume` for a driver without it). */
+function readRest(control: CopyOutControl): void {
+  if (control.drain) control.drain();
+  else control.resume();
 }

@@ -33,13 +33,14 @@ const KEPT_SCRATCH_BYTES = 1024 * 1024;
 
 /**
  * Builds messages with `build` and writes them to `stream` in one write (nothing when the
- * socket is no longer writable, as pg's own writes do). Nothing is written when `build` throws.
+ * socket is no longer writable, as pg's own writes do, or when `build` built nothing). Nothing
+ * is written when `build` throws.
  */
 export function sendMessages(stream: MessageStream, build: (messages: FrontendMessages) => void): void {
   const messages = new FrontendMessages();
   try {
     build(messages);
-    if (stream.writable) stream.write(messages.bytes());
+    if (stream.writable && messages.length > 0) stream.write(messages.bytes());
   } finally {
     messages.release();
   }
@@ -130,6 +131,11 @@ export class FrontendMessages implements MessageWriter {
   sync(): void {
     this.#begin(0x53);
     this.#end();
+  }
+
+  /** How many bytes are built so far. */
+  get length(): number {
+    return this.#length;
   }
 
   /** The bytes built so far, as a Buffer of their own (the socket may keep it past this call). */

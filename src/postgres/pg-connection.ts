@@ -393,7 +393,12 @@ export class PgConnection implements DriverConnection {
     this.#followers.push(statement);
     this.#holdWritesForTick();
     const wrap = this.clientCalls?.wrap;
-    this.#sending(() => (wrap === undefined ? statement.submit(this.#internals.connection) : wrap(() => statement.submit(this.#internals.connection))));
+    try {
+      if (wrap === undefined) statement.submit(this.#internals.connection);
+      else wrap(() => statement.submit(this.#internals.connection));
+    } catch (error) {
+      this.#submitFailed(error);
+    }
   }
 
   /**
@@ -459,22 +464,23 @@ export class PgConnection implements DriverConnection {
   /** Hands a statement or batch to pg, through the driver's wrapper when one is set. */
   #submit(statement: PgStatement | PgBatch): void {
     const wrap = this.clientCalls?.wrap;
-    this.#sending(() => (wrap === undefined ? this.#client.query(statement as unknown as pg.QueryConfig) : wrap(() => this.#client.query(statement as unknown as pg.QueryConfig))));
+    try {
+      if (wrap === undefined) this.#client.query(statement as unknown as pg.QueryConfig);
+      else wrap(() => this.#client.query(statement as unknown as pg.QueryConfig));
+    } catch (error) {
+      this.#submitFailed(error);
+    }
   }
 
   /**
-   * Runs a submission. Values are checked before (wireValues), so building the messages cannot
+   * A submission threw. Values are checked before (wireValues), so building the messages cannot
    * fail; should it all the same, pg would keep the statement as its active query with nothing
    * sent, and the session would wait for an answer for ever: it is destroyed instead, and the
    * statements on it fail.
    */
-  #sending(submit: () => unknown): void {
-    try {
-      submit();
-    } catch (error) {
-      this.#internals.connection.stream.destroy();
-      this.#lost(error instanceof Error ? error : new Error(String(error)));
-    }
+  #submitFailed(error: unknown): void {
+    this.#internals.connection.stream.destroy();
+    this.#lost(error instanceof Error ? error : new Error(String(error)));
   }
 
   /**

@@ -16,7 +16,7 @@ import { sendMessages, type MessageStream, type MessageWriter } from './frontend
 /** The parts of pg's protocol connection a statement writes to. */
 export interface ProtocolWriter extends MessageWriter {
   /** pg's socket: a submission's messages go to it in one write; COPY checks it for what it needs before use (copySocketOf). */
-  readonly stream: MessageStream & { cork?: () => void; uncork?: () => void };
+  readonly stream: MessageStream;
   sendCopyFail(message: string): void;
 }
 
